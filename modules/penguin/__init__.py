@@ -1,0 +1,1 @@
+"""Palmer penguins: species from four body measurements."""

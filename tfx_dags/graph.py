@@ -1,0 +1,106 @@
+"""The Airflow-free graph of a compiled pipeline: its nodes and the edges between them.
+
+Built from the manifest the compile step writes beside the pipeline IR. Pure Python: unit
+tests use it without Airflow or TensorFlow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tfx_dags.errors import ManifestError
+
+MANIFEST_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class TfxNode:
+    """One node of the pipeline IR, as the factory needs to see it."""
+
+    node_id: str
+    node_type: str
+    upstream: tuple[str, ...]
+    is_trainer: bool = False
+    is_beam: bool = False
+
+
+@dataclass(frozen=True)
+class PipelineGraph:
+    """Nodes in topological order, upstream before downstream."""
+
+    pipeline_name: str
+    nodes: tuple[TfxNode, ...]
+
+    @property
+    def edges(self) -> tuple[tuple[str, str], ...]:
+        return tuple((up, node.node_id) for node in self.nodes for up in node.upstream)
+
+    def node(self, node_id: str) -> TfxNode:
+        for node in self.nodes:
+            if node.node_id == node_id:
+                return node
+        raise KeyError(node_id)
+
+
+def graph_from_manifest(manifest: Mapping[str, Any]) -> PipelineGraph:
+    """Validate a manifest and return its graph, nodes sorted topologically."""
+    if manifest.get("format") != MANIFEST_FORMAT:
+        raise ManifestError(
+            f"manifest format {manifest.get('format')!r} is not {MANIFEST_FORMAT}; "
+            "delete the compiled cache so it is rebuilt"
+        )
+    pipeline_name = manifest.get("pipeline_name")
+    if not isinstance(pipeline_name, str) or not pipeline_name:
+        raise ManifestError("manifest has no pipeline_name")
+    nodes = [_node_from_entry(entry) for entry in manifest.get("nodes", ())]
+    if not nodes:
+        raise ManifestError(f"pipeline {pipeline_name!r} has no nodes")
+    return PipelineGraph(pipeline_name, _topological(nodes))
+
+
+def _node_from_entry(entry: Any) -> TfxNode:
+    if not isinstance(entry, Mapping):
+        raise ManifestError(f"manifest node {entry!r} is not an object")
+    try:
+        node_id, node_type = entry["id"], entry["type"]
+    except KeyError as missing:
+        raise ManifestError(f"manifest node {entry!r} lacks {missing}") from None
+    upstream = entry.get("upstream", [])
+    if not isinstance(node_id, str) or not node_id:
+        raise ManifestError(f"manifest node id {node_id!r} is not a non-empty string")
+    if not isinstance(upstream, list) or not all(isinstance(up, str) for up in upstream):
+        raise ManifestError(f"upstream of node {node_id!r} is not a list of node ids")
+    return TfxNode(
+        node_id=node_id,
+        node_type=str(node_type),
+        upstream=tuple(upstream),
+        is_trainer=bool(entry.get("is_trainer", False)),
+        is_beam=bool(entry.get("is_beam", False)),
+    )
+
+
+def _topological(nodes: list[TfxNode]) -> tuple[TfxNode, ...]:
+    """Kahn's algorithm, stable in manifest order; rejects duplicates, dangling ids and cycles."""
+    by_id: dict[str, TfxNode] = {}
+    for node in nodes:
+        if node.node_id in by_id:
+            raise ManifestError(f"node id {node.node_id!r} appears twice")
+        by_id[node.node_id] = node
+    for node in nodes:
+        for up in node.upstream:
+            if up not in by_id:
+                raise ManifestError(f"node {node.node_id!r} names unknown upstream node {up!r}")
+    ordered: list[TfxNode] = []
+    placed: set[str] = set()
+    remaining = list(nodes)
+    while remaining:
+        ready = [node for node in remaining if set(node.upstream) <= placed]
+        if not ready:
+            cycle = ", ".join(sorted(node.node_id for node in remaining))
+            raise ManifestError(f"the pipeline graph has a cycle among: {cycle}")
+        ordered.extend(ready)
+        placed.update(node.node_id for node in ready)
+        remaining = [node for node in remaining if node.node_id not in placed]
+    return tuple(ordered)

@@ -1,0 +1,85 @@
+"""Launch exactly one node of a compiled pipeline, as one task of an Airflow DAG run.
+
+    python -m tfx_dags.runner.node --pipeline-ir DIR/pipeline_ir.pb --node-id ID --run-id RUN
+
+Does for one node what TFX's LocalDagRunner does for each in turn: substitute the pipeline
+run id, then run the node's driver, executor and publisher through TFX's portable launcher
+against ML Metadata. All nodes of one Airflow DAG run share the run id, so they form one TFX
+pipeline run: inputs resolve from upstream outputs and TFX caching works across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from tfx_dags.runner.errors import NODE_ERROR_MARKER, report
+
+
+def load_pipeline(path: Path, run_id: str) -> Any:
+    from tfx.dsl.compiler import constants
+    from tfx.orchestration.portable import runtime_parameter_utils
+    from tfx.proto.orchestration import pipeline_pb2
+
+    pipeline = pipeline_pb2.Pipeline()
+    pipeline.ParseFromString(path.read_bytes())
+    runtime_parameter_utils.substitute_runtime_parameter(
+        pipeline, {constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id}
+    )
+    return pipeline
+
+
+def run_node(pipeline_ir: Path, node_id: str, run_id: str) -> Any:
+    """Run the node; return its ExecutionInfo (None when the driver decided not to run)."""
+    from absl import logging
+    from tfx.orchestration import metadata
+    from tfx.orchestration.local import runner_utils
+    from tfx.orchestration.portable import launcher
+
+    from tfx_dags.runner.metadata import connection_config
+
+    logging.set_verbosity(logging.INFO)
+    pipeline = load_pipeline(pipeline_ir, run_id)
+    nodes = {node.pipeline_node.node_info.id: node.pipeline_node for node in pipeline.nodes}
+    if node_id not in nodes:
+        raise KeyError(f"node {node_id!r} is not in {pipeline_ir}; nodes: {sorted(nodes)}")
+    pipeline_node = nodes[node_id]
+    if pipeline_node.execution_options.HasField("skip"):
+        logging.info("Node %s is marked to be skipped.", node_id)
+        return None
+    deployment = runner_utils.extract_local_deployment_config(pipeline)
+    node_launcher = launcher.Launcher(
+        pipeline_node=pipeline_node,
+        mlmd_connection=metadata.Metadata(connection_config()),
+        pipeline_info=pipeline.pipeline_info,
+        pipeline_runtime_spec=pipeline.runtime_spec,
+        executor_spec=runner_utils.extract_executor_spec(deployment, node_id),
+        custom_driver_spec=runner_utils.extract_custom_driver_spec(deployment, node_id),
+    )
+    return node_launcher.launch()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pipeline-ir", required=True, type=Path)
+    parser.add_argument("--node-id", required=True)
+    parser.add_argument("--run-id", required=True)
+    args = parser.parse_args(argv)
+    try:
+        execution = run_node(args.pipeline_ir, args.node_id, args.run_id)
+    except Exception as error:  # noqa: BLE001 - every failure becomes one reported reason
+        report(NODE_ERROR_MARKER, error, prefix=f"{args.node_id}: ")
+        return 1
+    if execution is not None:
+        print(
+            f"tfx_dags: node {args.node_id} finished, ML Metadata execution "
+            f"{execution.execution_id}",
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
