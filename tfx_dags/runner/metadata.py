@@ -1,4 +1,4 @@
-"""The ML Metadata connection every node and query of this process uses, from settings."""
+"""The ML Metadata connection of every node and query in this process, from settings."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ from tfx_dags import settings
 
 def connection_config() -> Any:
     """An ml_metadata ConnectionConfig: SQLite at TFX_DAGS_METADATA_SQLITE by default."""
-    from tfx.orchestration import metadata
+    from ml_metadata.proto import metadata_store_pb2
 
     path = settings.metadata_sqlite_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    return metadata.sqlite_metadata_connection_config(str(path))
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = str(path)
+    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
+    return config

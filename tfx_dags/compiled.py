@@ -1,0 +1,156 @@
+"""The compiled-pipeline cache: pipeline IR and manifest, rebuilt when the sources change.
+
+DAG files run in the scheduler's environment, which holds no TFX. The compile step therefore
+runs as a subprocess of the TFX environment's interpreter, and its result is cached under a
+key made of everything that can change it: the pipeline reference and arguments, the source
+files of the pipeline's package, the compile code and the TFX lock. A parse with a warm cache
+hashes a few files and reads one JSON file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tfx_dags import settings
+from tfx_dags.config import PipelineRef
+from tfx_dags.errors import ManifestError, PipelineCompileError
+from tfx_dags.graph import MANIFEST_FORMAT, PipelineGraph, graph_from_manifest
+from tfx_dags.runner.errors import COMPILE_ERROR_MARKER
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+# The compile step's own code: a change to it must invalidate every cached pipeline.
+COMPILER_SOURCES = ("config.py", "graph.py", "runner/compile.py", "runner/errors.py")
+TFX_LOCK = settings.PROJECT_ROOT / "requirements" / "tfx.lock"
+IR_FILE = "pipeline_ir.pb"
+MANIFEST_FILE = "manifest.json"
+
+
+@dataclass(frozen=True)
+class CompiledPipeline:
+    directory: Path
+    graph: PipelineGraph
+
+    @property
+    def ir_path(self) -> Path:
+        return self.directory / IR_FILE
+
+
+def pipeline_source(ref: PipelineRef) -> Path:
+    """The file that defines the pipeline function, found without importing it."""
+    if ref.is_file:
+        path = Path(ref.module)
+        if not path.is_file():
+            raise PipelineCompileError(f"pipeline file {path} does not exist")
+        return path
+    try:
+        spec = importlib.util.find_spec(ref.module)
+    except (ImportError, ValueError) as error:
+        raise PipelineCompileError(f"cannot locate module {ref.module!r}: {error}") from None
+    if spec is None or not spec.origin or not Path(spec.origin).is_file():
+        raise PipelineCompileError(
+            f"module {ref.module!r} not found; is its package installed or on sys.path?"
+        )
+    return Path(spec.origin)
+
+
+def source_files(ref: PipelineRef, source: Path) -> list[Path]:
+    """Files whose change may change the pipeline: its whole top-level package (or folder)."""
+    if ref.is_file:
+        top = source.parent
+    else:
+        package = importlib.util.find_spec(ref.module.partition(".")[0])
+        locations = list(package.submodule_search_locations or []) if package else []
+        if not locations:  # a top-level module rather than a package
+            return [source]
+        top = Path(locations[0])
+    return [path for path in sorted(top.rglob("*.py")) if "__pycache__" not in path.parts]
+
+
+def cache_key(dag_id: str, ref: PipelineRef, kwargs: Mapping[str, Any], files: Iterable[Path]) -> str:
+    digest = hashlib.sha256()
+    header = {"format": MANIFEST_FORMAT, "dag_id": dag_id, "pipeline": str(ref), "kwargs": kwargs}
+    digest.update(json.dumps(header, sort_keys=True).encode())
+    compiler_files = [PACKAGE_DIR / name for name in COMPILER_SOURCES]
+    for path in [*files, *compiler_files, TFX_LOCK]:
+        digest.update(str(path).encode())
+        digest.update(path.read_bytes() if path.is_file() else b"<missing>")
+    return digest.hexdigest()[:20]
+
+
+def ensure_compiled(*, dag_id: str, ref: PipelineRef, kwargs: Mapping[str, Any]) -> CompiledPipeline:
+    """Return the compiled pipeline, compiling it first if the cache holds no current copy."""
+    source = pipeline_source(ref)
+    key = cache_key(dag_id, ref, kwargs, source_files(ref, source))
+    directory = settings.compiled_dir() / dag_id / key
+    if not (directory / MANIFEST_FILE).is_file():
+        _compile_into(directory, ref=ref, kwargs=kwargs, source=source)
+    return CompiledPipeline(directory, load_graph(directory))
+
+
+def load_graph(directory: Path) -> PipelineGraph:
+    try:
+        manifest = json.loads((directory / MANIFEST_FILE).read_text())
+    except (OSError, ValueError) as error:
+        raise ManifestError(f"cannot read {directory / MANIFEST_FILE}: {error}") from None
+    return graph_from_manifest(manifest)
+
+
+def _compile_into(
+    directory: Path, *, ref: PipelineRef, kwargs: Mapping[str, Any], source: Path
+) -> None:
+    python = settings.tfx_python()
+    if not python.exists():
+        raise PipelineCompileError(
+            f"the TFX environment's interpreter {python} does not exist; run `make setup` "
+            "or set TFX_DAGS_TFX_PYTHON"
+        )
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".compiling-", dir=directory.parent))
+    command = [
+        str(python), "-m", "tfx_dags.runner.compile",
+        "--pipeline", str(ref),
+        "--kwargs-json", json.dumps(kwargs, sort_keys=True),
+        "--output-dir", str(staging),
+    ]  # fmt: skip
+    timeout = settings.compile_timeout_s()
+    try:
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        if result.returncode != 0:
+            raise PipelineCompileError(
+                f"cannot compile pipeline {ref} (defined in {source}): "
+                f"{_reason(result.stderr, result.returncode)}"
+            )
+        # Rename is atomic: a concurrent parse sees either no entry or a complete one.
+        try:
+            os.rename(staging, directory)
+        except OSError:
+            if not (directory / MANIFEST_FILE).is_file():
+                raise
+    except subprocess.TimeoutExpired:
+        raise PipelineCompileError(
+            f"compiling pipeline {ref} (defined in {source}) took longer than {timeout:g} s "
+            "(TFX_DAGS_COMPILE_TIMEOUT)"
+        ) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _reason(stderr: str, returncode: int) -> str:
+    """The compile step's marked one-line reason, or the tail of its output."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if line.startswith(COMPILE_ERROR_MARKER):
+            return line[len(COMPILE_ERROR_MARKER):]
+    return f"exit code {returncode}: " + " | ".join(lines[-5:])

@@ -1,0 +1,88 @@
+"""The DAG factory: one TFX pipeline definition in, one Airflow DAG out.
+
+Three layers (see STYLE.md): a validated ``PipelineDagConfig``; the Airflow-free graph read
+from the compiled pipeline's manifest; and here, one ``TfxNodeOperator`` per TFX node with the
+graph's edges. Nothing on this path imports TensorFlow, TFX or Beam.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from airflow.sdk import DAG
+
+from tfx_dags import settings
+from tfx_dags.compiled import CompiledPipeline, ensure_compiled
+from tfx_dags.config import KEY_PATTERN, PipelineDagConfig
+from tfx_dags.errors import ConfigError, PipelineCompileError
+from tfx_dags.operators import TfxNodeOperator
+
+
+def pipeline_dag(**config: Any) -> DAG:
+    """``build_dag(PipelineDagConfig(**config))``: the one call a DAG file makes."""
+    try:
+        dag_config = PipelineDagConfig(**config)
+    except TypeError as error:
+        raise ConfigError(f"unknown or missing DAG setting: {error}") from None
+    return build_dag(dag_config)
+
+
+def build_dag(config: PipelineDagConfig) -> DAG:
+    """Compile the pipeline (or reuse the cached compile) and build its DAG."""
+    ref = config.validate()
+    # The DAG file may share pipeline_kwargs with other DAGs: never change the caller's copy.
+    kwargs = {
+        **copy.deepcopy(dict(config.pipeline_kwargs)),
+        "pipeline_name": config.dag_id,
+        "pipeline_root": str(settings.pipeline_root(config.dag_id)),
+    }
+    compiled = ensure_compiled(dag_id=config.dag_id, ref=ref, kwargs=kwargs)
+    if compiled.graph.pipeline_name != config.dag_id:
+        raise PipelineCompileError(
+            f"{config.pipeline} named its pipeline {compiled.graph.pipeline_name!r}; it must "
+            f"pass its pipeline_name argument ({config.dag_id!r}) to tfx.dsl.Pipeline"
+        )
+    return _airflow_dag(config, compiled)
+
+
+def _airflow_dag(config: PipelineDagConfig, compiled: CompiledPipeline) -> DAG:
+    dag = DAG(
+        dag_id=config.dag_id,
+        description=config.description or f"TFX pipeline {config.pipeline}",
+        schedule=config.schedule,
+        start_date=config.start_date,
+        catchup=config.catchup,
+        max_active_runs=config.max_active_runs,
+        tags=list(config.tags),
+        default_args={
+            "owner": config.owner,
+            "retries": config.retries,
+            "retry_delay": config.retry_delay,
+        },
+        doc_md=_doc(config, compiled),
+    )
+    tasks = {}
+    for node in compiled.graph.nodes:
+        if not KEY_PATTERN.match(node.node_id):
+            raise ConfigError(
+                f"TFX node id {node.node_id!r} is not a valid Airflow task id; give the "
+                "component an id of letters, digits, '_', '.' and '-' with .with_id()"
+            )
+        tasks[node.node_id] = TfxNodeOperator(
+            task_id=node.node_id,
+            dag=dag,
+            pipeline_ir=str(compiled.ir_path),
+            node_id=node.node_id,
+            node_type=node.node_type,
+        )
+    for upstream, downstream in compiled.graph.edges:
+        tasks[upstream] >> tasks[downstream]
+    return dag
+
+
+def _doc(config: PipelineDagConfig, compiled: CompiledPipeline) -> str:
+    return (
+        f"TFX pipeline `{config.pipeline}`, compiled to `{compiled.directory}`.\n\n"
+        f"Artifacts under `{settings.pipeline_root(config.dag_id)}`."
+    )

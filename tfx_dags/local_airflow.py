@@ -1,0 +1,78 @@
+"""A self-contained local Airflow: one home folder with SQLite, for the demo and the tests.
+
+Everything lives under one folder: Airflow's home and metadata DB, and tfx_dags' home
+(pipeline roots, ML Metadata, pushed models). Delete the folder and nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from tfx_dags import settings
+
+AIRFLOW_BIN = Path(sys.executable).parent / "airflow"
+
+
+def environment(home: Path, *, dags_folder: Path | None = None) -> dict[str, str]:
+    """Environment for Airflow commands and the node processes they start, rooted at home."""
+    airflow_home = home / "airflow"
+    # A cold parse compiles the pipeline in the TFX environment: give it the compile's bound.
+    parse_timeout = int(settings.compile_timeout_s()) + 60
+    return {
+        **os.environ,
+        "TFX_DAGS_HOME": str(home),
+        "AIRFLOW_HOME": str(airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder or settings.PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": str(parse_timeout),
+        "AIRFLOW__DAG_PROCESSOR__DAG_FILE_PROCESSOR_TIMEOUT": str(parse_timeout + 30),
+        "PYTHONWARNINGS": "ignore",
+    }
+
+
+def airflow(
+    env: Mapping[str, str], *args: str, log: Path | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run an ``airflow`` CLI command; with ``log``, its output goes to that file instead."""
+    command = [str(AIRFLOW_BIN), *args]
+    if log is None:
+        return subprocess.run(command, env=dict(env), capture_output=True, text=True, check=check)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as handle:
+        result = subprocess.run(
+            command, env=dict(env), stdout=handle, stderr=subprocess.STDOUT, text=True
+        )
+    if check and result.returncode != 0:
+        raise subprocess.CalledProcessError(result.returncode, command, f"see {log}")
+    return result
+
+
+def task_states(env: Mapping[str, str], dag_id: str) -> dict[str, dict[str, str]]:
+    """{run_id: {task_id: state}} for every run of the DAG, newest run first."""
+    runs = json.loads(airflow(env, "dags", "list-runs", dag_id, "-o", "json").stdout or "[]")
+    states = {}
+    for run in runs:
+        rows = json.loads(
+            airflow(env, "tasks", "states-for-dag-run", dag_id, run["run_id"], "-o", "json").stdout
+        )
+        states[run["run_id"]] = {row["task_id"]: row["state"] for row in rows}
+    return states
+
+
+def tfx_query(env: Mapping[str, str], *args: str) -> str:
+    """Run ``tfx_dags.runner.query`` in the TFX environment and return what it printed."""
+    command = [str(settings.tfx_python()), "-m", "tfx_dags.runner.query", *args]
+    return subprocess.run(
+        command, env=dict(env), capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def run_dag(env: Mapping[str, str], dag_id: str, *, log: Path, conf: Sequence[str] = ()) -> int:
+    """One real DAG run in this process's Airflow (``airflow dags test``); its exit code."""
+    return airflow(env, "dags", "test", dag_id, *conf, log=log, check=False).returncode
