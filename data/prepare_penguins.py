@@ -4,7 +4,7 @@ The committed penguins.csv is this script's output, so nothing is downloaded at 
 Rows with a missing measurement are dropped (as TFX's own penguin example does) and the
 species becomes the integer label: 0 Adelie, 1 Chinstrap, 2 Gentoo.
 
-    python data/prepare_penguins.py path/to/palmerpenguins/data/penguins.csv > data/penguin/penguins.csv
+    python data/prepare_penguins.py palmerpenguins/data/penguins.csv > data/penguin/penguins.csv
 
 Data: Gorman, Williams and Fraser (2014), Palmer Station LTER; CC0 licence.
 """

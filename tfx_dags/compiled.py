@@ -76,7 +76,9 @@ def source_files(ref: PipelineRef, source: Path) -> list[Path]:
     return [path for path in sorted(top.rglob("*.py")) if "__pycache__" not in path.parts]
 
 
-def cache_key(dag_id: str, ref: PipelineRef, kwargs: Mapping[str, Any], files: Iterable[Path]) -> str:
+def cache_key(
+    dag_id: str, ref: PipelineRef, kwargs: Mapping[str, Any], files: Iterable[Path]
+) -> str:
     digest = hashlib.sha256()
     header = {"format": MANIFEST_FORMAT, "dag_id": dag_id, "pipeline": str(ref), "kwargs": kwargs}
     digest.update(json.dumps(header, sort_keys=True).encode())
@@ -87,7 +89,9 @@ def cache_key(dag_id: str, ref: PipelineRef, kwargs: Mapping[str, Any], files: I
     return digest.hexdigest()[:20]
 
 
-def ensure_compiled(*, dag_id: str, ref: PipelineRef, kwargs: Mapping[str, Any]) -> CompiledPipeline:
+def ensure_compiled(
+    *, dag_id: str, ref: PipelineRef, kwargs: Mapping[str, Any]
+) -> CompiledPipeline:
     """Return the compiled pipeline, compiling it first if the cache holds no current copy."""
     source = pipeline_source(ref)
     key = cache_key(dag_id, ref, kwargs, source_files(ref, source))
@@ -152,5 +156,5 @@ def _reason(stderr: str, returncode: int) -> str:
     lines = [line for line in stderr.splitlines() if line.strip()]
     for line in reversed(lines):
         if line.startswith(COMPILE_ERROR_MARKER):
-            return line[len(COMPILE_ERROR_MARKER):]
+            return line[len(COMPILE_ERROR_MARKER) :]
     return f"exit code {returncode}: " + " | ".join(lines[-5:])

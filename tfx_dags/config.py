@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tfx_dags.errors import ConfigError
@@ -72,7 +72,7 @@ class PipelineDagConfig:
     pipeline: str
     pipeline_kwargs: Mapping[str, Any] = field(default_factory=dict)
     schedule: str | None = None
-    start_date: datetime = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    start_date: datetime = datetime(2024, 1, 1, tzinfo=UTC)
     catchup: bool = False
     owner: str = "airflow"
     tags: tuple[str, ...] = ()
@@ -121,11 +121,11 @@ def _validate_scheduling(config: PipelineDagConfig) -> None:
     if config.schedule is not None and not isinstance(config.schedule, str):
         raise ConfigError(f"schedule={config.schedule!r} must be a cron string, preset or None")
     if not isinstance(config.start_date, datetime) or config.start_date.tzinfo is None:
-        raise ConfigError(
-            f"start_date={config.start_date!r} must be a timezone-aware datetime"
-        )
-    if isinstance(config.retries, bool) or not isinstance(config.retries, int) or (
-        config.retries < 0
+        raise ConfigError(f"start_date={config.start_date!r} must be a timezone-aware datetime")
+    if (
+        isinstance(config.retries, bool)
+        or not isinstance(config.retries, int)
+        or (config.retries < 0)
     ):
         raise ConfigError(f"retries={config.retries!r} must be an integer >= 0")
     if not isinstance(config.retry_delay, timedelta) or config.retry_delay < timedelta(0):

@@ -71,7 +71,7 @@ class TfxNodeOperator(BaseOperator):
         if result.exit_code != 0:
             reason = result.output
             if reason.startswith(NODE_ERROR_MARKER):
-                reason = reason[len(NODE_ERROR_MARKER):]
+                reason = reason[len(NODE_ERROR_MARKER) :]
             raise AirflowException(
                 f"TFX node {self.tfx_node_id} failed with exit code {result.exit_code}: {reason}"
             )

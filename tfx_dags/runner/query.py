@@ -79,9 +79,10 @@ class Store:
 
     def _contexts_by_type(self, execution_id: int) -> dict[str, str]:
         contexts = self._store.get_contexts_by_execution(execution_id)
-        types = {t.id: t.name for t in self._store.get_context_types_by_id(
-            list({c.type_id for c in contexts})
-        )}
+        types = {
+            t.id: t.name
+            for t in self._store.get_context_types_by_id(list({c.type_id for c in contexts}))
+        }
         return {types[c.type_id]: c.name for c in contexts}
 
     def _artifacts(self, events: list[Any], *, inputs: bool) -> dict[str, list[int]]:
