@@ -76,11 +76,13 @@ def build_manifest(ir: Any) -> dict[str, Any]:
 
 
 def compile_pipeline(reference: str, kwargs: dict[str, Any], output_dir: Path) -> None:
+    # The definition runs first, so that its errors are reported before TFX is imported.
+    pipeline = load_pipeline_function(reference)(**kwargs)
+
     from google.protobuf import json_format
     from tfx.dsl.compiler import compiler
     from tfx.orchestration import pipeline as tfx_pipeline
 
-    pipeline = load_pipeline_function(reference)(**kwargs)
     if not isinstance(pipeline, tfx_pipeline.Pipeline):
         raise DefinitionError(
             f"{reference} returned {type(pipeline).__name__}, not a tfx.dsl.Pipeline"

@@ -5,7 +5,7 @@
     python -m tfx_dags.runner.query latest-pushed-model --pipeline NAME
 
 ``runs``: per TFX pipeline run (= Airflow run id), per node: execution id, state (COMPLETE,
-CACHED, FAILED, ...) and input/output artifact ids by key. ``pushed-models``: every model a
+CACHED, FAILED, ...) and input/output artifacts ({"id", "uri"}) by key. ``pushed-models``: every model a
 Pusher really pushed, oldest first. ``latest-pushed-model``: the newest one's folder, or exit 1.
 Imports only ml_metadata, so it answers in about a second.
 """
@@ -42,6 +42,8 @@ class Store:
         events = defaultdict(list)
         for event in self._store.get_events_by_execution_ids([e.id for e in executions]):
             events[event.execution_id].append(event)
+        artifact_ids = {event.artifact_id for group in events.values() for event in group}
+        uris = {a.id: a.uri for a in self._store.get_artifacts_by_id(sorted(artifact_ids))}
         runs: dict[str, dict[str, Any]] = defaultdict(dict)
         for execution in sorted(executions, key=lambda e: e.id):
             contexts = self._contexts_by_type(execution.id)
@@ -52,8 +54,8 @@ class Store:
             runs[run_id][node] = {
                 "execution_id": execution.id,
                 "state": self._pb.Execution.State.Name(execution.last_known_state),
-                "inputs": self._artifacts(events[execution.id], inputs=True),
-                "outputs": self._artifacts(events[execution.id], inputs=False),
+                "inputs": self._artifacts(events[execution.id], uris, inputs=True),
+                "outputs": self._artifacts(events[execution.id], uris, inputs=False),
             }
         return dict(runs)
 
@@ -61,8 +63,8 @@ class Store:
         pushed = []
         for run_id, nodes in self.runs(pipeline_name).items():
             for node_id, node in nodes.items():
-                for artifact_id in node["outputs"].get("pushed_model", []):
-                    [artifact] = self._store.get_artifacts_by_id([artifact_id])
+                for output in node["outputs"].get("pushed_model", []):
+                    [artifact] = self._store.get_artifacts_by_id([output["id"]])
                     props = artifact.custom_properties
                     if props["pushed"].int_value != 1:
                         continue
@@ -71,7 +73,7 @@ class Store:
                             "run_id": run_id,
                             "node_id": node_id,
                             "pushed_model_id": artifact.id,
-                            "model_id": node["inputs"].get("model", [None])[0],
+                            "model_id": node["inputs"]["model"][0]["id"],
                             "destination": props["pushed_destination"].string_value,
                         }
                     )
@@ -85,16 +87,19 @@ class Store:
         }
         return {types[c.type_id]: c.name for c in contexts}
 
-    def _artifacts(self, events: list[Any], *, inputs: bool) -> dict[str, list[int]]:
+    def _artifacts(
+        self, events: list[Any], uris: dict[int, str], *, inputs: bool
+    ) -> dict[str, list[dict[str, Any]]]:
         wanted = (
             {self._pb.Event.INPUT}
             if inputs
             else {self._pb.Event.OUTPUT, self._pb.Event.DECLARED_OUTPUT}
         )
-        by_key: dict[str, list[int]] = defaultdict(list)
+        by_key: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for event in events:
             if event.type in wanted and event.path.steps:
-                by_key[event.path.steps[0].key].append(event.artifact_id)
+                artifact = {"id": event.artifact_id, "uri": uris.get(event.artifact_id, "")}
+                by_key[event.path.steps[0].key].append(artifact)
         return dict(by_key)
 
 

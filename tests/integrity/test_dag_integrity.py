@@ -1,0 +1,141 @@
+"""DAG integrity: every file in dags/ loads, is configured, and stays light at parse time."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+
+from tfx_dags.config import PipelineDagConfig
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DAGS_FOLDER = PROJECT_ROOT / "dags"
+DAG_FILES = sorted(DAGS_FOLDER.glob("*.py"))
+HEAVY_MODULES = ("tensorflow", "tfx", "apache_beam", "tensorflow_model_analysis")
+DEFAULT_OWNER = PipelineDagConfig.__dataclass_fields__["owner"].default
+
+
+@pytest.fixture(scope="module")
+def dag_bag() -> DagBag:
+    return DagBag(dag_folder=str(DAGS_FOLDER))
+
+
+def test_there_are_dag_files() -> None:
+    assert DAG_FILES, f"no DAG files in {DAGS_FOLDER}"
+
+
+def test_no_import_errors(dag_bag: DagBag) -> None:
+    assert dag_bag.import_errors == {}
+
+
+@pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda path: path.name)
+def test_each_dag_has_owner_tags_and_retries(dag_bag: DagBag, dag_file: Path) -> None:
+    dags = [dag for dag in dag_bag.dags.values() if Path(dag.fileloc) == dag_file]
+    assert dags, f"{dag_file.name} defines no DAG"
+    for dag in dags:
+        assert dag.tags, f"{dag.dag_id} has no tags"
+        assert dag.default_args["owner"] not in ("", DEFAULT_OWNER), f"{dag.dag_id}: set an owner"
+        for task in dag.tasks:
+            assert task.retries >= 1, f"{dag.dag_id}.{task.task_id} has no retries"
+
+
+@pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda path: path.name)
+def test_parsing_imports_no_tensorflow_tfx_or_beam(dag_file: Path) -> None:
+    probe = textwrap.dedent(
+        f"""
+        import json, runpy, sys
+        runpy.run_path({str(dag_file)!r})
+        print(json.dumps(sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules)))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert json.loads(result.stdout.splitlines()[-1]) == []
+
+
+def test_the_penguin_dag_has_one_task_per_node_and_the_pipeline_edges(dag_bag: DagBag) -> None:
+    dag = dag_bag.dags["penguin_keras"]
+    upstream = {task.task_id: set(task.upstream_task_ids) for task in dag.tasks}
+    assert upstream == {
+        "CsvExampleGen": set(),
+        "latest_blessed_model_resolver": set(),
+        "StatisticsGen": {"CsvExampleGen"},
+        "SchemaGen": {"StatisticsGen"},
+        "ExampleValidator": {"StatisticsGen", "SchemaGen"},
+        "Transform": {"CsvExampleGen", "SchemaGen"},
+        "Trainer": {"Transform", "SchemaGen"},
+        "Evaluator": {"CsvExampleGen", "Trainer", "latest_blessed_model_resolver"},
+        "Pusher": {"Trainer", "Evaluator"},
+    }
+    assert dag.catchup is False and dag.max_active_runs == 1
+
+
+GOOD_DAG = """
+# Airflow DAG built by the tfx_dags factory.
+from tfx_dags.factory import pipeline_dag
+
+dag = pipeline_dag(
+    dag_id="good_penguin",
+    pipeline="modules.penguin.pipeline:create_pipeline",
+    pipeline_kwargs={{"data_root": {data!r}, "serving_model_dir": "/tmp/unused"}},
+    owner="ml-platform",
+    tags=("tfx",),
+)
+"""
+
+BROKEN_DAG = """
+# Airflow DAG built by the tfx_dags factory.
+from tfx_dags.factory import pipeline_dag
+
+dag = pipeline_dag(dag_id={dag_id!r}, pipeline={pipeline!r}, owner="ml-platform", tags=("tfx",))
+"""
+
+
+@pytest.mark.parametrize(
+    ("pipeline_source", "function", "expected"),
+    [
+        ("def make(**kwargs):\n    return (\n", "make", r"SyntaxError in .*broken_pipeline\.py"),
+        ("def other(**kwargs):\n    pass\n", "make", r"broken_pipeline\.py defines no function 'make'"),
+        ("def make(**kwargs):\n    return 42\n", "make", "returned int, not a tfx.dsl.Pipeline"),
+        (
+            "def make(**kwargs):\n    raise ValueError('no data_root given')\n",
+            "make",
+            r"ValueError: no data_root given \(at .*broken_pipeline\.py:2\)",
+        ),
+    ],
+    ids=["syntax-error", "missing-function", "not-a-pipeline", "raises"],
+)
+def test_a_broken_pipeline_is_an_import_error_of_its_dag_only(
+    tmp_path: Path, pipeline_source: str, function: str, expected: str
+) -> None:
+    pipeline_file = tmp_path / "pipelines" / "broken_pipeline.py"
+    pipeline_file.parent.mkdir()
+    pipeline_file.write_text(pipeline_source)
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "good.py").write_text(GOOD_DAG.format(data=str(PROJECT_ROOT / "data" / "penguin")))
+    (dags / "broken.py").write_text(
+        BROKEN_DAG.format(dag_id="broken_penguin", pipeline=f"{pipeline_file}:{function}")
+    )
+    bag = DagBag(dag_folder=str(dags))
+    assert set(bag.dag_ids) == {"good_penguin"}
+    assert list(bag.import_errors) == [str(dags / "broken.py")]
+    message = bag.import_errors[str(dags / "broken.py")]
+    assert f"cannot compile pipeline {pipeline_file}:{function}" in message
+    assert __import__("re").search(expected, message), message
+
+
+def test_a_bad_setting_in_a_dag_file_is_an_import_error_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "bad.py").write_text(
+        "# Airflow DAG\nfrom tfx_dags.factory import pipeline_dag\n"
+        "dag = pipeline_dag(dag_id='x', pipeline='modules.penguin.pipeline:create_pipeline', "
+        "retries=-2)\n"
+    )
+    bag = DagBag(dag_folder=str(tmp_path))
+    assert "retries=-2 must be an integer >= 0" in bag.import_errors[str(tmp_path / "bad.py")]

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tfx_dags.errors import ManifestError
+from tfx_dags.graph import MANIFEST_FORMAT, graph_from_manifest
+
+
+def manifest(*nodes: dict[str, Any]) -> dict[str, Any]:
+    return {"format": MANIFEST_FORMAT, "pipeline_name": "p", "nodes": list(nodes)}
+
+
+def node(node_id: str, *upstream: str, **flags: bool) -> dict[str, Any]:
+    return {"id": node_id, "type": f"tfx.components.{node_id}", "upstream": list(upstream), **flags}
+
+
+def test_nodes_come_out_upstream_first_whatever_the_manifest_order() -> None:
+    graph = graph_from_manifest(
+        manifest(node("Pusher", "Trainer"), node("Trainer", "Gen"), node("Gen"))
+    )
+    assert [n.node_id for n in graph.nodes] == ["Gen", "Trainer", "Pusher"]
+    assert set(graph.edges) == {("Gen", "Trainer"), ("Trainer", "Pusher")}
+
+
+def test_diamond_keeps_both_branches_and_manifest_order_among_ready_nodes() -> None:
+    graph = graph_from_manifest(
+        manifest(
+            node("Gen"),
+            node("Resolver"),
+            node("Stats", "Gen"),
+            node("Transform", "Gen", "Stats"),
+            node("Evaluator", "Transform", "Resolver"),
+        )
+    )
+    assert [n.node_id for n in graph.nodes] == ["Gen", "Resolver", "Stats", "Transform", "Evaluator"]
+    assert graph.node("Evaluator").upstream == ("Transform", "Resolver")
+
+
+def test_flags_are_carried() -> None:
+    graph = graph_from_manifest(
+        manifest(node("Gen", is_beam=True), node("Trainer", "Gen", is_trainer=True))
+    )
+    assert graph.node("Gen").is_beam and not graph.node("Gen").is_trainer
+    assert graph.node("Trainer").is_trainer and not graph.node("Trainer").is_beam
+
+
+@pytest.mark.parametrize(
+    ("bad_manifest", "message"),
+    [
+        ({"format": 99, "pipeline_name": "p", "nodes": []}, "manifest format 99"),
+        ({"format": MANIFEST_FORMAT, "nodes": [node("A")]}, "no pipeline_name"),
+        (manifest(), "has no nodes"),
+        (manifest(node("A"), node("A")), "'A' appears twice"),
+        (manifest(node("A", "Ghost")), "unknown upstream node 'Ghost'"),
+        (manifest(node("A", "B"), node("B", "A"), node("C")), "cycle among: A, B"),
+        (manifest({"type": "x"}), "lacks 'id'"),
+        (manifest({"id": "A", "type": "x", "upstream": "B"}), "not a list of node ids"),
+        (manifest("A"), "is not an object"),
+    ],
+)
+def test_malformed_manifests_are_rejected_with_the_reason(
+    bad_manifest: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ManifestError, match=message):
+        graph_from_manifest(bad_manifest)
