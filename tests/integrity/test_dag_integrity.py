@@ -101,7 +101,11 @@ dag = pipeline_dag(dag_id={dag_id!r}, pipeline={pipeline!r}, owner="ml-platform"
     ("pipeline_source", "function", "expected"),
     [
         ("def make(**kwargs):\n    return (\n", "make", r"SyntaxError in .*broken_pipeline\.py"),
-        ("def other(**kwargs):\n    pass\n", "make", r"broken_pipeline\.py defines no function 'make'"),
+        (
+            "def other(**kwargs):\n    pass\n",
+            "make",
+            r"broken_pipeline\.py defines no function 'make'",
+        ),
         ("def make(**kwargs):\n    return 42\n", "make", "returned int, not a tfx.dsl.Pipeline"),
         (
             "def make(**kwargs):\n    raise ValueError('no data_root given')\n",

@@ -20,7 +20,11 @@ def test_a_dotted_reference_is_located_without_importing_it() -> None:
 def test_the_whole_top_level_package_is_hashed() -> None:
     files = compiled.source_files(PENGUIN, compiled.pipeline_source(PENGUIN))
     names = {path.relative_to(compiled.settings.PROJECT_ROOT).as_posix() for path in files}
-    assert {"modules/__init__.py", "modules/penguin/model.py", "modules/penguin/pipeline.py"} <= names
+    assert {
+        "modules/__init__.py",
+        "modules/penguin/model.py",
+        "modules/penguin/pipeline.py",
+    } <= names
 
 
 def test_the_cache_key_changes_with_arguments_and_sources(tmp_path: Path) -> None:

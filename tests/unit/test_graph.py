@@ -34,7 +34,13 @@ def test_diamond_keeps_both_branches_and_manifest_order_among_ready_nodes() -> N
             node("Evaluator", "Transform", "Resolver"),
         )
     )
-    assert [n.node_id for n in graph.nodes] == ["Gen", "Resolver", "Stats", "Transform", "Evaluator"]
+    assert [n.node_id for n in graph.nodes] == [
+        "Gen",
+        "Resolver",
+        "Stats",
+        "Transform",
+        "Evaluator",
+    ]
     assert graph.node("Evaluator").upstream == ("Transform", "Resolver")
 
 

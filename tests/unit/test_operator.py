@@ -63,7 +63,9 @@ def test_on_kill_stops_a_running_node_and_fails_the_task(
     fake_python.write_text(f"#!{sys.executable}\n{STUBBORN_TREE}")
     fake_python.chmod(0o755)
     monkeypatch.setenv("TFX_DAGS_TFX_PYTHON", str(fake_python))
-    operator = TfxNodeOperator(task_id="Trainer", pipeline_ir="/x/pipeline_ir.pb", node_id="Trainer")
+    operator = TfxNodeOperator(
+        task_id="Trainer", pipeline_ir="/x/pipeline_ir.pb", node_id="Trainer"
+    )
     failure: list[BaseException] = []
 
     def execute() -> None:

@@ -5,8 +5,9 @@
     python -m tfx_dags.runner.query latest-pushed-model --pipeline NAME
 
 ``runs``: per TFX pipeline run (= Airflow run id), per node: execution id, state (COMPLETE,
-CACHED, FAILED, ...) and input/output artifacts ({"id", "uri"}) by key. ``pushed-models``: every model a
-Pusher really pushed, oldest first. ``latest-pushed-model``: the newest one's folder, or exit 1.
+CACHED, FAILED, ...) and input/output artifacts ({"id", "uri"}) by key.
+``pushed-models``: every model a Pusher really pushed, oldest first.
+``latest-pushed-model``: the newest one's folder, or exit 1.
 Imports only ml_metadata, so it answers in about a second.
 """
 
