@@ -11,17 +11,22 @@ import time
 from pathlib import Path
 
 import pytest
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowTaskTimeout
+from airflow.sdk.execution_time.timeout import timeout
 
 from tfx_dags.operators import TfxNodeOperator, terminate_process_group
 
 # A parent that starts a child which ignores SIGTERM, prints both pids, then waits forever:
 # the shape of a node whose Beam or TensorFlow workers outlive a polite stop.
+# With PIDS_FILE set, both pids are also written there for the test to check.
 STUBBORN_TREE = textwrap.dedent(
     """
-    import signal, subprocess, sys, time
+    import os, signal, subprocess, sys, time
     child = subprocess.Popen([sys.executable, "-c",
         "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(300)"])
+    if os.environ.get("PIDS_FILE"):
+        with open(os.environ["PIDS_FILE"], "w") as handle:
+            handle.write(f"{os.getpid()} {child.pid}")
     print(child.pid, flush=True)
     time.sleep(300)
     """
@@ -55,14 +60,20 @@ def test_the_whole_group_is_killed_even_a_child_that_ignores_sigterm() -> None:
     assert wait_until_gone([process.pid, child], within_s=5) == []
 
 
-def test_on_kill_stops_a_running_node_and_fails_the_task(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Stands in for the TFX interpreter: the operator must stop whatever the node starts.
+@pytest.fixture
+def stubborn_node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Stands in for the TFX interpreter: the operator must stop whatever a node starts."""
     fake_python = tmp_path / "python"
     fake_python.write_text(f"#!{sys.executable}\n{STUBBORN_TREE}")
     fake_python.chmod(0o755)
     monkeypatch.setenv("TFX_DAGS_TFX_PYTHON", str(fake_python))
+    monkeypatch.setenv("TFX_DAGS_KILL_GRACE", "1")
+    pids_file = tmp_path / "pids"
+    monkeypatch.setenv("PIDS_FILE", str(pids_file))
+    return pids_file
+
+
+def test_on_kill_stops_a_running_node_and_fails_the_task(stubborn_node: Path) -> None:
     operator = TfxNodeOperator(
         task_id="Trainer", pipeline_ir="/x/pipeline_ir.pb", node_id="Trainer"
     )
@@ -80,15 +91,26 @@ def test_on_kill_stops_a_running_node_and_fails_the_task(
     while operator._hook is None or operator._hook.sub_process is None:
         assert time.monotonic() < deadline, "the node process never started"
         time.sleep(0.05)
-    leader = operator._hook.sub_process.pid
-    time.sleep(0.5)  # let the child start
-    children = [int(p) for p in Path(f"/proc/{leader}/task/{leader}/children").read_text().split()]
+    while not stubborn_node.exists() or not stubborn_node.read_text():
+        assert time.monotonic() < deadline, "the node never started its child"
+        time.sleep(0.05)
     operator.on_kill()
     worker.join(timeout=10)
     assert not worker.is_alive()
-    assert wait_until_gone([leader, *children], within_s=5) == []
+    pids = [int(pid) for pid in stubborn_node.read_text().split()]
+    assert wait_until_gone(pids, within_s=5) == []
     assert len(failure) == 1 and isinstance(failure[0], AirflowException)
     assert "TFX node Trainer failed with exit code -15" in str(failure[0])
+
+
+def test_an_execution_timeout_ends_the_node_and_its_workers(stubborn_node: Path) -> None:
+    # The same wrapper Airflow's task runner puts around execute() for execution_timeout.
+    operator = TfxNodeOperator(task_id="Transform", pipeline_ir="/x/ir.pb", node_id="Transform")
+    with pytest.raises(AirflowTaskTimeout), timeout(2):
+        operator.execute({"run_id": "scheduled__1"})
+    pids = [int(pid) for pid in stubborn_node.read_text().split()]
+    assert len(pids) == 2
+    assert wait_until_gone(pids, within_s=5) == []
 
 
 def test_the_node_command_is_an_argument_list_that_keeps_values_verbatim() -> None:
