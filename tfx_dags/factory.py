@@ -18,6 +18,9 @@ from tfx_dags.config import KEY_PATTERN, PipelineDagConfig
 from tfx_dags.errors import ConfigError, PipelineCompileError
 from tfx_dags.operators import TfxNodeOperator
 
+# Trainer processes take GPU memory as they need it, so a GPU worker can share its card.
+TRAINER_ENV = {"TF_FORCE_GPU_ALLOW_GROWTH": "true"}
+
 
 def pipeline_dag(**config: Any) -> DAG:
     """``build_dag(PipelineDagConfig(**config))``: the one call a DAG file makes."""
@@ -75,6 +78,7 @@ def _airflow_dag(config: PipelineDagConfig, compiled: CompiledPipeline) -> DAG:
             pipeline_ir=str(compiled.ir_path),
             node_id=node.node_id,
             node_type=node.node_type,
+            node_env=TRAINER_ENV if node.is_trainer else None,
         )
     for upstream, downstream in compiled.graph.edges:
         tasks[upstream] >> tasks[downstream]

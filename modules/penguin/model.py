@@ -15,6 +15,7 @@ from absl import logging
 from tfx_bsl.public import tfxio
 
 from modules.penguin.features import FEATURE_KEYS, LABEL_KEY, NUM_CLASSES, transformed_name
+from tfx_dags.training import distribution_strategy, strategy_settings
 
 TRAIN_BATCH_SIZE = 32
 EVAL_BATCH_SIZE = 32
@@ -86,15 +87,22 @@ def _transform_features_signature(
 
 
 def run_fn(fn_args: Any) -> None:
-    """Train on the transformed examples and export the serving SavedModel."""
+    """Train on the transformed examples and export the serving SavedModel.
+
+    ``fn_args.custom_config`` may set ``distribution_strategy`` and ``cpu_replicas``.
+    """
+    name, cpu_replicas = strategy_settings(fn_args.custom_config)
+    strategy = distribution_strategy(name, cpu_replicas=cpu_replicas)  # before any TF op
+    replicas = strategy.num_replicas_in_sync
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
     train_dataset = _input_fn(
-        fn_args.train_files, fn_args.data_accessor, tf_transform_output, TRAIN_BATCH_SIZE
+        fn_args.train_files, fn_args.data_accessor, tf_transform_output, TRAIN_BATCH_SIZE * replicas
     )
     eval_dataset = _input_fn(
-        fn_args.eval_files, fn_args.data_accessor, tf_transform_output, EVAL_BATCH_SIZE
+        fn_args.eval_files, fn_args.data_accessor, tf_transform_output, EVAL_BATCH_SIZE * replicas
     )
-    model = _build_keras_model()
+    with strategy.scope():
+        model = _build_keras_model()
     model.fit(
         train_dataset,
         steps_per_epoch=fn_args.train_steps,

@@ -1,0 +1,35 @@
+"""Airflow DAGs: Palmer penguins species, one TFX pipeline per trainer style of TF 2.x in TFX.
+
+penguin_keras            native Keras run_fn on Transform's output (MirroredStrategy)
+penguin_keras_raw        native Keras run_fn on raw features, no Transform
+penguin_estimator        Estimator trainer_fn (DNNClassifier, feature columns)
+penguin_keras_estimator  Keras model wrapped with tf.keras.estimator.model_to_estimator
+"""
+
+from pathlib import Path
+
+from tfx_dags import settings
+from tfx_dags.factory import pipeline_dag
+
+DATA_ROOT = Path(__file__).resolve().parents[1] / "data" / "penguin"
+STYLES = {
+    # Two logical CPU replicas stand in for GPUs where there are none.
+    "penguin_keras": {"distribution_strategy": "mirrored", "cpu_replicas": 2},
+    "penguin_keras_raw": {"trainer_module": "modules.penguin.keras_raw", "use_transform": False},
+    "penguin_estimator": {"trainer_module": "modules.penguin.estimator"},
+    "penguin_keras_estimator": {"trainer_module": "modules.penguin.keras_estimator"},
+}
+
+for dag_id, style in STYLES.items():
+    globals()[dag_id] = pipeline_dag(
+        dag_id=dag_id,
+        pipeline="modules.penguin.pipeline:create_pipeline",
+        pipeline_kwargs={
+            "data_root": str(DATA_ROOT),
+            "serving_model_dir": str(settings.serving_dir(dag_id)),
+            **style,
+        },
+        owner="ml-platform",
+        tags=("tfx", "penguin", *dag_id.split("_")[1:]),
+        retries=1,
+    )

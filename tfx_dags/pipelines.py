@@ -1,0 +1,187 @@
+"""The standard TFX training pipeline, for pipeline definitions to build on (TFX environment).
+
+CsvExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator -> [Transform] -> Trainer ->
+(latest blessed model) -> Evaluator -> Pusher, with the Trainer's executor picked from the
+trainer module (``run_fn`` or ``trainer_fn``) and an Evaluator config that fits it. TFX is
+imported inside the functions: the module imports without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tfx_dags.errors import ConfigError
+from tfx_dags.trainers import trainer_component, trainer_function
+
+DEFAULT_BEAM_ARGS = ("--direct_running_mode=in_memory",)
+
+
+def blessing_eval_config(
+    *,
+    trainer_fn_style: bool,
+    label_key: str,
+    min_accuracy: float,
+    keras_accuracy_metric: str = "SparseCategoricalAccuracy",
+    preprocessing_signature: str | None = None,
+) -> Any:
+    """Bless a model only if accurate enough and no worse than the last blessed one.
+
+    Keras models (``run_fn``) are evaluated through ``serving_default`` with TFMA's
+    ``keras_accuracy_metric``; Estimators (``trainer_fn``) through their EvalSavedModel
+    (signature ``eval``) and the ``accuracy`` metric they export.
+    """
+    import tensorflow_model_analysis as tfma
+
+    threshold = tfma.MetricThreshold(
+        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": min_accuracy}),
+        change_threshold=tfma.GenericChangeThreshold(
+            direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": -1e-10}
+        ),
+    )
+    if trainer_fn_style:
+        return tfma.EvalConfig(
+            model_specs=[tfma.ModelSpec(signature_name="eval")],
+            slicing_specs=[tfma.SlicingSpec()],
+            metrics_specs=[tfma.MetricsSpec(thresholds={"accuracy": threshold})],
+        )
+    return tfma.EvalConfig(
+        model_specs=[
+            tfma.ModelSpec(
+                signature_name="serving_default",
+                label_key=label_key,
+                preprocessing_function_names=(
+                    [preprocessing_signature] if preprocessing_signature else []
+                ),
+            )
+        ],
+        slicing_specs=[tfma.SlicingSpec()],
+        metrics_specs=[
+            tfma.MetricsSpec(
+                metrics=[tfma.MetricConfig(class_name=keras_accuracy_metric, threshold=threshold)]
+            )
+        ],
+    )
+
+
+def training_pipeline(
+    *,
+    pipeline_name: str,
+    pipeline_root: str,
+    data_root: str,
+    serving_model_dir: str,
+    trainer_module: str,
+    label_key: str,
+    preprocessing_fn: str | None = None,
+    trainer_executor: str = "auto",
+    train_steps: int = 200,
+    eval_steps: int = 10,
+    min_accuracy: float = 0.9,
+    keras_accuracy_metric: str = "SparseCategoricalAccuracy",
+    trainer_config: Mapping[str, Any] | None = None,
+    beam_pipeline_args: Sequence[str] | None = None,
+    enable_cache: bool = True,
+) -> Any:
+    """Return the standard training pipeline as a ``tfx.dsl.Pipeline``.
+
+    Args:
+        pipeline_name, pipeline_root: set by the DAG factory.
+        data_root: folder of CSV files with the features and the label.
+        serving_model_dir: the Pusher's filesystem destination.
+        trainer_module: dotted module defining ``run_fn`` or ``trainer_fn``.
+        label_key: the label column.
+        preprocessing_fn: dotted path of the Transform ``preprocessing_fn``; None for a
+            pipeline without Transform (``run_fn`` trainers only). Default None.
+        trainer_executor: ``"auto"`` (from the module), ``"generic"`` or ``"estimator"``.
+        train_steps, eval_steps: Trainer steps. Defaults 200 and 10.
+        min_accuracy: the Evaluator's lower bound on accuracy. Default 0.9.
+        keras_accuracy_metric: TFMA metric class for Keras models. Default
+            ``"SparseCategoricalAccuracy"`` (``"BinaryAccuracy"`` for binary labels).
+        trainer_config: the Trainer's ``custom_config`` (e.g. ``distribution_strategy``,
+            ``cpu_replicas``). Default none.
+        beam_pipeline_args: for the Beam-backed components. Default: in-memory DirectRunner.
+        enable_cache: reuse outputs of unchanged nodes from earlier runs. Default True.
+    """
+    from tfx.components import (
+        CsvExampleGen,
+        Evaluator,
+        ExampleValidator,
+        Pusher,
+        SchemaGen,
+        StatisticsGen,
+        Transform,
+    )
+    from tfx.dsl.components.common.resolver import Resolver
+    from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
+        LatestBlessedModelStrategy,
+    )
+    from tfx.orchestration.pipeline import Pipeline
+    from tfx.proto import pusher_pb2, trainer_pb2
+    from tfx.types import Channel, standard_artifacts
+
+    trainer_fn_style = trainer_function(trainer_module, trainer_executor) == "trainer_fn"
+    if trainer_fn_style and preprocessing_fn is None:
+        raise ConfigError(
+            f"{trainer_module} defines trainer_fn (Estimator); this pipeline runs Estimators "
+            "on Transform's output, so set preprocessing_fn"
+        )
+    example_gen = CsvExampleGen(input_base=data_root)
+    statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])
+    schema_gen = SchemaGen(statistics=statistics_gen.outputs["statistics"])
+    example_validator = ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
+    )
+    components = [example_gen, statistics_gen, schema_gen, example_validator]
+    training_inputs: dict[str, Any] = {
+        "examples": example_gen.outputs["examples"],
+        "schema": schema_gen.outputs["schema"],
+    }
+    if preprocessing_fn is not None:
+        transform = Transform(
+            examples=example_gen.outputs["examples"],
+            schema=schema_gen.outputs["schema"],
+            preprocessing_fn=preprocessing_fn,
+        )
+        components.append(transform)
+        training_inputs["examples"] = transform.outputs["transformed_examples"]
+        training_inputs["transform_graph"] = transform.outputs["transform_graph"]
+    trainer = trainer_component(
+        module=trainer_module,
+        executor=trainer_executor,
+        train_args=trainer_pb2.TrainArgs(num_steps=train_steps),
+        eval_args=trainer_pb2.EvalArgs(num_steps=eval_steps),
+        custom_config=dict(trainer_config or {}),
+        **training_inputs,
+    )
+    model_resolver = Resolver(
+        strategy_class=LatestBlessedModelStrategy,
+        model=Channel(type=standard_artifacts.Model),
+        model_blessing=Channel(type=standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
+    evaluator = Evaluator(
+        examples=example_gen.outputs["examples"],
+        model=trainer.outputs["model"],
+        baseline_model=model_resolver.outputs["model"],
+        eval_config=blessing_eval_config(
+            trainer_fn_style=trainer_fn_style,
+            label_key=label_key,
+            min_accuracy=min_accuracy,
+            keras_accuracy_metric=keras_accuracy_metric,
+            preprocessing_signature="transform_features" if preprocessing_fn else None,
+        ),
+    )
+    pusher = Pusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        push_destination=pusher_pb2.PushDestination(
+            filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=serving_model_dir)
+        ),
+    )
+    components += [trainer, model_resolver, evaluator, pusher]
+    return Pipeline(
+        pipeline_name=pipeline_name,
+        pipeline_root=pipeline_root,
+        components=components,
+        enable_cache=enable_cache,
+        beam_pipeline_args=list(beam_pipeline_args or DEFAULT_BEAM_ARGS),
+    )
