@@ -7,8 +7,8 @@ from typing import Any
 
 import tensorflow as tf
 
-from modules.penguin.estimator_io import training_spec
-from modules.penguin.features import FEATURE_KEYS, NUM_CLASSES, transformed_name
+from modules.penguin.features import FEATURE_KEYS, LABEL_KEY, NUM_CLASSES, transformed_name
+from tfx_dags.estimators import training_spec
 
 HIDDEN_UNITS = [16, 16]
 LEARNING_RATE = 1e-2
@@ -28,4 +28,11 @@ def _build_estimator(config: tf.estimator.RunConfig) -> tf.estimator.Estimator:
 
 def trainer_fn(trainer_fn_args: Any, schema: Any) -> dict[str, Any]:
     """Return the Estimator, its train and eval specs and the EvalInputReceiver builder."""
-    return training_spec(trainer_fn_args, schema, _build_estimator)
+    return training_spec(
+        trainer_fn_args,
+        schema,
+        _build_estimator,
+        label_key=LABEL_KEY,
+        transformed_label_key=transformed_name(LABEL_KEY),
+        name="penguin",
+    )

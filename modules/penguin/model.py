@@ -12,31 +12,14 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_transform as tft
 from absl import logging
-from tfx_bsl.public import tfxio
 
 from modules.penguin.features import FEATURE_KEYS, LABEL_KEY, NUM_CLASSES, transformed_name
+from tfx_dags.keras_export import transform_signatures, transformed_dataset
 from tfx_dags.training import distribution_strategy, strategy_settings
 
-TRAIN_BATCH_SIZE = 32
-EVAL_BATCH_SIZE = 32
+BATCH_SIZE = 32
 HIDDEN_UNITS = (16, 16)
 LEARNING_RATE = 1e-2
-
-
-def _input_fn(
-    file_pattern: list[str],
-    data_accessor: Any,
-    tf_transform_output: tft.TFTransformOutput,
-    batch_size: int,
-) -> tf.data.Dataset:
-    """Batches of (transformed features, label), repeated for step-based training."""
-    return data_accessor.tf_dataset_factory(
-        file_pattern,
-        tfxio.TensorFlowDatasetOptions(
-            batch_size=batch_size, label_key=transformed_name(LABEL_KEY)
-        ),
-        tf_transform_output.transformed_metadata.schema,
-    ).repeat()
 
 
 def _build_keras_model() -> tf.keras.Model:
@@ -55,37 +38,6 @@ def _build_keras_model() -> tf.keras.Model:
     return model
 
 
-def _serving_signature(model: tf.keras.Model, tf_transform_output: tft.TFTransformOutput) -> Any:
-    # Tracked on the model so that model.save() exports the Transform graph's assets with it.
-    model.tft_layer = tf_transform_output.transform_features_layer()
-
-    @tf.function(input_signature=[tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")])
-    def serve_tf_examples_fn(serialized_examples: tf.Tensor) -> dict[str, tf.Tensor]:
-        raw_feature_spec = tf_transform_output.raw_feature_spec()
-        raw_feature_spec.pop(LABEL_KEY)  # absent at serving time
-        raw_features = tf.io.parse_example(serialized_examples, raw_feature_spec)
-        transformed = model.tft_layer(raw_features)
-        return {"outputs": model(transformed)}
-
-    return serve_tf_examples_fn
-
-
-def _transform_features_signature(
-    model: tf.keras.Model, tf_transform_output: tft.TFTransformOutput
-) -> Any:
-    """Raw examples in, transformed features out: TFMA's preprocessing function."""
-    model.tft_layer_eval = tf_transform_output.transform_features_layer()
-
-    @tf.function(input_signature=[tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")])
-    def transform_features_fn(serialized_examples: tf.Tensor) -> dict[str, tf.Tensor]:
-        raw_features = tf.io.parse_example(
-            serialized_examples, tf_transform_output.raw_feature_spec()
-        )
-        return model.tft_layer_eval(raw_features)
-
-    return transform_features_fn
-
-
 def run_fn(fn_args: Any) -> None:
     """Train on the transformed examples and export the serving SavedModel.
 
@@ -93,25 +45,25 @@ def run_fn(fn_args: Any) -> None:
     """
     name, cpu_replicas = strategy_settings(fn_args.custom_config)
     strategy = distribution_strategy(name, cpu_replicas=cpu_replicas)  # before any TF op
-    replicas = strategy.num_replicas_in_sync
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
-    train_dataset = _input_fn(
-        fn_args.train_files, fn_args.data_accessor, tf_transform_output, TRAIN_BATCH_SIZE * replicas
-    )
-    eval_dataset = _input_fn(
-        fn_args.eval_files, fn_args.data_accessor, tf_transform_output, EVAL_BATCH_SIZE * replicas
-    )
+
+    def dataset(files: list[str]) -> tf.data.Dataset:
+        return transformed_dataset(
+            files,
+            fn_args.data_accessor,
+            tf_transform_output,
+            label_key=transformed_name(LABEL_KEY),
+            batch_size=BATCH_SIZE * strategy.num_replicas_in_sync,
+        )
+
     with strategy.scope():
         model = _build_keras_model()
     model.fit(
-        train_dataset,
+        dataset(fn_args.train_files),
         steps_per_epoch=fn_args.train_steps,
-        validation_data=eval_dataset,
+        validation_data=dataset(fn_args.eval_files),
         validation_steps=fn_args.eval_steps,
         callbacks=[tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)],
     )
-    signatures = {
-        "serving_default": _serving_signature(model, tf_transform_output),
-        "transform_features": _transform_features_signature(model, tf_transform_output),
-    }
+    signatures = transform_signatures(model, tf_transform_output, label_key=LABEL_KEY)
     model.save(fn_args.serving_model_dir, save_format="tf", signatures=signatures)

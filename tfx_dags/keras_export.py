@@ -1,0 +1,54 @@
+"""Serving signatures for Keras models trained on Transform's output (TFX environment).
+
+``serving_default`` takes serialized raw ``tf.Example``s (``examples``, tf.string, [None]),
+applies the Transform graph through ``TransformFeaturesLayer`` and returns the model's
+output under ``outputs``; ``transform_features`` returns the transformed features, for TFMA.
+TensorFlow is imported inside the functions: the module imports without it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def transform_signatures(model: Any, tf_transform_output: Any, *, label_key: str) -> dict[str, Any]:
+    """``{"serving_default": ..., "transform_features": ...}`` for ``model.save``."""
+    import tensorflow as tf
+
+    # Tracked on the model so that model.save() exports the Transform graph's assets with it.
+    model.tft_layer = tf_transform_output.transform_features_layer()
+    examples = tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")
+
+    @tf.function(input_signature=[examples])
+    def serve_tf_examples_fn(serialized_examples: Any) -> dict[str, Any]:
+        raw_feature_spec = tf_transform_output.raw_feature_spec()
+        raw_feature_spec.pop(label_key)  # absent at serving time
+        raw_features = tf.io.parse_example(serialized_examples, raw_feature_spec)
+        return {"outputs": model(model.tft_layer(raw_features))}
+
+    @tf.function(input_signature=[examples])
+    def transform_features_fn(serialized_examples: Any) -> dict[str, Any]:
+        raw_features = tf.io.parse_example(
+            serialized_examples, tf_transform_output.raw_feature_spec()
+        )
+        return model.tft_layer(raw_features)
+
+    return {"serving_default": serve_tf_examples_fn, "transform_features": transform_features_fn}
+
+
+def transformed_dataset(
+    file_pattern: list[str],
+    data_accessor: Any,
+    tf_transform_output: Any,
+    *,
+    label_key: str,
+    batch_size: int,
+) -> Any:
+    """Repeating batches of (transformed features, label) for step-based training."""
+    from tfx_bsl.public import tfxio
+
+    return data_accessor.tf_dataset_factory(
+        file_pattern,
+        tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=label_key),
+        tf_transform_output.transformed_metadata.schema,
+    ).repeat()
