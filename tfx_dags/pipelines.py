@@ -12,7 +12,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tfx_dags.errors import ConfigError
-from tfx_dags.trainers import trainer_component, trainer_function
+from tfx_dags.trainers import (
+    FINGERPRINT_KEY,
+    code_fingerprint,
+    trainer_component,
+    trainer_function,
+)
 
 DEFAULT_BEAM_ARGS = ("--direct_running_mode=in_memory",)
 
@@ -141,6 +146,7 @@ def training_pipeline(
             examples=example_gen.outputs["examples"],
             schema=schema_gen.outputs["schema"],
             preprocessing_fn=preprocessing_fn,
+            custom_config={FINGERPRINT_KEY: code_fingerprint(preprocessing_fn.rpartition(".")[0])},
         )
         components.append(transform)
         training_inputs["examples"] = transform.outputs["transformed_examples"]
@@ -150,7 +156,7 @@ def training_pipeline(
         executor=trainer_executor,
         train_args=trainer_pb2.TrainArgs(num_steps=train_steps),
         eval_args=trainer_pb2.EvalArgs(num_steps=eval_steps),
-        custom_config=dict(trainer_config or {}),
+        custom_config={**(trainer_config or {}), FINGERPRINT_KEY: code_fingerprint(trainer_module)},
         **training_inputs,
     )
     model_resolver = Resolver(

@@ -11,6 +11,7 @@ environment; nothing here imports TFX at module level.
 from __future__ import annotations
 
 import ast
+import hashlib
 import importlib.util
 from pathlib import Path
 from typing import Any, Literal
@@ -93,3 +94,24 @@ def trainer_component(*, module: str, executor: str = "auto", **trainer_args: An
         custom_executor_spec=executor_spec.ExecutorClassSpec(trainer_executor.Executor),
         **trainer_args,
     )
+
+
+# Library code that runs inside the Trainer and so shapes the model like user code does.
+TRAINER_SIDE_HELPERS = ("estimators.py", "keras_export.py", "training.py")
+FINGERPRINT_KEY = "tfx_dags_code_fingerprint"
+
+
+def code_fingerprint(module: str) -> str:
+    """A hash of the code a dotted-path user function runs: its package and our helpers.
+
+    TFX keys its cache on a component's inputs and exec properties. A function named by dotted
+    path is only a string there, so a change to its code alone would reuse stale outputs; this
+    fingerprint, put into the component's ``custom_config``, makes such a change a cache miss.
+    """
+    digest = hashlib.sha256()
+    package_dir = module_path(module).parent
+    helpers = [Path(__file__).with_name(name) for name in TRAINER_SIDE_HELPERS]
+    for path in [*sorted(package_dir.glob("*.py")), *helpers]:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]

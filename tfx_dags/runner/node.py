@@ -11,6 +11,7 @@ pipeline run: inputs resolve from upstream outputs and TFX caching works across 
 from __future__ import annotations
 
 import argparse
+import logging as std_logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,20 @@ def load_pipeline(path: Path, run_id: str) -> Any:
     return pipeline
 
 
+def _configure_logging() -> None:
+    """INFO to stderr through one handler: absl's, on the root logger, set before TensorFlow is
+    imported, so that TF adds none of its own and prints its lines (Estimator loss, steps, eval
+    metrics) once."""
+    from absl import logging
+
+    logging.use_absl_handler()
+    logging.set_verbosity(logging.INFO)
+    std_logging.getLogger("tensorflow").setLevel(std_logging.INFO)
+
+
 def run_node(pipeline_ir: Path, node_id: str, run_id: str) -> Any:
     """Run the node; return its ExecutionInfo (None when the driver decided not to run)."""
+    _configure_logging()
     from absl import logging
     from tfx.orchestration import metadata
     from tfx.orchestration.local import runner_utils
@@ -40,7 +53,6 @@ def run_node(pipeline_ir: Path, node_id: str, run_id: str) -> Any:
 
     from tfx_dags.runner.metadata import connection_config
 
-    logging.set_verbosity(logging.INFO)
     pipeline = load_pipeline(pipeline_ir, run_id)
     nodes = {node.pipeline_node.node_info.id: node.pipeline_node for node in pipeline.nodes}
     if node_id not in nodes:

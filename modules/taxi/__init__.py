@@ -1,0 +1,1 @@
+"""Taxi-style trips (data/generate_taxi.py): will the rider tip more than 20 %?"""

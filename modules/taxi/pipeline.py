@@ -1,0 +1,48 @@
+"""The taxi-style TFX pipeline: advanced Transform, Estimator or native-Keras trainer.
+
+| trainer_module                | style                                           |
+|-------------------------------|-------------------------------------------------|
+| modules.taxi.estimator        | wide-and-deep Estimator ``trainer_fn`` (default) |
+| modules.taxi.model            | native Keras ``run_fn``                          |
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modules.taxi.features import LABEL_KEY
+
+PREPROCESSING_FN = "modules.taxi.preprocessing.preprocessing_fn"
+
+
+def create_pipeline(
+    *,
+    pipeline_name: str,
+    pipeline_root: str,
+    data_root: str,
+    serving_model_dir: str,
+    trainer_module: str = "modules.taxi.estimator",
+    train_steps: int = 300,
+    eval_steps: int = 20,
+    min_accuracy: float = 0.9,
+    beam_pipeline_args: list[str] | None = None,
+    enable_cache: bool = True,
+) -> Any:
+    """Return the taxi-style pipeline; see ``tfx_dags.pipelines.training_pipeline``."""
+    from tfx_dags.pipelines import training_pipeline
+
+    return training_pipeline(
+        pipeline_name=pipeline_name,
+        pipeline_root=pipeline_root,
+        data_root=data_root,
+        serving_model_dir=serving_model_dir,
+        trainer_module=trainer_module,
+        label_key=LABEL_KEY,
+        preprocessing_fn=PREPROCESSING_FN,
+        train_steps=train_steps,
+        eval_steps=eval_steps,
+        min_accuracy=min_accuracy,
+        keras_accuracy_metric="BinaryAccuracy",
+        beam_pipeline_args=beam_pipeline_args,
+        enable_cache=enable_cache,
+    )
