@@ -1,0 +1,21 @@
+"""Airflow DAG: handwritten digits (8x8 images) with a Keras CNN; the Pusher pushes the
+SavedModel together with its TFLite conversion (TFX pipeline)."""
+
+from pathlib import Path
+
+from tfx_dags import settings
+from tfx_dags.factory import pipeline_dag
+
+DAG_ID = "digits_tflite"
+
+dag = pipeline_dag(
+    dag_id=DAG_ID,
+    pipeline="modules.digits.pipeline:create_pipeline",
+    pipeline_kwargs={
+        "data_root": str(Path(__file__).resolve().parents[1] / "data" / "digits"),
+        "serving_model_dir": str(settings.serving_dir(DAG_ID)),
+    },
+    owner="ml-platform",
+    tags=("tfx", "digits", "tflite"),
+    retries=1,
+)
