@@ -3,7 +3,7 @@
 DAG files run in the scheduler's environment, which holds no TFX. The compile step therefore
 runs as a subprocess of the TFX environment's interpreter, and its result is cached under a
 key made of everything that can change it: the pipeline reference and arguments, the source
-files of the pipeline's package, the compile code and the TFX lock. A parse with a warm cache
+files of the pipeline's package, tfx_dags' own code and the TFX lock. A parse with a warm cache
 hashes a few files and reads one JSON file.
 """
 
@@ -28,8 +28,6 @@ from tfx_dags.graph import MANIFEST_FORMAT, PipelineGraph, graph_from_manifest
 from tfx_dags.runner.errors import COMPILE_ERROR_MARKER
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-# The compile step's own code: a change to it must invalidate every cached pipeline.
-COMPILER_SOURCES = ("config.py", "graph.py", "runner/compile.py", "runner/errors.py")
 TFX_LOCK = settings.PROJECT_ROOT / "requirements" / "tfx.lock"
 IR_FILE = "pipeline_ir.pb"
 MANIFEST_FILE = "manifest.json"
@@ -82,8 +80,10 @@ def cache_key(
     digest = hashlib.sha256()
     header = {"format": MANIFEST_FORMAT, "dag_id": dag_id, "pipeline": str(ref), "kwargs": kwargs}
     digest.update(json.dumps(header, sort_keys=True).encode())
-    compiler_files = [PACKAGE_DIR / name for name in COMPILER_SOURCES]
-    for path in [*files, *compiler_files, TFX_LOCK]:
+    # This package's own code: the compile step and the pipeline helpers a definition calls
+    # (tfx_dags.pipelines, .trainers) shape the IR too.
+    package_files = sorted(PACKAGE_DIR.rglob("*.py"))
+    for path in [*files, *package_files, TFX_LOCK]:
         digest.update(str(path).encode())
         digest.update(path.read_bytes() if path.is_file() else b"<missing>")
     return digest.hexdigest()[:20]

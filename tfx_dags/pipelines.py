@@ -107,6 +107,14 @@ def training_pipeline(
         beam_pipeline_args: for the Beam-backed components. Default: in-memory DirectRunner.
         enable_cache: reuse outputs of unchanged nodes from earlier runs. Default True.
     """
+    # Checked before TFX is imported, so that a bad module fails the compile in a second.
+    trainer_fn_style = trainer_function(trainer_module, trainer_executor) == "trainer_fn"
+    if trainer_fn_style and preprocessing_fn is None:
+        raise ConfigError(
+            f"{trainer_module} defines trainer_fn (Estimator); this pipeline runs Estimators "
+            "on Transform's output, so set preprocessing_fn"
+        )
+
     from tfx.components import (
         CsvExampleGen,
         Evaluator,
@@ -124,12 +132,6 @@ def training_pipeline(
     from tfx.proto import pusher_pb2, trainer_pb2
     from tfx.types import Channel, standard_artifacts
 
-    trainer_fn_style = trainer_function(trainer_module, trainer_executor) == "trainer_fn"
-    if trainer_fn_style and preprocessing_fn is None:
-        raise ConfigError(
-            f"{trainer_module} defines trainer_fn (Estimator); this pipeline runs Estimators "
-            "on Transform's output, so set preprocessing_fn"
-        )
     example_gen = CsvExampleGen(input_base=data_root)
     statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])
     schema_gen = SchemaGen(statistics=statistics_gen.outputs["statistics"])
