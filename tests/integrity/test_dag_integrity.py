@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -132,7 +133,7 @@ def test_a_broken_pipeline_is_an_import_error_of_its_dag_only(
     assert list(bag.import_errors) == [str(dags / "broken.py")]
     message = bag.import_errors[str(dags / "broken.py")]
     assert f"cannot compile pipeline {pipeline_file}:{function}" in message
-    assert __import__("re").search(expected, message), message
+    assert re.search(expected, message), message
 
 
 def test_a_bad_setting_in_a_dag_file_is_an_import_error_naming_it(tmp_path: Path) -> None:
@@ -143,3 +144,57 @@ def test_a_bad_setting_in_a_dag_file_is_an_import_error_naming_it(tmp_path: Path
     )
     bag = DagBag(dag_folder=str(tmp_path))
     assert "retries=-2 must be an integer >= 0" in bag.import_errors[str(tmp_path / "bad.py")]
+
+
+def test_only_trainer_tasks_get_gpu_memory_growth(dag_bag: DagBag) -> None:
+    for dag in dag_bag.dags.values():
+        for task in dag.tasks:
+            expected = {"TF_FORCE_GPU_ALLOW_GROWTH": "true"} if task.task_id == "Trainer" else {}
+            assert task.node_env == expected, f"{dag.dag_id}.{task.task_id}"
+
+
+TRAINER_PIPELINE = """
+from tfx_dags.pipelines import training_pipeline
+
+
+def make(**kwargs):
+    return training_pipeline(
+        trainer_module={module!r},
+        label_key="species",
+        data_root="/nowhere",
+        serving_model_dir="/nowhere",
+        **kwargs,
+    )
+"""
+
+
+@pytest.mark.parametrize(
+    ("trainer_source", "expected"),
+    [
+        (
+            "def train(fn_args):\n    pass\n",
+            r"trainer module .*usertrainer\.py defines no run_fn \(native Keras, "
+            r"GenericExecutor\) or trainer_fn \(Estimator executor\)",
+        ),
+        ("def run_fn(fn_args):\n    return (\n", r"usertrainer\.py has a syntax error, line 2"),
+    ],
+    ids=["neither-function", "syntax-error"],
+)
+def test_a_bad_trainer_module_is_an_import_error_naming_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trainer_source: str, expected: str
+) -> None:
+    package = tmp_path / "code" / "userpipes"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "usertrainer.py").write_text(trainer_source)
+    (package / "pipe.py").write_text(TRAINER_PIPELINE.format(module="userpipes.usertrainer"))
+    # The compile subprocess imports the user's package from here.
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "code"))
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "user.py").write_text(
+        BROKEN_DAG.format(dag_id="user_pipeline", pipeline=f"{package / 'pipe.py'}:make")
+    )
+    bag = DagBag(dag_folder=str(dags))
+    message = bag.import_errors[str(dags / "user.py")]
+    assert re.search(expected, message), message
