@@ -8,7 +8,10 @@ TensorFlow is imported inside the functions: the module imports without it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from tfx_dags.training import distribution_strategy, strategy_settings
 
 
 def transform_signatures(model: Any, tf_transform_output: Any, *, label_key: str) -> dict[str, Any]:
@@ -52,3 +55,48 @@ def transformed_dataset(
         tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=label_key),
         tf_transform_output.transformed_metadata.schema,
     ).repeat()
+
+
+def fit_and_export(
+    fn_args: Any,
+    build_model: Callable[[], Any],
+    *,
+    label_key: str,
+    transformed_label_key: str,
+    batch_size: int,
+    callbacks: Sequence[Any] = (),
+) -> Any:
+    """The body of a Keras ``run_fn`` on Transform's output; returns the trained model.
+
+    Builds the model under the strategy that ``fn_args.custom_config`` names (before any
+    TensorFlow op, so logical CPU devices can still be made), fits it for
+    ``fn_args.train_steps`` steps with ``batch_size`` examples per replica, and saves it to
+    ``fn_args.serving_model_dir`` with ``transform_signatures``.
+    """
+    import tensorflow_transform as tft
+
+    name, cpu_replicas = strategy_settings(fn_args.custom_config)
+    strategy = distribution_strategy(name, cpu_replicas=cpu_replicas)
+    tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+
+    def dataset(files: list[str]) -> Any:
+        return transformed_dataset(
+            files,
+            fn_args.data_accessor,
+            tf_transform_output,
+            label_key=transformed_label_key,
+            batch_size=batch_size * strategy.num_replicas_in_sync,
+        )
+
+    with strategy.scope():
+        model = build_model()
+    model.fit(
+        dataset(fn_args.train_files),
+        steps_per_epoch=fn_args.train_steps,
+        validation_data=dataset(fn_args.eval_files),
+        validation_steps=fn_args.eval_steps,
+        callbacks=list(callbacks),
+    )
+    signatures = transform_signatures(model, tf_transform_output, label_key=label_key)
+    model.save(fn_args.serving_model_dir, save_format="tf", signatures=signatures)
+    return model

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import tensorflow as tf
-import tensorflow_transform as tft
 from absl import logging
 
 from modules.digits.features import (
@@ -23,8 +22,7 @@ from modules.digits.features import (
     TFLITE_PATH,
     transformed_name,
 )
-from tfx_dags.keras_export import transform_signatures, transformed_dataset
-from tfx_dags.training import distribution_strategy, strategy_settings
+from tfx_dags.keras_export import fit_and_export
 
 BATCH_SIZE = 32
 LEARNING_RATE = 3e-3
@@ -66,27 +64,11 @@ def _write_tflite(model: tf.keras.Model, path: Path) -> None:
 
 def run_fn(fn_args: Any) -> None:
     """Train the CNN, export the SavedModel, then the TFLite model beside it."""
-    name, cpu_replicas = strategy_settings(fn_args.custom_config)
-    strategy = distribution_strategy(name, cpu_replicas=cpu_replicas)  # before any TF op
-    tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
-
-    def dataset(files: list[str]) -> tf.data.Dataset:
-        return transformed_dataset(
-            files,
-            fn_args.data_accessor,
-            tf_transform_output,
-            label_key=transformed_name(LABEL_KEY),
-            batch_size=BATCH_SIZE * strategy.num_replicas_in_sync,
-        )
-
-    with strategy.scope():
-        model = _build_keras_model()
-    model.fit(
-        dataset(fn_args.train_files),
-        steps_per_epoch=fn_args.train_steps,
-        validation_data=dataset(fn_args.eval_files),
-        validation_steps=fn_args.eval_steps,
+    model = fit_and_export(
+        fn_args,
+        _build_keras_model,
+        label_key=LABEL_KEY,
+        transformed_label_key=transformed_name(LABEL_KEY),
+        batch_size=BATCH_SIZE,
     )
-    signatures = transform_signatures(model, tf_transform_output, label_key=LABEL_KEY)
-    model.save(fn_args.serving_model_dir, save_format="tf", signatures=signatures)
     _write_tflite(model, Path(fn_args.serving_model_dir) / TFLITE_PATH)
