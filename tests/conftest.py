@@ -19,11 +19,12 @@ TIERS = ("unit", "integrity", "integration")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    base = Path(tempfile.mkdtemp(prefix="tfx-dags-tests-"))
-    os.environ["AIRFLOW_HOME"] = str(base / "airflow")
-    os.environ["TFX_DAGS_HOME"] = str(base / "home")
-    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-    os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(PROJECT_ROOT / "dags")
+    # The same self-contained setup as the demo: SQLite Airflow home, tfx_dags home, and a
+    # DAG-parse timeout above a cold compile (four pipelines in dags/penguin.py take ~40 s,
+    # more than Airflow's default 30 s).
+    from tfx_dags import local_airflow
+
+    os.environ.update(local_airflow.environment(Path(tempfile.mkdtemp(prefix="tfx-dags-tests-"))))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
