@@ -10,8 +10,16 @@ from pathlib import Path
 
 from tfx_dags import settings
 from tfx_dags.factory import pipeline_dag
+from tfx_dags.params import RunParam
 
-DATA_ROOT = Path(__file__).resolve().parents[1] / "data" / "penguin"
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DATA_ROOT = DATA_DIR / "penguin"
+# What a manual trigger (UI form, CLI, REST API) may change, within bounds.
+RUN_PARAMS = {
+    "train_steps": RunParam(description="Trainer steps", minimum=1, maximum=100_000),
+    "min_accuracy": RunParam(description="Evaluator's accuracy bound", minimum=0, maximum=1),
+    "data_root": RunParam(description="CSV folder, relative to data/", path_root=str(DATA_DIR)),
+}
 STYLES = {
     # Two logical CPU replicas stand in for GPUs where there are none.
     "penguin_keras": {"distribution_strategy": "mirrored", "cpu_replicas": 2},
@@ -27,8 +35,13 @@ for dag_id, style in STYLES.items():
         pipeline_kwargs={
             "data_root": str(DATA_ROOT),
             "serving_model_dir": str(settings.serving_dir(dag_id)),
+            "train_steps": 200,
+            "min_accuracy": 0.9,
             **style,
         },
+        run_params=RUN_PARAMS,
+        # New data at the input starts a run (an Asset event, e.g. from the REST API).
+        schedule_assets=(f"file://{DATA_ROOT}",),
         owner="ml-platform",
         tags=("tfx", "penguin", *dag_id.split("_")[1:]),
         retries=1,

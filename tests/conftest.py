@@ -25,6 +25,9 @@ def pytest_configure(config: pytest.Config) -> None:
     from tfx_dags import local_airflow
 
     os.environ.update(local_airflow.environment(Path(tempfile.mkdtemp(prefix="tfx-dags-tests-"))))
+    # The test data is tiny: Beam's in-memory DirectRunner beats starting a worker per core.
+    # tests/integration/test_beam_args.py runs the default (multi-processing) on purpose.
+    os.environ["TFX_DAGS_BEAM_DIRECT_MODE"] = "in_memory"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

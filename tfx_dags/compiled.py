@@ -78,7 +78,14 @@ def cache_key(
     dag_id: str, ref: PipelineRef, kwargs: Mapping[str, Any], files: Iterable[Path]
 ) -> str:
     digest = hashlib.sha256()
-    header = {"format": MANIFEST_FORMAT, "dag_id": dag_id, "pipeline": str(ref), "kwargs": kwargs}
+    header = {
+        "format": MANIFEST_FORMAT,
+        "dag_id": dag_id,
+        "pipeline": str(ref),
+        "kwargs": kwargs,
+        # Settings the compile step reads from the environment.
+        "beam_direct_mode": settings.beam_direct_mode(),
+    }
     digest.update(json.dumps(header, sort_keys=True).encode())
     # This package's own code: the compile step and the pipeline helpers a definition calls
     # (tfx_dags.pipelines, .trainers) shape the IR too.

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tfx_dags.errors import ConfigError
+from tfx_dags.params import RunParam, as_run_param, param_schema
 
 # Airflow's own rule for dag_id and task_id (airflow.utils.helpers.KEY_REGEX).
 KEY_PATTERN = re.compile(r"^[\w.-]+$")
@@ -17,6 +18,36 @@ _DOTTED = r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*"
 _PIPELINE_REF = re.compile(rf"^(?P<module>{_DOTTED}|/.+\.py):(?P<function>[A-Za-z_]\w*)$")
 # The factory passes these to the pipeline function itself.
 FACTORY_KWARGS = ("pipeline_name", "pipeline_root")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# An asset URI the scheduler can key on: a scheme, then a location.
+ASSET_URI = re.compile(r"^[a-z][a-z0-9+.-]*://\S+$")
+
+
+@dataclass(frozen=True)
+class TaskOverride:
+    """Settings of one node's task that replace the factory's defaults. None keeps the default.
+
+    Args:
+        pool: Airflow pool (must be in the pools file). Default: the GPU pool for Trainer and
+            Tuner, ``default_pool`` for the rest.
+        queue: executor queue. Default: TFX_DAGS_GPU_QUEUE / _BEAM_QUEUE / _DEFAULT_QUEUE.
+        retries, retry_delay: as for the whole DAG.
+        execution_timeout: the task fails (and its process group is killed) after this long.
+        priority_weight: Airflow priority among queued tasks.
+        env: extra environment variables of the node's process (e.g. CUDA_VISIBLE_DEVICES).
+    """
+
+    pool: str | None = None
+    queue: str | None = None
+    retries: int | None = None
+    retry_delay: timedelta | None = None
+    execution_timeout: timedelta | None = None
+    priority_weight: int | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    def operator_kwargs(self) -> dict[str, Any]:
+        fields = ("pool", "queue", "retries", "retry_delay", "execution_timeout", "priority_weight")
+        return {name: getattr(self, name) for name in fields if getattr(self, name) is not None}
 
 
 @dataclass(frozen=True)
@@ -66,6 +97,12 @@ class PipelineDagConfig:
         retry_delay: pause before a retry. Default one minute.
         max_active_runs: concurrent runs of this DAG. Default 1.
         description: DAG description. Default: names the pipeline function.
+        task_overrides: per TFX node id, a ``TaskOverride`` or a mapping of its fields
+            (pool, queue, retries, retry_delay, execution_timeout, priority_weight, env).
+        run_params: per pipeline argument that a trigger may set, a ``RunParam`` (or mapping)
+            with its bounds; its default is the value in ``pipeline_kwargs``.
+        schedule_assets: asset URIs (e.g. ``file:///data/penguin``); the DAG runs when any
+            of them gets an event (new data). Exclusive with ``schedule``. Default none.
     """
 
     dag_id: str
@@ -80,6 +117,9 @@ class PipelineDagConfig:
     retry_delay: timedelta = timedelta(minutes=1)
     max_active_runs: int = 1
     description: str | None = None
+    task_overrides: Mapping[str, TaskOverride | Mapping[str, Any]] = field(default_factory=dict)
+    run_params: Mapping[str, RunParam | Mapping[str, Any]] = field(default_factory=dict)
+    schedule_assets: tuple[str, ...] = ()
 
     def validate(self) -> PipelineRef:
         """Check every field; return the parsed pipeline reference. Raises ConfigError."""
@@ -88,7 +128,33 @@ class PipelineDagConfig:
         _validate_pipeline_kwargs(self.pipeline_kwargs)
         _validate_scheduling(self)
         _validate_ownership(self)
+        self.overrides()
+        self.params()
         return ref
+
+    def overrides(self) -> dict[str, TaskOverride]:
+        """``task_overrides`` as validated ``TaskOverride``s, by node id."""
+        if not isinstance(self.task_overrides, Mapping):
+            raise ConfigError(f"task_overrides={self.task_overrides!r} must be a mapping")
+        return {
+            node_id: _task_override(node_id, value)
+            for node_id, value in self.task_overrides.items()
+        }
+
+    def params(self) -> dict[str, RunParam]:
+        """``run_params`` as validated ``RunParam``s; each names a pipeline argument."""
+        if not isinstance(self.run_params, Mapping):
+            raise ConfigError(f"run_params={self.run_params!r} must be a mapping")
+        params = {}
+        for name, spec in self.run_params.items():
+            if name not in self.pipeline_kwargs:
+                raise ConfigError(
+                    f"run_params[{name!r}] names no pipeline argument; add {name!r} with its "
+                    "default value to pipeline_kwargs"
+                )
+            params[name] = as_run_param(name, spec)
+            param_schema(name, self.pipeline_kwargs[name], params[name])
+        return params
 
 
 def _validate_dag_id(dag_id: object) -> None:
@@ -120,6 +186,15 @@ def _validate_pipeline_kwargs(kwargs: object) -> None:
 def _validate_scheduling(config: PipelineDagConfig) -> None:
     if config.schedule is not None and not isinstance(config.schedule, str):
         raise ConfigError(f"schedule={config.schedule!r} must be a cron string, preset or None")
+    if isinstance(config.schedule_assets, str) or not all(
+        isinstance(uri, str) and ASSET_URI.match(uri) for uri in config.schedule_assets
+    ):
+        raise ConfigError(
+            f"schedule_assets={config.schedule_assets!r} must be a sequence of asset URIs "
+            "such as 'file:///data/penguin'"
+        )
+    if config.schedule_assets and config.schedule is not None:
+        raise ConfigError("set schedule or schedule_assets, not both")
     if not isinstance(config.start_date, datetime) or config.start_date.tzinfo is None:
         raise ConfigError(f"start_date={config.start_date!r} must be a timezone-aware datetime")
     if (
@@ -143,3 +218,49 @@ def _validate_ownership(config: PipelineDagConfig) -> None:
         raise ConfigError(f"owner={config.owner!r} must be a non-empty string")
     if isinstance(config.tags, str) or not all(isinstance(tag, str) for tag in config.tags):
         raise ConfigError(f"tags={config.tags!r} must be a sequence of strings")
+
+
+def _task_override(node_id: object, value: object) -> TaskOverride:
+    if not isinstance(node_id, str):
+        raise ConfigError(f"task_overrides key {node_id!r} must be a TFX node id")
+    if isinstance(value, Mapping):
+        try:
+            value = TaskOverride(**value)
+        except TypeError as error:
+            raise ConfigError(
+                f"task_overrides[{node_id!r}]: {error}; allowed: pool, queue, retries, "
+                "retry_delay, execution_timeout, priority_weight, env"
+            ) from None
+    if not isinstance(value, TaskOverride):
+        raise ConfigError(f"task_overrides[{node_id!r}] must be a mapping, got {value!r}")
+    where = f"task_overrides[{node_id!r}]"
+    for name in ("pool", "queue"):
+        text = getattr(value, name)
+        if text is not None and (not isinstance(text, str) or not KEY_PATTERN.match(text)):
+            raise ConfigError(f"{where}.{name}={text!r} must be letters, digits, '_', '.', '-'")
+    if value.retries is not None and (
+        isinstance(value.retries, bool) or not isinstance(value.retries, int) or value.retries < 0
+    ):
+        raise ConfigError(f"{where}.retries={value.retries!r} must be an integer >= 0")
+    if value.retry_delay is not None and (
+        not isinstance(value.retry_delay, timedelta) or value.retry_delay < timedelta(0)
+    ):
+        raise ConfigError(f"{where}.retry_delay={value.retry_delay!r} must be a timedelta >= 0")
+    timeout = value.execution_timeout
+    if timeout is not None and (not isinstance(timeout, timedelta) or timeout <= timedelta(0)):
+        raise ConfigError(f"{where}.execution_timeout={timeout!r} must be a timedelta > 0")
+    weight = value.priority_weight
+    if weight is not None and (isinstance(weight, bool) or not isinstance(weight, int)):
+        raise ConfigError(f"{where}.priority_weight={weight!r} must be an integer")
+    _validate_env(where, value.env)
+    return value
+
+
+def _validate_env(where: str, env: object) -> None:
+    if not isinstance(env, Mapping):
+        raise ConfigError(f"{where}.env must be a mapping of variable names to strings")
+    for name, text in env.items():
+        if not isinstance(name, str) or not ENV_NAME.match(name):
+            raise ConfigError(f"{where}.env: {name!r} is not an environment variable name")
+        if not isinstance(text, str) or "\0" in text:
+            raise ConfigError(f"{where}.env[{name!r}]={text!r} must be a string")

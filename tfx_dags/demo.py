@@ -18,7 +18,7 @@ def main() -> int:
     shutil.rmtree(home, ignore_errors=True)
     env = local_airflow.environment(home)
     print(f"Fresh Airflow home with SQLite: {home / 'airflow'}", flush=True)
-    local_airflow.airflow(env, "db", "migrate", log=home / "logs" / "db-migrate.log")
+    local_airflow.init_db(env, log=home / "logs" / "db-migrate.log")
     log = home / "logs" / f"{DAG_ID}.log"
     print(f"Running DAG {DAG_ID} (airflow dags test); full log: {log}", flush=True)
     exit_code = local_airflow.run_dag(env, DAG_ID, log=log)

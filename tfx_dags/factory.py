@@ -10,13 +10,18 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from airflow.sdk import DAG
+from airflow.sdk import DAG, Asset, AssetAlias, Param
 
 from tfx_dags import settings
 from tfx_dags.compiled import CompiledPipeline, ensure_compiled
-from tfx_dags.config import KEY_PATTERN, PipelineDagConfig
+from tfx_dags.config import KEY_PATTERN, PipelineDagConfig, TaskOverride
 from tfx_dags.errors import ConfigError, PipelineCompileError
-from tfx_dags.operators import TfxNodeOperator
+from tfx_dags.graph import TfxNode
+from tfx_dags.operators import RunVariant, TfxNodeOperator
+from tfx_dags.params import param_schema
+
+# Airflow's built-in pool, always present.
+DEFAULT_POOL = "default_pool"
 
 # Trainer processes take GPU memory as they need it, so a GPU worker can share its card.
 TRAINER_ENV = {"TF_FORCE_GPU_ALLOW_GROWTH": "true"}
@@ -46,14 +51,42 @@ def build_dag(config: PipelineDagConfig) -> DAG:
             f"{config.pipeline} named its pipeline {compiled.graph.pipeline_name!r}; it must "
             f"pass its pipeline_name argument ({config.dag_id!r}) to tfx.dsl.Pipeline"
         )
-    return _airflow_dag(config, compiled)
+    overrides = config.overrides()
+    unknown = sorted(set(overrides) - {node.node_id for node in compiled.graph.nodes})
+    if unknown:
+        raise ConfigError(
+            f"task_overrides names {unknown}, not nodes of this pipeline; its nodes are "
+            f"{[node.node_id for node in compiled.graph.nodes]}"
+        )
+    variant = RunVariant(
+        dag_id=config.dag_id, pipeline=str(ref), pipeline_kwargs=kwargs, run_params=config.params()
+    )
+    return _airflow_dag(config, compiled, overrides, variant)
 
 
-def _airflow_dag(config: PipelineDagConfig, compiled: CompiledPipeline) -> DAG:
+def pushed_model_asset(serving_model_dir: str) -> Asset:
+    """The Asset a DAG's Pusher updates on each push; downstream DAGs schedule on it."""
+    return Asset(uri=f"file://{serving_model_dir}")
+
+
+def _airflow_dag(
+    config: PipelineDagConfig,
+    compiled: CompiledPipeline,
+    overrides: dict[str, TaskOverride],
+    variant: RunVariant,
+) -> DAG:
+    params = {
+        name: Param(**param_schema(name, config.pipeline_kwargs[name], spec))
+        for name, spec in variant.run_params.items()
+    }
+    schedule: Any = config.schedule
+    if config.schedule_assets:
+        schedule = [Asset(uri=uri) for uri in config.schedule_assets]
     dag = DAG(
         dag_id=config.dag_id,
         description=config.description or f"TFX pipeline {config.pipeline}",
-        schedule=config.schedule,
+        schedule=schedule,
+        params=params,
         start_date=config.start_date,
         catchup=config.catchup,
         max_active_runs=config.max_active_runs,
@@ -72,17 +105,38 @@ def _airflow_dag(config: PipelineDagConfig, compiled: CompiledPipeline) -> DAG:
                 f"TFX node id {node.node_id!r} is not a valid Airflow task id; give the "
                 "component an id of letters, digits, '_', '.' and '-' with .with_id()"
             )
+        override = overrides.get(node.node_id, TaskOverride())
         tasks[node.node_id] = TfxNodeOperator(
             task_id=node.node_id,
             dag=dag,
             pipeline_ir=str(compiled.ir_path),
             node_id=node.node_id,
             node_type=node.node_type,
-            node_env=TRAINER_ENV if node.is_trainer else None,
+            node_env={**(TRAINER_ENV if node.is_trainer else {}), **override.env},
+            variant=variant if variant.run_params else None,
+            pushed_model_alias=_pushed_model_alias(config.dag_id, node),
+            **{**_placement(node), **override.operator_kwargs()},
         )
     for upstream, downstream in compiled.graph.edges:
         tasks[upstream] >> tasks[downstream]
     return dag
+
+
+def _placement(node: TfxNode) -> dict[str, Any]:
+    """Trainer and Tuner to the single-slot GPU pool and the gpu queue; Beam-backed nodes to
+    the Beam queue; the rest to the default queue."""
+    if node.is_trainer:
+        return {"pool": settings.gpu_pool(), "queue": settings.gpu_queue()}
+    queue = settings.beam_queue() if node.is_beam else settings.default_queue()
+    return {"pool": DEFAULT_POOL, "queue": queue}
+
+
+def _pushed_model_alias(dag_id: str, node: TfxNode) -> AssetAlias | None:
+    """Pushers emit their asset through an alias, so a run that pushes nothing (model not
+    blessed) emits no event."""
+    if node.push_destination is None:
+        return None
+    return AssetAlias(name=f"{dag_id}.pushed_model")
 
 
 def _doc(config: PipelineDagConfig, compiled: CompiledPipeline) -> str:

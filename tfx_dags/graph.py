@@ -24,6 +24,8 @@ class TfxNode:
     upstream: tuple[str, ...]
     is_trainer: bool = False
     is_beam: bool = False
+    # A Pusher's filesystem destination (base directory); None for every other node.
+    push_destination: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,15 @@ def _node_from_entry(entry: Any) -> TfxNode:
         upstream=tuple(upstream),
         is_trainer=bool(entry.get("is_trainer", False)),
         is_beam=bool(entry.get("is_beam", False)),
+        push_destination=_optional_str(node_id, entry, "push_destination"),
     )
+
+
+def _optional_str(node_id: str, entry: Mapping[str, Any], key: str) -> str | None:
+    value = entry.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ManifestError(f"{key} of node {node_id!r} is not a string")
+    return value
 
 
 def _topological(nodes: list[TfxNode]) -> tuple[TfxNode, ...]:

@@ -53,6 +53,14 @@ def airflow(
     return result
 
 
+def init_db(env: Mapping[str, str], *, log: Path) -> None:
+    """Create or upgrade Airflow's database and provision the project's pools in it."""
+    from tfx_dags import pools
+
+    airflow(env, "db", "migrate", log=log)
+    pools.provision(env)
+
+
 def task_states(env: Mapping[str, str], dag_id: str) -> dict[str, dict[str, str]]:
     """{run_id: {task_id: state}} for every run of the DAG, newest run first."""
     runs = json.loads(airflow(env, "dags", "list-runs", dag_id, "-o", "json").stdout or "[]")

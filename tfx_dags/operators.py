@@ -2,18 +2,48 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
+import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from airflow.providers.standard.hooks.subprocess import SubprocessHook
-from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk import Asset, AssetAlias, BaseHook, BaseOperator
+from airflow.sdk.exceptions import AirflowException, AirflowNotFoundException
 
 from tfx_dags import settings
+from tfx_dags.compiled import ensure_compiled
+from tfx_dags.config import parse_pipeline_ref
+from tfx_dags.params import RunParam, resolve_run_kwargs
 from tfx_dags.runner.errors import NODE_ERROR_MARKER
+
+METADATA_URI_ENV = "TFX_DAGS_METADATA_URI"
+
+
+@dataclass(frozen=True)
+class RunVariant:
+    """What a task needs to run the pipeline compiled with one run's parameter values."""
+
+    dag_id: str
+    pipeline: str
+    pipeline_kwargs: Mapping[str, Any]
+    run_params: Mapping[str, RunParam] = field(default_factory=dict)
+
+    def ir_path(self, params: Mapping[str, Any], default_ir: str) -> str:
+        kwargs = resolve_run_kwargs(
+            pipeline_kwargs=self.pipeline_kwargs, run_params=self.run_params, values=params
+        )
+        if kwargs == dict(self.pipeline_kwargs):
+            return default_ir
+        compiled = ensure_compiled(
+            dag_id=self.dag_id, ref=parse_pipeline_ref(self.pipeline), kwargs=kwargs
+        )
+        return str(compiled.ir_path)
 
 
 class TfxNodeOperator(BaseOperator):
@@ -29,6 +59,13 @@ class TfxNodeOperator(BaseOperator):
         node_id: the TFX node to run.
         node_type: the node's TFX class, shown in the UI.
         node_env: extra environment variables for the node's process. Default none.
+        variant: the DAG's run parameters; a run with other values than the defaults runs
+            the pipeline compiled with them. Default none.
+        pushed_model_alias: for a Pusher, the alias through which a push emits the pushed
+            model's Asset event. Default none.
+
+    ML Metadata: when the Airflow connection ``TFX_DAGS_METADATA_CONN_ID`` exists, its URI
+    reaches the node through the environment (never the command line or the log).
     """
 
     ui_color = "#fbe3c3"
@@ -41,45 +78,106 @@ class TfxNodeOperator(BaseOperator):
         node_id: str,
         node_type: str = "",
         node_env: Mapping[str, str] | None = None,
+        variant: RunVariant | None = None,
+        pushed_model_alias: AssetAlias | None = None,
         **kwargs: Any,
     ) -> None:
+        if pushed_model_alias is not None:
+            kwargs["outlets"] = [*kwargs.get("outlets", []), pushed_model_alias]
         super().__init__(**kwargs)
         self.pipeline_ir = pipeline_ir
         self.tfx_node_id = node_id
         self.node_type = node_type
         self.node_env = dict(node_env or {})
+        self.variant = variant
+        self.pushed_model_alias = pushed_model_alias
         self._hook: SubprocessHook | None = None
 
-    def node_command(self, run_id: str) -> list[str]:
+    def node_command(
+        self, run_id: str, *, pipeline_ir: str | None = None, result_file: str | None = None
+    ) -> list[str]:
         """Argument list only: no shell ever sees the run id or any other value."""
-        return [
+        command = [
             str(settings.tfx_python()), "-m", "tfx_dags.runner.node",
-            "--pipeline-ir", self.pipeline_ir,
+            "--pipeline-ir", pipeline_ir or self.pipeline_ir,
             "--node-id", self.tfx_node_id,
             "--run-id", run_id,
         ]  # fmt: skip
+        if result_file:
+            command += ["--result-file", result_file]
+        return command
 
     def execute(self, context: Any) -> None:
+        pipeline_ir = self.pipeline_ir
+        if self.variant is not None:
+            pipeline_ir = self.variant.ir_path(context["params"], self.pipeline_ir)
+            if pipeline_ir != self.pipeline_ir:
+                self.log.info(
+                    "Run parameters %s: pipeline IR %s", dict(context["params"]), pipeline_ir
+                )
+        env = {**os.environ, **self.node_env, **metadata_env()}
         self._hook = SubprocessHook()
-        env = {**os.environ, **self.node_env}
-        try:
-            result = self._hook.run_command(self.node_command(context["run_id"]), env=env)
-        except BaseException:
-            # Timeouts and kills arrive here as exceptions; the node must not outlive the task.
-            self.on_kill()
-            raise
-        if result.exit_code != 0:
-            reason = result.output
-            if reason.startswith(NODE_ERROR_MARKER):
-                reason = reason[len(NODE_ERROR_MARKER) :]
-            raise AirflowException(
-                f"TFX node {self.tfx_node_id} failed with exit code {result.exit_code}: {reason}"
+        with tempfile.TemporaryDirectory(prefix="tfx-node-") as scratch:
+            result_file = str(Path(scratch) / "result.json")
+            command = self.node_command(
+                context["run_id"], pipeline_ir=pipeline_ir, result_file=result_file
             )
+            try:
+                result = self._hook.run_command(command, env=env)
+            except BaseException:
+                # Timeouts and kills arrive here as exceptions; the node must not outlive it.
+                self.on_kill()
+                raise
+            if result.exit_code != 0:
+                reason = result.output
+                if reason.startswith(NODE_ERROR_MARKER):
+                    reason = reason[len(NODE_ERROR_MARKER) :]
+                raise AirflowException(
+                    f"TFX node {self.tfx_node_id} failed with exit code {result.exit_code}: "
+                    f"{reason}"
+                )
+            node_result = _read_result(Path(result_file))
+        if self.pushed_model_alias is not None:
+            self._emit_pushed_model(context, node_result)
+
+    def _emit_pushed_model(self, context: Any, node_result: Mapping[str, Any]) -> None:
+        for artifact in node_result.get("outputs", {}).get("pushed_model", []):
+            properties = artifact.get("custom_properties", {})
+            if properties.get("pushed") != 1:
+                self.log.info("The Pusher pushed no model: no asset event.")
+                continue
+            destination = str(properties.get("pushed_destination", ""))
+            asset = Asset(uri=f"file://{Path(destination).parent}")
+            extra = {
+                "pipeline": self.dag_id,
+                "pushed_destination": destination,
+                "pushed_version": str(properties.get("pushed_version", "")),
+                "mlmd_artifact_id": artifact.get("id"),
+            }
+            context["outlet_events"][self.pushed_model_alias].add(asset, extra=extra)
+            self.log.info("Asset event for the pushed model: %s %s", asset.uri, extra)
 
     def on_kill(self) -> None:
         process = self._hook.sub_process if self._hook else None
         if process is not None:
             terminate_process_group(process, grace_s=settings.kill_grace_s())
+
+
+def metadata_env() -> dict[str, str]:
+    """ML Metadata's URI from the Airflow connection, if one is configured; else nothing (the
+    node then uses TFX_DAGS_METADATA_URI from its environment, or SQLite)."""
+    try:
+        connection = BaseHook.get_connection(settings.metadata_conn_id())
+    except AirflowNotFoundException:
+        return {}
+    return {METADATA_URI_ENV: connection.get_uri()}
+
+
+def _read_result(path: Path) -> dict[str, Any]:
+    try:
+        return dict(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return {}
 
 
 def terminate_process_group(process: subprocess.Popen[bytes], *, grace_s: float) -> None:

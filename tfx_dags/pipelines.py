@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tfx_dags import settings
+from tfx_dags.beam import direct_args
 from tfx_dags.errors import ConfigError
 from tfx_dags.trainers import (
     FINGERPRINT_KEY,
@@ -19,7 +21,11 @@ from tfx_dags.trainers import (
     trainer_function,
 )
 
-DEFAULT_BEAM_ARGS = ("--direct_running_mode=in_memory",)
+
+def default_beam_args() -> list[str]:
+    """DirectRunner with one worker process per core, so Beam-backed nodes use the whole
+    worker; TFX_DAGS_BEAM_DIRECT_MODE picks another running mode."""
+    return direct_args(running_mode=settings.beam_direct_mode())
 
 
 def blessing_eval_config(
@@ -85,6 +91,7 @@ def training_pipeline(
     keras_accuracy_metric: str = "SparseCategoricalAccuracy",
     trainer_config: Mapping[str, Any] | None = None,
     beam_pipeline_args: Sequence[str] | None = None,
+    component_beam_args: Mapping[str, Sequence[str]] | None = None,
     enable_cache: bool = True,
 ) -> Any:
     """Return the standard training pipeline as a ``tfx.dsl.Pipeline``.
@@ -104,7 +111,10 @@ def training_pipeline(
             ``"SparseCategoricalAccuracy"`` (``"BinaryAccuracy"`` for binary labels).
         trainer_config: the Trainer's ``custom_config`` (e.g. ``distribution_strategy``,
             ``cpu_replicas``). Default none.
-        beam_pipeline_args: for the Beam-backed components. Default: in-memory DirectRunner.
+        beam_pipeline_args: for every Beam-backed component (see ``tfx_dags.beam``). Default:
+            DirectRunner, multi-processing, one worker per core.
+        component_beam_args: per component id (e.g. ``{"Transform": [...]}``), appended to
+            ``beam_pipeline_args`` for that component only. Default none.
         enable_cache: reuse outputs of unchanged nodes from earlier runs. Default True.
     """
     # Checked before TFX is imported, so that a bad module fails the compile in a second.
@@ -186,10 +196,31 @@ def training_pipeline(
         ),
     )
     components += [trainer, model_resolver, evaluator, pusher]
+    _add_component_beam_args(components, component_beam_args or {})
     return Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,
         components=components,
         enable_cache=enable_cache,
-        beam_pipeline_args=list(beam_pipeline_args or DEFAULT_BEAM_ARGS),
+        beam_pipeline_args=list(beam_pipeline_args or default_beam_args()),
     )
+
+
+def _add_component_beam_args(components: Sequence[Any], args: Mapping[str, Sequence[str]]) -> None:
+    from tfx.dsl.components.base.base_beam_component import BaseBeamComponent
+
+    beam_components = {c.id: c for c in components if isinstance(c, BaseBeamComponent)}
+    for component_id, component_args in args.items():
+        if component_id not in beam_components:
+            raise ConfigError(
+                f"component_beam_args names {component_id!r}, which is not a Beam-backed "
+                f"component of this pipeline; these are: {sorted(beam_components)}"
+            )
+        if isinstance(component_args, str) or not all(
+            isinstance(arg, str) for arg in component_args
+        ):
+            raise ConfigError(
+                f"component_beam_args[{component_id!r}] must be a list of strings, "
+                f"got {component_args!r}"
+            )
+        beam_components[component_id].with_beam_pipeline_args(list(component_args))

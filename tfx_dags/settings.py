@@ -11,6 +11,13 @@ home. Both environments import this module, so it must stay free of Airflow and 
 | TFX_DAGS_COMPILE_TIMEOUT       | 300 (seconds)                    | bound on one pipeline compile|
 | TFX_DAGS_METADATA_SQLITE       | $TFX_DAGS_HOME/metadata.sqlite   | ML Metadata SQLite file      |
 | TFX_DAGS_KILL_GRACE            | 10 (seconds)                     | SIGTERM -> SIGKILL on a kill |
+| TFX_DAGS_POOLS_FILE            | <project>/pools.json             | pools the DAGs may use       |
+| TFX_DAGS_GPU_POOL              | tfx_gpu                          | pool of Trainer/Tuner tasks  |
+| TFX_DAGS_GPU_QUEUE             | gpu                              | queue of Trainer/Tuner tasks |
+| TFX_DAGS_BEAM_QUEUE            | default                          | queue of Beam-backed nodes   |
+| TFX_DAGS_DEFAULT_QUEUE         | default                          | queue of the other nodes     |
+| TFX_DAGS_METADATA_CONN_ID      | tfx_dags_metadata                | Airflow connection to MLMD   |
+| TFX_DAGS_BEAM_DIRECT_MODE      | multi_processing                 | default DirectRunner mode    |
 """
 
 from __future__ import annotations
@@ -63,6 +70,55 @@ def compile_timeout_s() -> float:
 def kill_grace_s() -> float:
     """How long a killed node gets to stop after SIGTERM before its process group is SIGKILLed."""
     return _positive_seconds("TFX_DAGS_KILL_GRACE", 10.0)
+
+
+def _name(variable: str, default: str) -> str:
+    value = os.environ.get(variable, "").strip()
+    if value and not value.replace("_", "").replace("-", "").replace(".", "").isalnum():
+        raise ConfigError(f"{variable}={value!r} must be letters, digits, '_', '-' and '.'")
+    return value or default
+
+
+def pools_file() -> Path:
+    """The pools the project provisions (Airflow's ``pools import`` format); the slot counts
+    live there."""
+    return _path("TFX_DAGS_POOLS_FILE", PROJECT_ROOT / "pools.json")
+
+
+def gpu_pool() -> str:
+    """Pool of Trainer and Tuner tasks; one slot in pools.json, so trainings never overlap."""
+    return _name("TFX_DAGS_GPU_POOL", "tfx_gpu")
+
+
+def gpu_queue() -> str:
+    """Executor queue of Trainer and Tuner tasks: the GPU workers consume it."""
+    return _name("TFX_DAGS_GPU_QUEUE", "gpu")
+
+
+def beam_queue() -> str:
+    """Executor queue of Beam-backed nodes (ExampleGen, StatisticsGen, Transform, Evaluator)."""
+    return _name("TFX_DAGS_BEAM_QUEUE", "default")
+
+
+def default_queue() -> str:
+    """Executor queue of every other node (Airflow's own default queue is ``default``)."""
+    return _name("TFX_DAGS_DEFAULT_QUEUE", "default")
+
+
+def beam_direct_mode() -> str:
+    """Running mode of the default DirectRunner args (one worker per core by default);
+    ``in_memory`` suits tiny data, where starting workers costs more than it saves."""
+    mode = os.environ.get("TFX_DAGS_BEAM_DIRECT_MODE", "").strip() or "multi_processing"
+    modes = ("in_memory", "multi_threading", "multi_processing")
+    if mode not in modes:
+        raise ConfigError(f"TFX_DAGS_BEAM_DIRECT_MODE={mode!r} must be one of {modes}")
+    return mode
+
+
+def metadata_conn_id() -> str:
+    """Airflow connection (``mysql://user:password@host:port/database``) of ML Metadata; when
+    it does not exist, nodes use the SQLite file."""
+    return _name("TFX_DAGS_METADATA_CONN_ID", "tfx_dags_metadata")
 
 
 def pipeline_root(pipeline_name: str) -> Path:

@@ -20,6 +20,7 @@ def create_pipeline(
     eval_steps: int = 10,
     min_accuracy: float = 0.9,
     beam_pipeline_args: list[str] | None = None,
+    component_beam_args: dict[str, list[str]] | None = None,
     enable_cache: bool = True,
 ) -> Any:
     """Return the digits pipeline; see ``tfx_dags.pipelines.training_pipeline``."""
@@ -37,5 +38,6 @@ def create_pipeline(
         eval_steps=eval_steps,
         min_accuracy=min_accuracy,
         beam_pipeline_args=beam_pipeline_args,
+        component_beam_args=component_beam_args,
         enable_cache=enable_cache,
     )

@@ -31,6 +31,7 @@ def create_pipeline(
     distribution_strategy: str = "none",
     cpu_replicas: int = 1,
     beam_pipeline_args: list[str] | None = None,
+    component_beam_args: dict[str, list[str]] | None = None,
     enable_cache: bool = True,
 ) -> Any:
     """Return the penguin pipeline; see ``tfx_dags.pipelines.training_pipeline``.
@@ -59,5 +60,6 @@ def create_pipeline(
             "cpu_replicas": cpu_replicas,
         },
         beam_pipeline_args=beam_pipeline_args,
+        component_beam_args=component_beam_args,
         enable_cache=enable_cache,
     )

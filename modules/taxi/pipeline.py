@@ -26,6 +26,7 @@ def create_pipeline(
     eval_steps: int = 20,
     min_accuracy: float = 0.9,
     beam_pipeline_args: list[str] | None = None,
+    component_beam_args: dict[str, list[str]] | None = None,
     enable_cache: bool = True,
 ) -> Any:
     """Return the taxi-style pipeline; see ``tfx_dags.pipelines.training_pipeline``."""
@@ -44,5 +45,6 @@ def create_pipeline(
         min_accuracy=min_accuracy,
         keras_accuracy_metric="BinaryAccuracy",
         beam_pipeline_args=beam_pipeline_args,
+        component_beam_args=component_beam_args,
         enable_cache=enable_cache,
     )

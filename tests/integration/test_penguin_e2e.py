@@ -34,7 +34,7 @@ class PenguinRuns:
     def __init__(self, home: Path) -> None:
         self.home = home
         self.env = local_airflow.environment(home)
-        local_airflow.airflow(self.env, "db", "migrate", log=home / "logs" / "db-migrate.log")
+        local_airflow.init_db(self.env, log=home / "logs" / "db-migrate.log")
         self.exit_codes = [
             local_airflow.run_dag(self.env, DAG_ID, log=home / "logs" / f"run{n}.log")
             for n in (1, 2)

@@ -78,7 +78,7 @@ class StyleRuns:
     def __init__(self, home: Path) -> None:
         self.home = home
         self.env = local_airflow.environment(home)
-        local_airflow.airflow(self.env, "db", "migrate", log=home / "logs" / "db-migrate.log")
+        local_airflow.init_db(self.env, log=home / "logs" / "db-migrate.log")
         self.exit_codes = {}
         self.logs = {}
         for style in STYLES:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
 import textwrap
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
+from tfx_dags import pools, settings
 from tfx_dags.config import PipelineDagConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -90,6 +93,13 @@ dag = pipeline_dag(
 )
 """
 
+
+def good_dag(extra: str = "", *, header: str = "") -> str:
+    """GOOD_DAG with more factory arguments after its tags."""
+    text = GOOD_DAG.format(data=str(PROJECT_ROOT / "data" / "penguin"))
+    return header + text.replace('tags=("tfx",),', 'tags=("tfx",),' + extra)
+
+
 BROKEN_DAG = """
 # Airflow DAG built by the tfx_dags factory.
 from tfx_dags.factory import pipeline_dag
@@ -144,6 +154,107 @@ def test_a_bad_setting_in_a_dag_file_is_an_import_error_naming_it(tmp_path: Path
     )
     bag = DagBag(dag_folder=str(tmp_path))
     assert "retries=-2 must be an integer >= 0" in bag.import_errors[str(tmp_path / "bad.py")]
+
+
+def test_every_pool_a_task_names_is_provisioned(dag_bag: DagBag) -> None:
+    assert pools.unprovisioned_pools(dag_bag.dags.values()) == []
+
+
+def test_trainers_go_to_the_gpu_pool_and_queue_beam_nodes_to_the_beam_queue(
+    dag_bag: DagBag,
+) -> None:
+    beam_nodes = {"CsvExampleGen", "StatisticsGen", "Transform", "Evaluator"}
+    for dag in dag_bag.dags.values():
+        for task in dag.tasks:
+            if task.task_id == "Trainer":
+                expected = (settings.gpu_pool(), settings.gpu_queue())
+            elif task.task_id in beam_nodes:
+                expected = ("default_pool", settings.beam_queue())
+            else:
+                expected = ("default_pool", settings.default_queue())
+            assert (task.pool, task.queue) == expected, f"{dag.dag_id}.{task.task_id}"
+
+
+def test_a_dag_naming_an_unprovisioned_pool_fails_the_pool_check(tmp_path: Path) -> None:
+    (tmp_path / "gpu_a100.py").write_text(
+        good_dag('task_overrides={"Trainer": {"pool": "gpu_a100"}},')
+    )
+    bag = DagBag(dag_folder=str(tmp_path))
+    assert bag.import_errors == {}
+    problems = pools.unprovisioned_pools(bag.dags.values())
+    assert len(problems) == 1 and problems[0].startswith(
+        "good_penguin.Trainer uses pool 'gpu_a100', which"
+    )
+    check = subprocess.run(
+        [sys.executable, "-m", "tfx_dags.pools", "check"],
+        env={**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(tmp_path)},
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 1 and "uses pool 'gpu_a100'" in check.stderr
+
+
+OVERRIDES = """
+    task_overrides={
+        "Trainer": {
+            "queue": "gpu_a100", "retries": 3, "retry_delay": timedelta(minutes=5),
+            "execution_timeout": timedelta(hours=2), "priority_weight": 7,
+            "env": {"CUDA_VISIBLE_DEVICES": "1"},
+        },
+        "Transform": {"queue": "beam_big", "execution_timeout": timedelta(minutes=30)},
+    },"""
+
+
+def test_task_overrides_from_the_dag_file_reach_the_tasks(tmp_path: Path) -> None:
+    (tmp_path / "overrides.py").write_text(
+        good_dag(OVERRIDES, header="from datetime import timedelta\n")
+    )
+    bag = DagBag(dag_folder=str(tmp_path))
+    assert bag.import_errors == {}
+    dag = bag.dags["good_penguin"]
+    trainer, transform = dag.get_task("Trainer"), dag.get_task("Transform")
+    assert (trainer.pool, trainer.queue, trainer.retries, trainer.priority_weight) == (
+        settings.gpu_pool(), "gpu_a100", 3, 7,
+    )  # fmt: skip
+    assert trainer.retry_delay == timedelta(minutes=5)
+    assert trainer.execution_timeout == timedelta(hours=2)
+    assert trainer.node_env == {"TF_FORCE_GPU_ALLOW_GROWTH": "true", "CUDA_VISIBLE_DEVICES": "1"}
+    assert (transform.queue, transform.execution_timeout) == ("beam_big", timedelta(minutes=30))
+    assert dag.get_task("Evaluator").queue == settings.beam_queue()
+
+
+def test_an_override_of_an_unknown_node_is_an_import_error_listing_the_nodes(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "typo.py").write_text(good_dag('task_overrides={"Traner": {}},'))
+    bag = DagBag(dag_folder=str(tmp_path))
+    message = bag.import_errors[str(tmp_path / "typo.py")]
+    assert "task_overrides names ['Traner'], not nodes of this pipeline" in message
+    assert "'Trainer'" in message
+
+
+def test_run_parameters_are_typed_bounded_params_of_the_penguin_dags(dag_bag: DagBag) -> None:
+    for dag_id in ("penguin_keras", "penguin_estimator"):
+        params = dag_bag.dags[dag_id].params
+        schemas = {name: params.get_param(name).schema for name in params}
+        assert schemas["train_steps"] == {
+            "type": "integer", "title": "train_steps", "minimum": 1, "maximum": 100_000,
+        }  # fmt: skip
+        assert params.get_param("train_steps").description == "Trainer steps"
+        assert schemas["min_accuracy"]["type"] == "number"
+        assert schemas["data_root"]["pattern"].startswith("^")
+        assert params.dump() == {"train_steps": 200, "min_accuracy": 0.9, "data_root": "penguin"}
+
+
+def test_pushers_emit_the_pushed_model_through_an_alias_and_penguin_runs_on_new_data(
+    dag_bag: DagBag,
+) -> None:
+    for dag in dag_bag.dags.values():
+        outlets = dag.get_task("Pusher").outlets
+        assert [type(o).__name__ for o in outlets] == ["AssetAlias"], dag.dag_id
+        assert outlets[0].name == f"{dag.dag_id}.pushed_model"
+    penguin = dag_bag.dags["penguin_keras"]
+    assert f"file://{PROJECT_ROOT / 'data' / 'penguin'}" in str(penguin.timetable)
 
 
 def test_only_trainer_tasks_get_gpu_memory_growth(dag_bag: DagBag) -> None:

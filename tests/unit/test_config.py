@@ -63,3 +63,65 @@ def test_config_errors_are_package_errors_and_value_errors() -> None:
         config(retries=-1).validate()
     with pytest.raises(ValueError):
         config(retries=-1).validate()
+
+
+def test_task_overrides_become_validated_task_overrides() -> None:
+    overrides = config(
+        task_overrides={
+            "Trainer": {
+                "queue": "gpu_a100",
+                "execution_timeout": timedelta(hours=2),
+                "priority_weight": 10,
+                "env": {"CUDA_VISIBLE_DEVICES": "0"},
+            }
+        }
+    ).overrides()
+    assert overrides["Trainer"].operator_kwargs() == {
+        "queue": "gpu_a100",
+        "execution_timeout": timedelta(hours=2),
+        "priority_weight": 10,
+    }
+    assert overrides["Trainer"].env == {"CUDA_VISIBLE_DEVICES": "0"}
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"gpus": 2}, r"task_overrides\['Trainer'\]: .*'gpus'.*allowed: pool, queue"),
+        ({"pool": "gpu pool"}, r"task_overrides\['Trainer'\]\.pool='gpu pool' must be"),
+        ({"retries": -1}, r"\.retries=-1 must be an integer >= 0"),
+        ({"retry_delay": 5}, r"\.retry_delay=5 must be a timedelta >= 0"),
+        ({"execution_timeout": timedelta(0)}, r"\.execution_timeout=.* must be a timedelta > 0"),
+        ({"priority_weight": "high"}, r"\.priority_weight='high' must be an integer"),
+        ({"env": {"CUDA VISIBLE": "0"}}, r"'CUDA VISIBLE' is not an environment variable name"),
+        ({"env": {"CUDA_VISIBLE_DEVICES": 0}}, r"env\['CUDA_VISIBLE_DEVICES'\]=0 must be a string"),
+    ],
+)
+def test_bad_task_overrides_are_refused_naming_the_field(
+    override: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config(task_overrides={"Trainer": override}).validate()
+
+
+def test_run_params_must_name_pipeline_arguments_with_a_fitting_default() -> None:
+    with pytest.raises(
+        ConfigError, match=r"run_params\['train_steps'\] names no pipeline argument"
+    ):
+        config(run_params={"train_steps": {"minimum": 1}}).validate()
+    with pytest.raises(ConfigError, match=r"'train_steps': its default 0 is less than the minimum"):
+        config(
+            pipeline_kwargs={"train_steps": 0}, run_params={"train_steps": {"minimum": 1}}
+        ).validate()
+    with pytest.raises(ConfigError, match=r"run_params\['train_steps'\]: .*'low'"):
+        config(
+            pipeline_kwargs={"train_steps": 5}, run_params={"train_steps": {"low": 1}}
+        ).validate()
+
+
+def test_schedule_assets_are_uris_and_exclude_a_schedule() -> None:
+    config(schedule_assets=("file:///data/penguin", "s3://bucket/taxi")).validate()
+    with pytest.raises(ConfigError, match="must be a sequence of asset URIs"):
+        config(schedule_assets=("data/penguin",)).validate()
+    with pytest.raises(ConfigError, match="set schedule or schedule_assets, not both"):
+        config(schedule="@daily", schedule_assets=("file:///data/penguin",)).validate()

@@ -65,6 +65,7 @@ def build_manifest(ir: Any) -> dict[str, Any]:
                 "upstream": list(pipeline_node.upstream_nodes),
                 "is_trainer": node_type.rsplit(".", 1)[-1] in TRAINER_TYPES,
                 "is_beam": spec is not None and spec.WhichOneof("spec") == "beam_executable_spec",
+                "push_destination": push_destination(pipeline_node),
             }
         )
     return {
@@ -73,6 +74,15 @@ def build_manifest(ir: Any) -> dict[str, Any]:
         "execution_mode": "SYNC",
         "nodes": nodes,
     }
+
+
+def push_destination(pipeline_node: Any) -> str | None:
+    """A Pusher's filesystem base directory, read from its ``push_destination`` property."""
+    value = pipeline_node.parameters.parameters.get("push_destination")
+    if value is None or not value.field_value.HasField("string_value"):
+        return None
+    filesystem = json.loads(value.field_value.string_value).get("filesystem", {})
+    return filesystem.get("base_directory") or filesystem.get("baseDirectory") or None
 
 
 def compile_pipeline(reference: str, kwargs: dict[str, Any], output_dir: Path) -> None:

@@ -1,21 +1,83 @@
-"""The ML Metadata connection of every node and query in this process, from settings."""
+"""The ML Metadata connection of every node and query in this process, from settings.
+
+``TFX_DAGS_METADATA_URI`` (set by the operator from the Airflow connection, or by the
+deployment) selects MySQL: ``mysql://user:password@host:3306/database``. Without it, the
+SQLite file TFX_DAGS_METADATA_SQLITE. The URI holds a password: it is read from the
+environment only, and nothing here prints it.
+
+    python -m tfx_dags.runner.metadata init    # create the schema once, before concurrent runs
+"""
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from tfx_dags import settings
+from tfx_dags.errors import ConfigError
+
+URI_ENV = "TFX_DAGS_METADATA_URI"
+MYSQL_SCHEMES = ("mysql", "mariadb")
 
 
 def connection_config() -> Any:
-    """An ml_metadata ConnectionConfig: SQLite at TFX_DAGS_METADATA_SQLITE by default."""
+    """An ml_metadata ConnectionConfig: MySQL from TFX_DAGS_METADATA_URI, else SQLite."""
     from ml_metadata.proto import metadata_store_pb2
 
+    config = metadata_store_pb2.ConnectionConfig()
+    uri = os.environ.get(URI_ENV, "").strip()
+    if uri:
+        parts = urlsplit(uri)
+        if parts.scheme.split("+")[0] not in MYSQL_SCHEMES:
+            raise ConfigError(
+                f"{URI_ENV} has scheme {parts.scheme!r}; ML Metadata servers are reached with "
+                "mysql://user:password@host:port/database"
+            )
+        database = parts.path.lstrip("/")
+        if not parts.hostname or not database:
+            raise ConfigError(f"{URI_ENV} needs a host and a database (mysql://…@host/db)")
+        config.mysql.host = parts.hostname
+        config.mysql.port = parts.port or 3306
+        config.mysql.database = database
+        config.mysql.user = unquote(parts.username or "")
+        config.mysql.password = unquote(parts.password or "")
+        return config
     path = settings.metadata_sqlite_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = str(path)
     config.sqlite.connection_mode = (
         metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
     )
     return config
+
+
+def describe() -> str:
+    """Where ML Metadata lives, without credentials."""
+    config = connection_config()
+    if config.HasField("mysql"):
+        return f"MySQL {config.mysql.host}:{config.mysql.port}/{config.mysql.database}"
+    return f"SQLite {config.sqlite.filename_uri}"
+
+
+def init_schema() -> None:
+    """Connect once, which creates or upgrades the schema: done before concurrent runs, since
+    two nodes creating it at the same moment race."""
+    from ml_metadata import metadata_store
+
+    metadata_store.MetadataStore(connection_config())
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args != ["init"]:
+        print("usage: python -m tfx_dags.runner.metadata init", file=sys.stderr)
+        return 2
+    init_schema()
+    print(f"ML Metadata schema ready: {describe()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -11,6 +11,7 @@ pipeline run: inputs resolve from upstream outputs and TFX caching works across 
 from __future__ import annotations
 
 import argparse
+import json
 import logging as std_logging
 import sys
 from pathlib import Path
@@ -51,7 +52,7 @@ def run_node(pipeline_ir: Path, node_id: str, run_id: str) -> Any:
     from tfx.orchestration.local import runner_utils
     from tfx.orchestration.portable import launcher
 
-    from tfx_dags.runner.metadata import connection_config
+    from tfx_dags.runner.metadata import connection_config, describe
 
     pipeline = load_pipeline(pipeline_ir, run_id)
     nodes = {node.pipeline_node.node_info.id: node.pipeline_node for node in pipeline.nodes}
@@ -62,15 +63,44 @@ def run_node(pipeline_ir: Path, node_id: str, run_id: str) -> Any:
         logging.info("Node %s is marked to be skipped.", node_id)
         return None
     deployment = runner_utils.extract_local_deployment_config(pipeline)
+    executor_spec = runner_utils.extract_executor_spec(deployment, node_id)
+    if executor_spec is not None and hasattr(executor_spec, "beam_pipeline_args"):
+        args = list(executor_spec.beam_pipeline_args)
+        logging.info("Beam pipeline args of %s: %s", node_id, args)
+    logging.info("ML Metadata: %s", describe())
     node_launcher = launcher.Launcher(
         pipeline_node=pipeline_node,
         mlmd_connection=metadata.Metadata(connection_config()),
         pipeline_info=pipeline.pipeline_info,
         pipeline_runtime_spec=pipeline.runtime_spec,
-        executor_spec=runner_utils.extract_executor_spec(deployment, node_id),
+        executor_spec=executor_spec,
         custom_driver_spec=runner_utils.extract_custom_driver_spec(deployment, node_id),
     )
     return node_launcher.launch()
+
+
+def execution_result(execution: Any) -> dict[str, Any]:
+    """What the operator needs to know of a finished node: its outputs, as JSON."""
+    outputs = {
+        key: [
+            {
+                "id": artifact.id,
+                "uri": artifact.uri,
+                "custom_properties": {
+                    name: _plain(artifact.mlmd_artifact.custom_properties[name])
+                    for name in artifact.mlmd_artifact.custom_properties
+                },
+            }
+            for artifact in artifacts
+        ]
+        for key, artifacts in (execution.output_dict or {}).items()
+    }
+    return {"execution_id": execution.execution_id, "outputs": outputs}
+
+
+def _plain(value: Any) -> Any:
+    which = value.WhichOneof("value")
+    return getattr(value, which) if which in ("int_value", "double_value", "string_value") else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,12 +108,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pipeline-ir", required=True, type=Path)
     parser.add_argument("--node-id", required=True)
     parser.add_argument("--run-id", required=True)
+    parser.add_argument("--result-file", type=Path, help="write the node's outputs as JSON")
     args = parser.parse_args(argv)
     try:
         execution = run_node(args.pipeline_ir, args.node_id, args.run_id)
     except Exception as error:  # noqa: BLE001 - every failure becomes one reported reason
         report(NODE_ERROR_MARKER, error, prefix=f"{args.node_id}: ")
         return 1
+    if execution is not None and args.result_file is not None:
+        args.result_file.write_text(json.dumps(execution_result(execution)))
     if execution is not None:
         print(
             f"tfx_dags: node {args.node_id} finished, ML Metadata execution "
