@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -16,6 +17,12 @@ from pathlib import Path
 from tfx_dags import settings
 
 AIRFLOW_BIN = Path(sys.executable).parent / "airflow"
+
+
+def worker_hostname() -> str:
+    """``[core] hostname_callable`` for several workers on one machine: TFX_DAGS_WORKER_NAME
+    names each, so task instances record which worker ran them."""
+    return os.environ.get("TFX_DAGS_WORKER_NAME") or socket.getfqdn()
 
 
 def environment(home: Path, *, dags_folder: Path | None = None) -> dict[str, str]:

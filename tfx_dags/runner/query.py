@@ -5,7 +5,7 @@
     python -m tfx_dags.runner.query latest-pushed-model --pipeline NAME
 
 ``runs``: per TFX pipeline run (= Airflow run id), per node: execution id, state (COMPLETE,
-CACHED, FAILED, ...) and input/output artifacts ({"id", "uri"}) by key.
+CACHED, FAILED, ...), input/output artifacts ({"id", "uri"}) by key, exec properties.
 ``pushed-models``: every model a Pusher really pushed, oldest first.
 ``latest-pushed-model``: the newest one's folder, or exit 1.
 Imports only ml_metadata, so it answers in about a second.
@@ -57,6 +57,7 @@ class Store:
                 "state": self._pb.Execution.State.Name(execution.last_known_state),
                 "inputs": self._artifacts(events[execution.id], uris, inputs=True),
                 "outputs": self._artifacts(events[execution.id], uris, inputs=False),
+                "properties": _plain_properties(execution.custom_properties),
             }
         return dict(runs)
 
@@ -102,6 +103,17 @@ class Store:
                 artifact = {"id": event.artifact_id, "uri": uris.get(event.artifact_id, "")}
                 by_key[event.path.steps[0].key].append(artifact)
         return dict(by_key)
+
+
+def _plain_properties(properties: Any) -> dict[str, Any]:
+    """Execution properties (TFX's exec properties: train_args, module paths, ...) as JSON."""
+    plain = {}
+    for name in properties:
+        value = properties[name]
+        which = value.WhichOneof("value")
+        if which in ("int_value", "double_value", "string_value"):
+            plain[name] = getattr(value, which)
+    return plain
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,38 @@
+"""Two penguin DAGs for the real-scheduler tests (Airflow DAG files built by tfx_dags).
+
+scale_penguin_a  triggered by hand (REST API, CLI) with run parameters
+scale_penguin_b  scheduled on its input data's Asset: an Asset event starts it
+"""
+
+from pathlib import Path
+
+from tfx_dags import settings
+from tfx_dags.factory import pipeline_dag
+from tfx_dags.params import RunParam
+
+DATA_DIR = Path(__file__).resolve().parents[3] / "data"
+DATA_ROOT = DATA_DIR / "penguin"
+RUN_PARAMS = {
+    "train_steps": RunParam(description="Trainer steps", minimum=1, maximum=100_000),
+    "data_root": RunParam(description="CSV folder under data/", path_root=str(DATA_DIR)),
+}
+
+for dag_id, schedule_assets in (
+    ("scale_penguin_a", ()),
+    ("scale_penguin_b", (f"file://{DATA_ROOT}",)),
+):
+    globals()[dag_id] = pipeline_dag(
+        dag_id=dag_id,
+        pipeline="modules.penguin.pipeline:create_pipeline",
+        pipeline_kwargs={
+            "data_root": str(DATA_ROOT),
+            "serving_model_dir": str(settings.serving_dir(dag_id)),
+            "trainer_module": "modules.penguin.keras_raw",
+            "use_transform": False,
+            "train_steps": 100,
+        },
+        run_params=RUN_PARAMS,
+        schedule_assets=schedule_assets,
+        owner="ml-platform",
+        tags=("tfx", "scale-out-test"),
+    )

@@ -1,0 +1,174 @@
+"""A real deployment: scheduler + LocalExecutor on PostgreSQL, ML Metadata on MariaDB.
+
+Two TFX DAG runs at once: one triggered through the REST API with run parameters, one
+started by an Asset event for new input data. Their Trainers share the one-slot GPU pool, so
+they must never overlap, while other tasks do run in parallel. The push emits an Asset event
+that starts a downstream DAG. Bad trigger parameters are refused before any run exists.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from deployment import Databases, Deployment, require_services
+
+from tfx_dags import local_airflow, settings
+
+DAGS = Path(__file__).resolve().parent / "scheduler_dags"
+DATA_ROOT = settings.PROJECT_ROOT / "data" / "penguin"
+
+
+class ScaleRuns:
+    def __init__(self, deployment: Deployment) -> None:
+        self.deployment = deployment
+        for dag_id in ("scale_penguin_a", "scale_penguin_b", "scale_model_follower"):
+            self.deployment.wait_for_dag(dag_id)
+        self.details = self.deployment.request("GET", "/api/v2/dags/scale_penguin_a/details")[1]
+        self.bad_triggers = [
+            self.deployment.request(
+                "POST", "/api/v2/dags/scale_penguin_a/dagRuns", {"logical_date": None, "conf": conf}
+            )
+            for conf in ({"train_steps": 0}, {"train_steps": "many"}, {"data_root": "../../etc"})
+        ]
+        self.bad_cli = local_airflow.airflow(
+            self.deployment.env, "dags", "trigger", "scale_penguin_a",
+            "-c", json.dumps({"train_steps": -5}), check=False,
+        )  # fmt: skip
+        self.runs_after_bad_triggers = self._run_count("scale_penguin_a")
+        # Both runs start together: one by hand with parameters, one by new data.
+        self.triggered = self.deployment.request(
+            "POST",
+            "/api/v2/dags/scale_penguin_a/dagRuns",
+            {"logical_date": None, "conf": {"train_steps": 120}},
+        )
+        self.data_event = self._post_asset_event(f"file://{DATA_ROOT}")
+        self.runs = {
+            dag_id: self.deployment.wait_for_runs(dag_id, timeout=900)
+            for dag_id in ("scale_penguin_a", "scale_penguin_b")
+        }
+        self.follower_runs = self.deployment.wait_for_runs("scale_model_follower", timeout=180)
+        self.tasks = {
+            dag_id: self.deployment.task_instances(dag_id, runs[0]["dag_run_id"])
+            for dag_id, runs in self.runs.items()
+        }
+        mlmd_env = {**deployment.env, "TFX_DAGS_METADATA_URI": deployment.databases.mlmd_uri}
+        self.metadata = {
+            dag_id: json.loads(local_airflow.tfx_query(mlmd_env, "runs", "--pipeline", dag_id))
+            for dag_id in self.runs
+        }
+        self.logs = self.deployment.logs_text()
+
+    def _run_count(self, dag_id: str) -> int:
+        return int(
+            self.deployment.request("GET", f"/api/v2/dags/{dag_id}/dagRuns")[1]["total_entries"]
+        )
+
+    def _post_asset_event(self, uri: str) -> tuple[int, Any]:
+        status, assets = self.deployment.request("GET", "/api/v2/assets?limit=100")
+        assert status == 200, assets
+        [asset_id] = [asset["id"] for asset in assets["assets"] if asset["uri"] == uri]
+        return self.deployment.request(
+            "POST", "/api/v2/assets/events", {"asset_id": asset_id, "extra": {"from": "test"}}
+        )
+
+
+@pytest.fixture(scope="module")
+def scale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleRuns]:
+    require_services("PostgreSQL", "MariaDB")
+    home = tmp_path_factory.mktemp("local-executor")
+    deployment = Deployment(home=home, dags_folder=DAGS, databases=Databases())
+    try:
+        deployment.start()
+        yield ScaleRuns(deployment)
+    finally:
+        deployment.stop()
+
+
+def _interval(task: dict[str, Any]) -> tuple[datetime, datetime]:
+    return datetime.fromisoformat(task["start_date"]), datetime.fromisoformat(task["end_date"])
+
+
+def _overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    (a_start, a_end), (b_start, b_end) = _interval(a), _interval(b)
+    return a_start < b_end and b_start < a_end
+
+
+def test_the_trigger_form_shows_typed_bounded_parameters(scale: ScaleRuns) -> None:
+    params = scale.details["params"]
+    assert params["train_steps"]["value"] == 100
+    assert params["train_steps"]["schema"]["type"] == "integer"
+    assert params["train_steps"]["schema"]["minimum"] == 1
+    assert params["train_steps"]["description"] == "Trainer steps"
+    assert params["data_root"]["value"] == "penguin"
+
+
+def test_bad_parameters_are_refused_before_any_run_exists(scale: ScaleRuns) -> None:
+    for (status, body), name in zip(
+        scale.bad_triggers, ("train_steps", "train_steps", "data_root"), strict=True
+    ):
+        assert status == 400, body
+        assert f"Invalid input for param {name}" in body["detail"], body
+    assert scale.bad_cli.returncode != 0
+    assert "train_steps" in scale.bad_cli.stderr + scale.bad_cli.stdout
+    assert scale.runs_after_bad_triggers == 0
+
+
+def test_a_rest_trigger_and_a_data_asset_event_both_run_to_success(scale: ScaleRuns) -> None:
+    assert scale.triggered[0] == 200, scale.triggered
+    assert scale.data_event[0] == 200, scale.data_event
+    for dag_id, runs in scale.runs.items():
+        assert [run["state"] for run in runs] == ["success"], dag_id
+        assert all(task["state"] == "success" for task in scale.tasks[dag_id]), dag_id
+    assert scale.runs["scale_penguin_a"][0]["run_type"] == "manual"
+    assert scale.runs["scale_penguin_b"][0]["run_type"] == "asset_triggered"
+
+
+def test_trainers_never_overlap_while_other_tasks_run_in_parallel(scale: ScaleRuns) -> None:
+    a, b = scale.tasks["scale_penguin_a"], scale.tasks["scale_penguin_b"]
+    [trainer_a] = [t for t in a if t["task_id"] == "Trainer"]
+    [trainer_b] = [t for t in b if t["task_id"] == "Trainer"]
+    assert trainer_a["pool"] == trainer_b["pool"] == settings.gpu_pool()
+    assert not _overlap(trainer_a, trainer_b), (_interval(trainer_a), _interval(trainer_b))
+    parallel = [
+        (x["task_id"], y["task_id"])
+        for x in a
+        for y in b
+        if "Trainer" not in (x["task_id"], y["task_id"]) and _overlap(x, y)
+    ]
+    assert parallel, "no two tasks of the two runs ran at the same time"
+
+
+def test_the_run_parameter_reached_the_trainer_through_ml_metadata_on_mariadb(
+    scale: ScaleRuns,
+) -> None:
+    run_a = scale.runs["scale_penguin_a"][0]["dag_run_id"]
+    run_b = scale.runs["scale_penguin_b"][0]["dag_run_id"]
+    trainer_a = scale.metadata["scale_penguin_a"][run_a]["Trainer"]
+    trainer_b = scale.metadata["scale_penguin_b"][run_b]["Trainer"]
+    assert trainer_a["state"] == trainer_b["state"] == "COMPLETE"
+    assert json.loads(trainer_a["properties"]["train_args"])["num_steps"] == 120
+    assert json.loads(trainer_b["properties"]["train_args"])["num_steps"] == 100
+
+
+def test_the_push_emitted_an_asset_event_that_started_the_follower(scale: ScaleRuns) -> None:
+    [follower] = scale.follower_runs
+    assert follower["state"] == "success" and follower["run_type"] == "asset_triggered"
+    status, events = scale.deployment.request(
+        "GET", "/api/v2/assets/events?source_dag_id=scale_penguin_a"
+    )
+    assert status == 200, events
+    [event] = events["asset_events"]
+    assert event["source_task_id"] == "Pusher"
+    # The DAG files were parsed with the deployment's TFX_DAGS_HOME.
+    assert event["uri"] == f"file://{scale.deployment.home / 'serving' / 'scale_penguin_a'}"
+    assert Path(event["extra"]["pushed_destination"], "saved_model.pb").is_file()
+
+
+def test_the_metadata_password_appears_in_no_log(scale: ScaleRuns) -> None:
+    assert "Trainer" in scale.logs  # the task logs are there to search
+    assert scale.deployment.databases.mlmd_password not in scale.logs
