@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -61,25 +62,35 @@ def unprovisioned_pools(dags: Iterable[Any], path: Path | None = None) -> list[s
     ]
 
 
-def provision(env: Mapping[str, str] | None = None, path: Path | None = None) -> None:
-    """Create or update the pools in the Airflow database of ``env`` (default: this process)."""
+def provision(env: Mapping[str, str] | None = None, path: Path | None = None) -> dict[str, int]:
+    """Create or update the pools in the Airflow database of ``env`` (default: this process);
+    TFX_DAGS_GPU_POOL_SLOTS, if set, overrides the GPU pool's slots. Returns {pool: slots}."""
     path = path or settings.pools_file()
     load_pools(path)
+    definitions = json.loads(path.read_text())
+    slots = settings.gpu_pool_slots()
+    if slots is not None:
+        definitions.setdefault(settings.gpu_pool(), {"description": "TFX Trainer and Tuner"})
+        definitions[settings.gpu_pool()]["slots"] = slots
     airflow = Path(sys.executable).parent / "airflow"
-    subprocess.run(
-        [str(airflow), "pools", "import", str(path)],
-        env=dict(env) if env is not None else None,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    with tempfile.TemporaryDirectory() as scratch:
+        effective = Path(scratch) / "pools.json"
+        effective.write_text(json.dumps(definitions))
+        subprocess.run(
+            [str(airflow), "pools", "import", str(effective)],
+            env=dict(env) if env is not None else None,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    return {name: pool["slots"] for name, pool in definitions.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args == ["provision"]:
-        provision()
-        print(f"Pools provisioned from {settings.pools_file()}: {load_pools()}")
+        provisioned = provision()
+        print(f"Pools provisioned from {settings.pools_file()}: {provisioned}")
         return 0
     if args == ["check"]:
         from airflow.dag_processing.dagbag import DagBag

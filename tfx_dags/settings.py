@@ -13,6 +13,7 @@ home. Both environments import this module, so it must stay free of Airflow and 
 | TFX_DAGS_KILL_GRACE            | 10 (seconds)                     | SIGTERM -> SIGKILL on a kill |
 | TFX_DAGS_POOLS_FILE            | <project>/pools.json             | pools the DAGs may use       |
 | TFX_DAGS_GPU_POOL              | tfx_gpu                          | pool of Trainer/Tuner tasks  |
+| TFX_DAGS_GPU_POOL_SLOTS        | (pools file: 1)                  | slots of the GPU pool        |
 | TFX_DAGS_GPU_QUEUE             | gpu                              | queue of Trainer/Tuner tasks |
 | TFX_DAGS_BEAM_QUEUE            | default                          | queue of Beam-backed nodes   |
 | TFX_DAGS_DEFAULT_QUEUE         | default                          | queue of the other nodes     |
@@ -88,6 +89,17 @@ def pools_file() -> Path:
 def gpu_pool() -> str:
     """Pool of Trainer and Tuner tasks; one slot in pools.json, so trainings never overlap."""
     return _name("TFX_DAGS_GPU_POOL", "tfx_gpu")
+
+
+def gpu_pool_slots() -> int | None:
+    """Slots of the GPU pool when provisioned, overriding the pools file (e.g. one per GPU
+    worker); None keeps the file's count."""
+    value = os.environ.get("TFX_DAGS_GPU_POOL_SLOTS", "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"TFX_DAGS_GPU_POOL_SLOTS={value!r} must be an integer >= 1")
+    return int(value)
 
 
 def gpu_queue() -> str:

@@ -44,7 +44,7 @@ class ScaleRuns:
         self.triggered = self.deployment.request(
             "POST",
             "/api/v2/dags/scale_penguin_a/dagRuns",
-            {"logical_date": None, "conf": {"train_steps": 120}},
+            {"logical_date": None, "conf": {"train_steps": 1200}},
         )
         self.data_event = self._post_asset_event(f"file://{DATA_ROOT}")
         self.runs = {
@@ -100,7 +100,7 @@ def _overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 def test_the_trigger_form_shows_typed_bounded_parameters(scale: ScaleRuns) -> None:
     params = scale.details["params"]
-    assert params["train_steps"]["value"] == 100
+    assert params["train_steps"]["value"] == 1000
     assert params["train_steps"]["schema"]["type"] == "integer"
     assert params["train_steps"]["schema"]["minimum"] == 1
     assert params["train_steps"]["description"] == "Trainer steps"
@@ -151,8 +151,8 @@ def test_the_run_parameter_reached_the_trainer_through_ml_metadata_on_mariadb(
     trainer_a = scale.metadata["scale_penguin_a"][run_a]["Trainer"]
     trainer_b = scale.metadata["scale_penguin_b"][run_b]["Trainer"]
     assert trainer_a["state"] == trainer_b["state"] == "COMPLETE"
-    assert json.loads(trainer_a["properties"]["train_args"])["num_steps"] == 120
-    assert json.loads(trainer_b["properties"]["train_args"])["num_steps"] == 100
+    assert json.loads(trainer_a["properties"]["train_args"])["num_steps"] == 1200
+    assert json.loads(trainer_b["properties"]["train_args"])["num_steps"] == 1000
 
 
 def test_the_push_emitted_an_asset_event_that_started_the_follower(scale: ScaleRuns) -> None:
@@ -172,3 +172,8 @@ def test_the_push_emitted_an_asset_event_that_started_the_follower(scale: ScaleR
 def test_the_metadata_password_appears_in_no_log(scale: ScaleRuns) -> None:
     assert "Trainer" in scale.logs  # the task logs are there to search
     assert scale.deployment.databases.mlmd_password not in scale.logs
+
+
+def test_the_deployment_has_the_provisioned_one_slot_gpu_pool(scale: ScaleRuns) -> None:
+    status, pool = scale.deployment.request("GET", f"/api/v2/pools/{settings.gpu_pool()}")
+    assert status == 200 and pool["slots"] == 1, pool

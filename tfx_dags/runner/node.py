@@ -80,21 +80,33 @@ def run_node(pipeline_ir: Path, node_id: str, run_id: str) -> Any:
 
 
 def execution_result(execution: Any) -> dict[str, Any]:
-    """What the operator needs to know of a finished node: its outputs, as JSON."""
-    outputs = {
-        key: [
+    """What the operator needs to know of a finished node: its output artifacts as ML
+    Metadata recorded them (the executor's copies may lack what was published, e.g. the
+    Pusher's ``pushed`` flag), as JSON."""
+    from ml_metadata import metadata_store
+    from ml_metadata.proto import metadata_store_pb2
+
+    from tfx_dags.runner.metadata import connection_config
+
+    store = metadata_store.MetadataStore(connection_config())
+    output_types = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
+    keys = {
+        event.artifact_id: event.path.steps[0].key
+        for event in store.get_events_by_execution_ids([execution.execution_id])
+        if event.type in output_types and event.path.steps
+    }
+    outputs: dict[str, list[dict[str, Any]]] = {}
+    for artifact in store.get_artifacts_by_id(sorted(keys)):
+        outputs.setdefault(keys[artifact.id], []).append(
             {
                 "id": artifact.id,
                 "uri": artifact.uri,
                 "custom_properties": {
-                    name: _plain(artifact.mlmd_artifact.custom_properties[name])
-                    for name in artifact.mlmd_artifact.custom_properties
+                    name: _plain(artifact.custom_properties[name])
+                    for name in artifact.custom_properties
                 },
             }
-            for artifact in artifacts
-        ]
-        for key, artifacts in (execution.output_dict or {}).items()
-    }
+        )
     return {"execution_id": execution.execution_id, "outputs": outputs}
 
 

@@ -16,8 +16,16 @@ with DAG(
     @task
     def check_pushed_model(**context: object) -> str:
         """Fail unless the event names a pushed SavedModel that exists."""
-        [events] = context["triggering_asset_events"].values()  # type: ignore[attr-defined]
-        destination = Path(events[-1].extra["pushed_destination"])
+        events = context["triggering_asset_events"]
+        pushed = [
+            event.extra["pushed_destination"]
+            for asset_events in events.values()  # type: ignore[attr-defined]
+            for event in asset_events
+            if "pushed_destination" in event.extra
+        ]
+        if not pushed:
+            raise ValueError(f"no pushed-model event among {events!r}")
+        destination = Path(pushed[-1])
         if not (destination / "saved_model.pb").is_file():
             raise FileNotFoundError(f"no SavedModel at {destination}")
         return str(destination)

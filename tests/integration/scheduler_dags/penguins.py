@@ -29,7 +29,7 @@ for dag_id, schedule_assets in (
             "serving_model_dir": str(settings.serving_dir(dag_id)),
             "trainer_module": "modules.penguin.keras_raw",
             "use_transform": False,
-            "train_steps": 100,
+            "train_steps": 1000,
         },
         run_params=RUN_PARAMS,
         schedule_assets=schedule_assets,
