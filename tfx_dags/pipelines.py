@@ -134,6 +134,7 @@ def training_pipeline(
         StatisticsGen,
         Transform,
     )
+    from tfx.dsl.components.base import executor_spec
     from tfx.dsl.components.common.resolver import Resolver
     from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
         LatestBlessedModelStrategy,
@@ -141,6 +142,8 @@ def training_pipeline(
     from tfx.orchestration.pipeline import Pipeline
     from tfx.proto import pusher_pb2, trainer_pb2
     from tfx.types import Channel, standard_artifacts
+
+    from tfx_dags.runner.atomic_pusher import AtomicPusherExecutor
 
     example_gen = CsvExampleGen(input_base=data_root)
     statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])
@@ -194,6 +197,8 @@ def training_pipeline(
         push_destination=pusher_pb2.PushDestination(
             filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=serving_model_dir)
         ),
+        # Write elsewhere, then rename: a model server never sees a half-pushed version.
+        custom_executor_spec=executor_spec.ExecutorClassSpec(AtomicPusherExecutor),
     )
     components += [trainer, model_resolver, evaluator, pusher]
     _add_component_beam_args(components, component_beam_args or {})

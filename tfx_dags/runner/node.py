@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tfx_dags.runner.errors import NODE_ERROR_MARKER, report
+from tfx_dags.runner.lifetime import tie_to_parent
 
 
 def load_pipeline(path: Path, run_id: str) -> Any:
@@ -122,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-id", required=True)
     parser.add_argument("--result-file", type=Path, help="write the node's outputs as JSON")
     args = parser.parse_args(argv)
+    tie_to_parent()
     try:
         execution = run_node(args.pipeline_ir, args.node_id, args.run_id)
     except Exception as error:  # noqa: BLE001 - every failure becomes one reported reason
