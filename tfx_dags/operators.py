@@ -14,13 +14,17 @@ from typing import Any
 
 from airflow.providers.standard.hooks.subprocess import SubprocessHook
 from airflow.sdk import Asset, AssetAlias, BaseHook, BaseOperator
-from airflow.sdk.exceptions import AirflowException, AirflowNotFoundException
+from airflow.sdk.exceptions import (
+    AirflowException,
+    AirflowFailException,
+    AirflowNotFoundException,
+)
 
 from tfx_dags import settings
 from tfx_dags.compiled import ensure_compiled
 from tfx_dags.config import parse_pipeline_ref
 from tfx_dags.params import RunParam, resolve_run_kwargs
-from tfx_dags.runner.errors import NODE_ERROR_MARKER
+from tfx_dags.runner.errors import DATA_ANOMALIES_EXIT, NODE_ERROR_MARKER
 
 METADATA_URI_ENV = "TFX_DAGS_METADATA_URI"
 
@@ -132,10 +136,13 @@ class TfxNodeOperator(BaseOperator):
                 reason = result.output
                 if reason.startswith(NODE_ERROR_MARKER):
                     reason = reason[len(NODE_ERROR_MARKER) :]
-                raise AirflowException(
+                message = (
                     f"TFX node {self.tfx_node_id} failed with exit code {result.exit_code}: "
                     f"{reason}"
                 )
+                if result.exit_code == DATA_ANOMALIES_EXIT:
+                    raise AirflowFailException(message)  # the same data fails the same way
+                raise AirflowException(message)
             node_result = _read_result(Path(result_file))
         if self.pushed_model_alias is not None:
             self._emit_pushed_model(context, node_result)

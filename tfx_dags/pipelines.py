@@ -92,6 +92,7 @@ def training_pipeline(
     trainer_config: Mapping[str, Any] | None = None,
     beam_pipeline_args: Sequence[str] | None = None,
     component_beam_args: Mapping[str, Sequence[str]] | None = None,
+    schema_path: str | None = None,
     enable_cache: bool = True,
 ) -> Any:
     """Return the standard training pipeline as a ``tfx.dsl.Pipeline``.
@@ -115,7 +116,13 @@ def training_pipeline(
             DirectRunner, multi-processing, one worker per core.
         component_beam_args: per component id (e.g. ``{"Transform": [...]}``), appended to
             ``beam_pipeline_args`` for that component only. Default none.
+        schema_path: a curated schema (``schema.pbtxt``) to validate the data against
+            (ImportSchemaGen); None infers one from each run's data (SchemaGen), which then
+            cannot notice drift. Default None.
         enable_cache: reuse outputs of unchanged nodes from earlier runs. Default True.
+
+    ExampleValidator gates training: Transform and the Trainer wait for it, and the node
+    runner fails it when it finds anomalies, so nothing trains on data that breaks the schema.
     """
     # Checked before TFX is imported, so that a bad module fails the compile in a second.
     trainer_fn_style = trainer_function(trainer_module, trainer_executor) == "trainer_fn"
@@ -134,6 +141,7 @@ def training_pipeline(
         StatisticsGen,
         Transform,
     )
+    from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
     from tfx.dsl.components.base import executor_spec
     from tfx.dsl.components.common.resolver import Resolver
     from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
@@ -147,7 +155,10 @@ def training_pipeline(
 
     example_gen = CsvExampleGen(input_base=data_root)
     statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])
-    schema_gen = SchemaGen(statistics=statistics_gen.outputs["statistics"])
+    if schema_path is not None:
+        schema_gen = ImportSchemaGen(schema_file=schema_path)
+    else:
+        schema_gen = SchemaGen(statistics=statistics_gen.outputs["statistics"])
     example_validator = ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     )
@@ -163,6 +174,7 @@ def training_pipeline(
             preprocessing_fn=preprocessing_fn,
             custom_config={FINGERPRINT_KEY: code_fingerprint(preprocessing_fn.rpartition(".")[0])},
         )
+        transform.add_upstream_node(example_validator)
         components.append(transform)
         training_inputs["examples"] = transform.outputs["transformed_examples"]
         training_inputs["transform_graph"] = transform.outputs["transform_graph"]
@@ -174,6 +186,7 @@ def training_pipeline(
         custom_config={**(trainer_config or {}), FINGERPRINT_KEY: code_fingerprint(trainer_module)},
         **training_inputs,
     )
+    trainer.add_upstream_node(example_validator)
     model_resolver = Resolver(
         strategy_class=LatestBlessedModelStrategy,
         model=Channel(type=standard_artifacts.Model),

@@ -8,11 +8,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from modules.taxi.features import LABEL_KEY
 
 PREPROCESSING_FN = "modules.taxi.preprocessing.preprocessing_fn"
+# The curated schema (data/taxi/make_schema.py): ExampleValidator checks each run against it.
+SCHEMA_PATH = str(Path(__file__).resolve().parents[2] / "data" / "taxi" / "schema.pbtxt")
 
 
 def create_pipeline(
@@ -27,6 +30,7 @@ def create_pipeline(
     min_accuracy: float = 0.9,
     beam_pipeline_args: list[str] | None = None,
     component_beam_args: dict[str, list[str]] | None = None,
+    schema_path: str | None = SCHEMA_PATH,
     enable_cache: bool = True,
 ) -> Any:
     """Return the taxi-style pipeline; see ``tfx_dags.pipelines.training_pipeline``."""
@@ -46,5 +50,6 @@ def create_pipeline(
         keras_accuracy_metric="BinaryAccuracy",
         beam_pipeline_args=beam_pipeline_args,
         component_beam_args=component_beam_args,
+        schema_path=schema_path,
         enable_cache=enable_cache,
     )

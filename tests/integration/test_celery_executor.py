@@ -33,9 +33,8 @@ def celery_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
         extra_env={
             # A Redis database of its own, so that a concurrent deployment's queue is apart.
             "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:6379/{secrets.randbelow(15) + 1}",
-            "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + databases.airflow_uri.replace(
-                "postgresql+psycopg2", "postgresql"
-            ),
+            "AIRFLOW__CELERY__RESULT_BACKEND": "db+"
+            + databases.airflow_uri.replace("postgresql+psycopg2", "postgresql"),
             "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tfx_dags.local_airflow.worker_hostname",
         },
     )

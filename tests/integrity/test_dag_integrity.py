@@ -72,8 +72,9 @@ def test_the_penguin_dag_has_one_task_per_node_and_the_pipeline_edges(dag_bag: D
         "StatisticsGen": {"CsvExampleGen"},
         "SchemaGen": {"StatisticsGen"},
         "ExampleValidator": {"StatisticsGen", "SchemaGen"},
-        "Transform": {"CsvExampleGen", "SchemaGen"},
-        "Trainer": {"Transform", "SchemaGen"},
+        # ExampleValidator gates training: nothing trains on data with anomalies.
+        "Transform": {"CsvExampleGen", "SchemaGen", "ExampleValidator"},
+        "Trainer": {"Transform", "SchemaGen", "ExampleValidator"},
         "Evaluator": {"CsvExampleGen", "Trainer", "latest_blessed_model_resolver"},
         "Pusher": {"Trainer", "Evaluator"},
     }

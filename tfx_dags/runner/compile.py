@@ -23,6 +23,9 @@ from tfx_dags.graph import MANIFEST_FORMAT
 from tfx_dags.runner.errors import COMPILE_ERROR_MARKER, report
 
 TRAINER_TYPES = ("Trainer", "Tuner")
+# Nodes that read a file TFX's cache does not fingerprint (it sees only the path): never
+# cached, so that an edited schema.pbtxt takes effect on the next run.
+UNCACHEABLE_TYPES = ("ImportSchemaGen",)
 
 
 class DefinitionError(Exception):
@@ -98,6 +101,9 @@ def compile_pipeline(reference: str, kwargs: dict[str, Any], output_dir: Path) -
             f"{reference} returned {type(pipeline).__name__}, not a tfx.dsl.Pipeline"
         )
     ir = compiler.Compiler().compile(pipeline)
+    for node in ir.nodes:
+        if node.pipeline_node.node_info.type.name.rsplit(".", 1)[-1] in UNCACHEABLE_TYPES:
+            node.pipeline_node.execution_options.caching_options.enable_cache = False
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "pipeline_ir.pb").write_bytes(ir.SerializeToString())
     (output_dir / "pipeline_ir.json").write_text(json_format.MessageToJson(ir))

@@ -11,6 +11,8 @@ import traceback
 
 COMPILE_ERROR_MARKER = "tfx_dags compile error: "
 NODE_ERROR_MARKER = "tfx_dags node error: "
+# A node's exit code when its data breaks the schema: the task fails without retrying.
+DATA_ANOMALIES_EXIT = 3
 
 
 def describe(error: BaseException) -> str:

@@ -17,7 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tfx_dags.runner.errors import NODE_ERROR_MARKER, report
+from tfx_dags.runner import anomalies
+from tfx_dags.runner.anomalies import DataAnomalies, is_validator
+from tfx_dags.runner.errors import DATA_ANOMALIES_EXIT, NODE_ERROR_MARKER, report
 from tfx_dags.runner.lifetime import tie_to_parent
 
 
@@ -77,7 +79,10 @@ def run_node(pipeline_ir: Path, node_id: str, run_id: str) -> Any:
         executor_spec=executor_spec,
         custom_driver_spec=runner_utils.extract_custom_driver_spec(deployment, node_id),
     )
-    return node_launcher.launch()
+    execution = node_launcher.launch()
+    if execution is not None and is_validator(pipeline_node.node_info.type.name):
+        anomalies.check(execution.output_dict)
+    return execution
 
 
 def execution_result(execution: Any) -> dict[str, Any]:
@@ -126,6 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     tie_to_parent()
     try:
         execution = run_node(args.pipeline_ir, args.node_id, args.run_id)
+    except DataAnomalies as error:
+        # Retrying cannot help: exit code DATA_ANOMALIES tells the operator not to.
+        print(error, file=sys.stderr)
+        summary = "; ".join(line.strip() for line in str(error).splitlines())
+        print(f"{NODE_ERROR_MARKER}{args.node_id}: {summary}", file=sys.stderr, flush=True)
+        return DATA_ANOMALIES_EXIT
     except Exception as error:  # noqa: BLE001 - every failure becomes one reported reason
         report(NODE_ERROR_MARKER, error, prefix=f"{args.node_id}: ")
         return 1
