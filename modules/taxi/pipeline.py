@@ -14,8 +14,8 @@ from typing import Any
 from modules.taxi.features import LABEL_KEY
 
 PREPROCESSING_FN = "modules.taxi.preprocessing.preprocessing_fn"
-# The curated schema (data/taxi/make_schema.py): ExampleValidator checks each run against it.
-SCHEMA_PATH = str(Path(__file__).resolve().parents[2] / "data" / "taxi" / "schema.pbtxt")
+# The curated schema (data/make_taxi_schema.py): ExampleValidator checks each run against it.
+SCHEMA_PATH = str(Path(__file__).resolve().parents[2] / "data" / "schemas" / "taxi.pbtxt")
 
 
 def create_pipeline(
