@@ -24,7 +24,7 @@ from tfx_dags import settings
 from tfx_dags.compiled import ensure_compiled
 from tfx_dags.config import parse_pipeline_ref
 from tfx_dags.params import RunParam, resolve_run_kwargs
-from tfx_dags.runner.errors import DATA_ANOMALIES_EXIT, NODE_ERROR_MARKER
+from tfx_dags.runner.errors import BAD_DATA_EXIT, NODE_ERROR_MARKER
 
 METADATA_URI_ENV = "TFX_DAGS_METADATA_URI"
 
@@ -140,7 +140,7 @@ class TfxNodeOperator(BaseOperator):
                     f"TFX node {self.tfx_node_id} failed with exit code {result.exit_code}: "
                     f"{reason}"
                 )
-                if result.exit_code == DATA_ANOMALIES_EXIT:
+                if result.exit_code == BAD_DATA_EXIT:
                     raise AirflowFailException(message)  # the same data fails the same way
                 raise AirflowException(message)
             node_result = _read_result(Path(result_file))

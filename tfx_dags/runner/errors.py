@@ -11,8 +11,9 @@ import traceback
 
 COMPILE_ERROR_MARKER = "tfx_dags compile error: "
 NODE_ERROR_MARKER = "tfx_dags node error: "
-# A node's exit code when its data breaks the schema: the task fails without retrying.
-DATA_ANOMALIES_EXIT = 3
+# A node's exit code for bad input data (unreadable CSV, schema anomalies): the task fails
+# without retrying, since the same data fails the same way.
+BAD_DATA_EXIT = 3
 
 
 def describe(error: BaseException) -> str:

@@ -19,7 +19,8 @@ from typing import Any
 
 from tfx_dags.runner import anomalies
 from tfx_dags.runner.anomalies import DataAnomalies, is_validator
-from tfx_dags.runner.errors import DATA_ANOMALIES_EXIT, NODE_ERROR_MARKER, report
+from tfx_dags.runner.csv_check import InputDataError, check_csv_folder, is_csv_example_gen
+from tfx_dags.runner.errors import BAD_DATA_EXIT, NODE_ERROR_MARKER, report
 from tfx_dags.runner.lifetime import tie_to_parent
 
 
@@ -65,6 +66,10 @@ def run_node(pipeline_ir: Path, node_id: str, run_id: str) -> Any:
     if pipeline_node.execution_options.HasField("skip"):
         logging.info("Node %s is marked to be skipped.", node_id)
         return None
+    if is_csv_example_gen(pipeline_node.node_info.type.name):
+        input_base = pipeline_node.parameters.parameters["input_base"].field_value.string_value
+        rows = check_csv_folder(input_base)
+        logging.info("Input %s: %d CSV rows, every file readable", input_base, rows)
     deployment = runner_utils.extract_local_deployment_config(pipeline)
     executor_spec = runner_utils.extract_executor_spec(deployment, node_id)
     if executor_spec is not None and hasattr(executor_spec, "beam_pipeline_args"):
@@ -131,12 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     tie_to_parent()
     try:
         execution = run_node(args.pipeline_ir, args.node_id, args.run_id)
-    except DataAnomalies as error:
+    except (DataAnomalies, InputDataError) as error:
         # Retrying cannot help: exit code DATA_ANOMALIES tells the operator not to.
         print(error, file=sys.stderr)
         summary = "; ".join(line.strip() for line in str(error).splitlines())
         print(f"{NODE_ERROR_MARKER}{args.node_id}: {summary}", file=sys.stderr, flush=True)
-        return DATA_ANOMALIES_EXIT
+        return BAD_DATA_EXIT
     except Exception as error:  # noqa: BLE001 - every failure becomes one reported reason
         report(NODE_ERROR_MARKER, error, prefix=f"{args.node_id}: ")
         return 1

@@ -4,8 +4,9 @@
     python -m tfx_dags.runner.query pushed-models --pipeline NAME
     python -m tfx_dags.runner.query latest-pushed-model --pipeline NAME
 
-``runs``: per TFX pipeline run (= Airflow run id), per node: execution id, state (COMPLETE,
-CACHED, FAILED, ...), input/output artifacts ({"id", "uri"}) by key, exec properties.
+``runs``: per TFX pipeline run (= Airflow run id), per node: its latest execution's id, state
+(COMPLETE, CACHED, FAILED, ...), input/output artifacts ({"id", "uri"}) by key and exec
+properties, and the states of all its executions in the run ("attempts").
 ``pushed-models``: every model a Pusher really pushed, oldest first.
 ``latest-pushed-model``: the newest one's folder, or exit 1.
 Imports only ml_metadata, so it answers in about a second.
@@ -52,8 +53,12 @@ class Store:
             node = contexts.get(NODE_CONTEXT, "").removeprefix(f"{pipeline_name}.")
             if run_id is None or not node:
                 continue
+            earlier = runs[run_id].get(node, {}).get("attempts", [])
             runs[run_id][node] = {
                 "execution_id": execution.id,
+                # Every execution of the node in this run, oldest first: a killed attempt
+                # stays RUNNING, a retry adds COMPLETE, a re-run of a cleared task CACHED.
+                "attempts": [*earlier, self._pb.Execution.State.Name(execution.last_known_state)],
                 "state": self._pb.Execution.State.Name(execution.last_known_state),
                 "inputs": self._artifacts(events[execution.id], uris, inputs=True),
                 "outputs": self._artifacts(events[execution.id], uris, inputs=False),

@@ -1,0 +1,214 @@
+"""Faults on a real deployment (scheduler + LocalExecutor on PostgreSQL, MLMD on MariaDB).
+
+One DAG, four runs, each hit by one fault while it runs or after it finished:
+
+1. SIGKILL of the Trainer's node process mid-training;
+2. SIGKILL of the Airflow task process running the Trainer (the node's parent);
+3. a restart of the scheduler in the middle of the run;
+4. clearing a finished run, which re-runs every task.
+
+Every run must complete; ML Metadata must hold exactly one successful Trainer execution per
+run and no artifact pointing at a partial model; killed nodes leave no process behind; the
+re-run reuses cached outputs, duplicates no artifact and pushes nothing new.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from deployment import Databases, Deployment, require_services, wait_for
+
+from tfx_dags import local_airflow
+
+DAGS = Path(__file__).resolve().parent / "fault_dags"
+DAG_ID = "fault_penguin"
+
+
+def node_processes(node_id: str) -> list[int]:
+    """Pids of running node processes of this DAG's ``node_id``."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if (
+            b"tfx_dags.runner.node" in args
+            and node_id.encode() in args
+            and any(DAG_ID.encode() in arg for arg in args)
+        ):
+            pids.append(int(cmdline.parent.name))
+    return pids
+
+
+def group_members(group: int) -> list[int]:
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        # fields: state, ppid, pgrp, ...; a zombie is already gone.
+        if int(fields[2]) == group and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+class FaultRuns:
+    def __init__(self, deployment: Deployment) -> None:
+        self.deployment = deployment
+        deployment.wait_for_dag(DAG_ID)
+        self.leftovers: dict[str, list[int]] = {}
+        self.run_ids = [
+            self._run_killing_the_trainer(kill_parent=False),
+            self._run_killing_the_trainer(kill_parent=True),
+            self._run_restarting_the_scheduler(),
+        ]
+        self.pushed_before_clear = self._pushed()
+        self.serving_before_clear = self._serving_listing()
+        self.metadata_before_clear = self._metadata()
+        self.clear = deployment.request(
+            "POST",
+            f"/api/v2/dags/{DAG_ID}/clearTaskInstances",
+            {"dag_run_id": self.run_ids[0], "only_failed": False, "dry_run": False,
+             "reset_dag_runs": True},
+        )  # fmt: skip
+        self.cleared_run = self._wait_finished(self.run_ids[0], after=time.time())
+        self.metadata = self._metadata()
+        self.pushed = self._pushed()
+        self.states = {
+            run_id: {t["task_id"]: t for t in deployment.task_instances(DAG_ID, run_id)}
+            for run_id in self.run_ids
+        }
+
+    def _trigger(self) -> str:
+        status, run = self.deployment.request(
+            "POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": None}
+        )
+        assert status == 200, run
+        return str(run["dag_run_id"])
+
+    def _wait_finished(self, run_id: str, after: float = 0) -> dict[str, Any]:
+        def finished() -> dict[str, Any] | None:
+            status, run = self.deployment.request("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}")
+            ended = run.get("end_date") if status == 200 else None
+            if run.get("state") in ("success", "failed") and ended and _timestamp(ended) > after:
+                return run
+            return None
+
+        return wait_for(finished, timeout=900, what=f"run {run_id} to finish")  # type: ignore[no-any-return]
+
+    def _run_killing_the_trainer(self, *, kill_parent: bool) -> str:
+        run_id = self._trigger()
+        [node] = wait_for(lambda: node_processes("Trainer"), timeout=600, what="the Trainer")
+        time.sleep(12)  # past the imports, into training
+        assert node in node_processes("Trainer"), "the Trainer ended before it could be killed"
+        victim = parent_of(node) if kill_parent else node
+        os.kill(victim, signal.SIGKILL)
+        time.sleep(5)
+        self.leftovers["parent" if kill_parent else "node"] = group_members(node)
+        self._wait_finished(run_id)
+        return run_id
+
+    def _run_restarting_the_scheduler(self) -> str:
+        run_id = self._trigger()
+        wait_for(lambda: node_processes("StatisticsGen"), timeout=600, what="StatisticsGen")
+        scheduler = self.deployment.processes.pop("scheduler")
+        os.killpg(scheduler.pid, signal.SIGTERM)
+        scheduler.wait(timeout=60)
+        time.sleep(5)
+        self.deployment._spawn("scheduler-2", ["scheduler"])
+        self._wait_finished(run_id)
+        return run_id
+
+    def _metadata(self) -> dict[str, Any]:
+        env = {**self.deployment.env, "TFX_DAGS_METADATA_URI": self.deployment.databases.mlmd_uri}
+        return json.loads(local_airflow.tfx_query(env, "runs", "--pipeline", DAG_ID))  # type: ignore[no-any-return]
+
+    def _pushed(self) -> list[dict[str, Any]]:
+        env = {**self.deployment.env, "TFX_DAGS_METADATA_URI": self.deployment.databases.mlmd_uri}
+        return json.loads(local_airflow.tfx_query(env, "pushed-models", "--pipeline", DAG_ID))  # type: ignore[no-any-return]
+
+    def _serving_listing(self) -> list[str]:
+        serving = self.deployment.home / "serving" / DAG_ID
+        return sorted(str(p.relative_to(serving)) for p in serving.rglob("*"))
+
+
+def _timestamp(iso: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso).timestamp()
+
+
+@pytest.fixture(scope="module")
+def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultRuns]:
+    require_services("PostgreSQL", "MariaDB")
+    deployment = Deployment(
+        home=tmp_path_factory.mktemp("faults"),
+        dags_folder=DAGS,
+        databases=Databases(),
+        # A task whose process died is noticed within seconds, not minutes.
+        extra_env={"AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "30"},
+    )
+    try:
+        deployment.start()
+        yield FaultRuns(deployment)
+    finally:
+        deployment.stop()
+
+
+def test_every_run_completes_despite_its_fault(faults: FaultRuns) -> None:
+    for run_id in faults.run_ids:
+        states = {task_id: task["state"] for task_id, task in faults.states[run_id].items()}
+        assert set(states.values()) == {"success"}, (run_id, states)
+    assert faults.cleared_run["state"] == "success"
+
+
+def test_a_killed_trainer_failed_and_its_retry_succeeded(faults: FaultRuns) -> None:
+    for run_id in faults.run_ids[:2]:
+        assert faults.states[run_id]["Trainer"]["try_number"] == 2, run_id
+
+
+def test_killed_nodes_leave_no_process_behind(faults: FaultRuns) -> None:
+    assert faults.leftovers == {"node": [], "parent": []}
+
+
+def test_each_run_has_exactly_one_successful_trainer_and_no_partial_model(
+    faults: FaultRuns,
+) -> None:
+    for run_id in faults.run_ids:
+        trainer = faults.metadata_before_clear[run_id]["Trainer"]
+        assert trainer["state"] == "COMPLETE", (run_id, trainer)
+        assert trainer["attempts"].count("COMPLETE") == 1, (run_id, trainer["attempts"])
+        [model] = trainer["outputs"]["model"]
+        assert (Path(model["uri"]) / "Format-Serving" / "saved_model.pb").is_file()
+    # Every model artifact ML Metadata knows is complete (the killed attempts published none).
+    for run in faults.metadata.values():
+        for node in run.values():
+            for model in node["outputs"].get("model", []):
+                assert (Path(model["uri"]) / "Format-Serving" / "saved_model.pb").is_file()
+
+
+def test_re_running_a_cleared_run_reuses_the_cache_and_pushes_nothing_new(
+    faults: FaultRuns,
+) -> None:
+    assert faults.clear[0] == 200, faults.clear
+    run = faults.metadata[faults.run_ids[0]]
+    assert run["Trainer"]["state"] == "CACHED"
+    assert (
+        run["Trainer"]["outputs"]
+        == faults.metadata_before_clear[faults.run_ids[0]]["Trainer"]["outputs"]
+    )
+    assert faults.pushed == faults.pushed_before_clear
+    assert faults._serving_listing() == faults.serving_before_clear
