@@ -67,3 +67,10 @@ def test_the_shipped_data_sets_pass() -> None:
     data = Path(__file__).resolve().parents[2] / "data"
     for name in ("penguin", "taxi", "digits"):
         assert check_csv_folder(str(data / name)) > 300, name
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    data = folder(tmp_path)
+    (data / "latin1.csv").write_bytes(HEADER.encode() + "39.1,18.7,ñ\n".encode("latin-1"))
+    with pytest.raises(InputDataError, match=r"latin1\.csv: not UTF-8 text"):
+        check_csv_folder(str(data))
