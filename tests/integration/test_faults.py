@@ -31,19 +31,15 @@ DAGS = Path(__file__).resolve().parent / "fault_dags"
 DAG_ID = "fault_penguin"
 
 
-def node_processes(node_id: str) -> list[int]:
-    """Pids of running node processes of this DAG's ``node_id``."""
+def node_processes(node_id: str, run_id: str) -> list[int]:
+    """Pids of the running node processes of ``node_id`` in this DAG's run ``run_id``."""
     pids = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             args = cmdline.read_bytes().split(b"\0")
         except OSError:
             continue
-        if (
-            b"tfx_dags.runner.node" in args
-            and node_id.encode() in args
-            and any(DAG_ID.encode() in arg for arg in args)
-        ):
+        if b"tfx_dags.runner.node" in args and node_id.encode() in args and run_id.encode() in args:
             pids.append(int(cmdline.parent.name))
     return pids
 
@@ -70,6 +66,7 @@ class FaultRuns:
         self.deployment = deployment
         deployment.wait_for_dag(DAG_ID)
         self.leftovers: dict[str, list[int]] = {}
+        self._triggered = 0
         self.run_ids = [
             self._run_killing_the_trainer(kill_parent=False),
             self._run_killing_the_trainer(kill_parent=True),
@@ -93,8 +90,11 @@ class FaultRuns:
         }
 
     def _trigger(self) -> str:
+        # A step count of its own per run: its Trainer trains rather than hitting the cache.
+        conf = {"train_steps": 4000 + len(self.leftovers) + 10 * self._triggered}
+        self._triggered += 1
         status, run = self.deployment.request(
-            "POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": None}
+            "POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": None, "conf": conf}
         )
         assert status == 200, run
         return str(run["dag_run_id"])
@@ -111,9 +111,11 @@ class FaultRuns:
 
     def _run_killing_the_trainer(self, *, kill_parent: bool) -> str:
         run_id = self._trigger()
-        [node] = wait_for(lambda: node_processes("Trainer"), timeout=600, what="the Trainer")
+        [node] = wait_for(
+            lambda: node_processes("Trainer", run_id), timeout=600, what="the Trainer"
+        )
         time.sleep(12)  # past the imports, into training
-        assert node in node_processes("Trainer"), "the Trainer ended before it could be killed"
+        assert node in node_processes("Trainer", run_id), "the Trainer ended before the kill"
         victim = parent_of(node) if kill_parent else node
         os.kill(victim, signal.SIGKILL)
         time.sleep(5)
@@ -123,7 +125,7 @@ class FaultRuns:
 
     def _run_restarting_the_scheduler(self) -> str:
         run_id = self._trigger()
-        wait_for(lambda: node_processes("StatisticsGen"), timeout=600, what="StatisticsGen")
+        wait_for(lambda: node_processes("StatisticsGen", run_id), timeout=600, what="StatisticsGen")
         scheduler = self.deployment.processes.pop("scheduler")
         os.killpg(scheduler.pid, signal.SIGTERM)
         scheduler.wait(timeout=60)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from tfx_dags import settings
 from tfx_dags.factory import pipeline_dag
+from tfx_dags.params import RunParam
 
 DATA_ROOT = Path(__file__).resolve().parents[3] / "data" / "penguin"
 
@@ -19,6 +20,9 @@ fault_penguin = pipeline_dag(
         "use_transform": False,
         "train_steps": 4000,
     },
+    # Each fault run sets its own step count, so that its Trainer trains instead of being a
+    # cache hit of the run before.
+    run_params={"train_steps": RunParam(minimum=1, maximum=100_000)},
     owner="ml-platform",
     tags=("tfx", "fault-test"),
     retries=2,
