@@ -17,6 +17,7 @@ from tfx_dags.errors import ConfigError
 from tfx_dags.trainers import (
     FINGERPRINT_KEY,
     code_fingerprint,
+    require_function,
     trainer_component,
     trainer_function,
 )
@@ -126,6 +127,8 @@ def training_pipeline(
     """
     # Checked before TFX is imported, so that a bad module fails the compile in a second.
     trainer_fn_style = trainer_function(trainer_module, trainer_executor) == "trainer_fn"
+    if preprocessing_fn is not None:
+        require_function(preprocessing_fn, role="preprocessing_fn")
     if trainer_fn_style and preprocessing_fn is None:
         raise ConfigError(
             f"{trainer_module} defines trainer_fn (Estimator); this pipeline runs Estimators "

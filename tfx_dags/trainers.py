@@ -64,6 +64,17 @@ def trainer_function(module: str, executor: str = "auto") -> TrainerFunction:
     raise TrainerModuleError(f"trainer module {path} defines no {expected}")
 
 
+def require_function(dotted: str, *, role: str) -> None:
+    """Check that ``package.module.function`` names a function its module defines (read with
+    ``ast``, not imported), e.g. a Transform ``preprocessing_fn``."""
+    module, _, function = dotted.rpartition(".")
+    if not module or not function:
+        raise TrainerModuleError(f"{role}={dotted!r} must be a dotted path 'module.function'")
+    path = module_path(module)
+    if function not in top_level_functions(path):
+        raise TrainerModuleError(f"{role} module {path} defines no function {function!r}")
+
+
 def top_level_functions(path: Path) -> set[str]:
     try:
         tree = ast.parse(path.read_text(), filename=str(path))

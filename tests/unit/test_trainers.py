@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 from tfx_dags.errors import ConfigError
-from tfx_dags.trainers import TrainerModuleError, code_fingerprint, trainer_function
+from tfx_dags.trainers import (
+    TrainerModuleError,
+    code_fingerprint,
+    require_function,
+    trainer_function,
+)
 from tfx_dags.training import strategy_settings
 
 RUN_FN = "def run_fn(fn_args):\n    pass\n"
@@ -126,3 +131,19 @@ def test_strategy_settings(config: dict | None, expected: tuple[str, int]) -> No
 def test_bad_strategy_settings_are_named(config: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         strategy_settings(config)
+
+
+def test_a_preprocessing_fn_must_be_defined_by_its_module(user_package: Path) -> None:
+    module = write_module(
+        user_package, "preprocessing", "def preprocessing_fn(inputs):\n    pass\n"
+    )
+    require_function(f"{module}.preprocessing_fn", role="preprocessing_fn")
+    with pytest.raises(
+        TrainerModuleError,
+        match=r"preprocessing_fn module .*preprocessing\.py "
+        r"defines no function 'transform_fn'",
+    ):
+        require_function(f"{module}.transform_fn", role="preprocessing_fn")
+    broken = write_module(user_package, "broken", "def preprocessing_fn(inputs):\n    return (\n")
+    with pytest.raises(TrainerModuleError, match=r"broken\.py has a syntax error, line 2"):
+        require_function(f"{broken}.preprocessing_fn", role="preprocessing_fn")
