@@ -148,6 +148,9 @@ class TfxNodeOperator(BaseOperator):
             self._emit_pushed_model(context, node_result)
 
     def _emit_pushed_model(self, context: Any, node_result: Mapping[str, Any]) -> None:
+        if node_result.get("reused"):
+            self.log.info("The push was done by an earlier attempt of this run: no new event.")
+            return
         for artifact in node_result.get("outputs", {}).get("pushed_model", []):
             properties = artifact.get("custom_properties", {})
             if properties.get("pushed") != 1:

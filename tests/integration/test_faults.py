@@ -4,12 +4,12 @@ One DAG, four runs, each hit by one fault while it runs or after it finished:
 
 1. SIGKILL of the Trainer's node process mid-training;
 2. SIGKILL of the Airflow task process running the Trainer (the node's parent);
-3. a restart of the scheduler in the middle of the run;
-4. clearing a finished run, which re-runs every task.
+3. a restart of the scheduler (its whole process group) while the Trainer trains;
+4. clearing a finished task, then a whole finished run, which re-runs its tasks.
 
 Every run must complete; ML Metadata must hold exactly one successful Trainer execution per
 run and no artifact pointing at a partial model; killed nodes leave no process behind; the
-re-run reuses cached outputs, duplicates no artifact and pushes nothing new.
+re-runs duplicate no artifact and push nothing new.
 """
 
 from __future__ import annotations
@@ -75,19 +75,37 @@ class FaultRuns:
         self.pushed_before_clear = self._pushed()
         self.serving_before_clear = self._serving_listing()
         self.metadata_before_clear = self._metadata()
-        self.clear = deployment.request(
-            "POST",
-            f"/api/v2/dags/{DAG_ID}/clearTaskInstances",
-            {"dag_run_id": self.run_ids[0], "only_failed": False, "dry_run": False,
-             "reset_dag_runs": True},
-        )  # fmt: skip
-        self.cleared_run = self._wait_finished(self.run_ids[0], after=time.time())
+        # One finished task cleared, then the whole run: both re-run against the cache.
+        self.clear_task = self._clear(self.run_ids[1], task_ids=["Trainer"])
+        self.cleared_task_run = self._wait_finished(self.run_ids[1], after=time.time() - 1)
+        self.clear = self._clear(self.run_ids[0])
+        self.cleared_run = self._wait_finished(self.run_ids[0], after=time.time() - 1)
         self.metadata = self._metadata()
         self.pushed = self._pushed()
         self.states = {
             run_id: {t["task_id"]: t for t in deployment.task_instances(DAG_ID, run_id)}
             for run_id in self.run_ids
         }
+
+    def _clear(self, run_id: str, task_ids: list[str] | None = None) -> tuple[int, Any]:
+        body: dict[str, Any] = {
+            "dag_run_id": run_id, "only_failed": False, "dry_run": False, "reset_dag_runs": True,
+        }  # fmt: skip
+        if task_ids:
+            body["task_ids"] = task_ids
+        started = time.time()
+        result = self.deployment.request("POST", f"/api/v2/dags/{DAG_ID}/clearTaskInstances", body)
+        # The run is queued again before the clear returns; wait until it ran again.
+        wait_for(
+            lambda: self._run(run_id).get("state") not in ("success", "failed")
+            or _timestamp(self._run(run_id).get("end_date") or "1970-01-01T00:00:00+00:00")
+            > started,
+            timeout=120, what=f"run {run_id} to restart",
+        )  # fmt: skip
+        return result
+
+    def _run(self, run_id: str) -> dict[str, Any]:
+        return self.deployment.request("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}")[1]  # type: ignore[no-any-return]
 
     def _trigger(self) -> str:
         # A step count of its own per run: its Trainer trains rather than hitting the cache.
@@ -170,6 +188,16 @@ def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultRuns]:
         deployment.stop()
 
 
+def all_artifact_ids(metadata: dict[str, Any]) -> set[int]:
+    return {
+        artifact["id"]
+        for run in metadata.values()
+        for node in run.values()
+        for artifacts in node["outputs"].values()
+        for artifact in artifacts
+    }
+
+
 def test_every_run_completes_despite_its_fault(faults: FaultRuns) -> None:
     for run_id in faults.run_ids:
         states = {task_id: task["state"] for task_id, task in faults.states[run_id].items()}
@@ -202,15 +230,18 @@ def test_each_run_has_exactly_one_successful_trainer_and_no_partial_model(
                 assert (Path(model["uri"]) / "Format-Serving" / "saved_model.pb").is_file()
 
 
-def test_re_running_a_cleared_run_reuses_the_cache_and_pushes_nothing_new(
-    faults: FaultRuns,
-) -> None:
-    assert faults.clear[0] == 200, faults.clear
-    run = faults.metadata[faults.run_ids[0]]
-    assert run["Trainer"]["state"] == "CACHED"
-    assert (
-        run["Trainer"]["outputs"]
-        == faults.metadata_before_clear[faults.run_ids[0]]["Trainer"]["outputs"]
-    )
+def test_later_runs_reuse_unchanged_nodes_through_tfx_caching(faults: FaultRuns) -> None:
+    for run_id in faults.run_ids[1:]:
+        run = faults.metadata_before_clear[run_id]
+        assert run["CsvExampleGen"]["state"] == run["StatisticsGen"]["state"] == "CACHED"
+
+
+def test_a_cleared_task_or_run_re_runs_without_changing_anything(faults: FaultRuns) -> None:
+    assert faults.clear_task[0] == 200 and faults.clear[0] == 200, (faults.clear_task, faults.clear)
+    assert faults.cleared_task_run["state"] == "success"
+    # Each node reused its own earlier success in the run: no new execution, no new artifact,
+    # no new push, although the latest blessed model (the Evaluator's baseline) has changed.
+    assert faults.metadata == faults.metadata_before_clear
+    assert all_artifact_ids(faults.metadata) == all_artifact_ids(faults.metadata_before_clear)
     assert faults.pushed == faults.pushed_before_clear
     assert faults._serving_listing() == faults.serving_before_clear

@@ -9,7 +9,6 @@ Trainer wait for ExampleValidator, so nothing trains on that data.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 VALIDATOR_TYPE = "ExampleValidator"
 ANOMALIES_FILE = "SchemaDiff.pb"
@@ -42,13 +41,9 @@ def anomaly_lines(anomalies_uri: str) -> list[str]:
     return lines
 
 
-def check(output_dict: dict[str, list[Any]]) -> None:
-    """Raise DataAnomalies listing every anomaly in the validator's output."""
-    lines = [
-        line
-        for artifact in output_dict.get("anomalies", [])
-        for line in anomaly_lines(artifact.uri)
-    ]
+def check(anomalies_uris: list[str]) -> None:
+    """Raise DataAnomalies listing every anomaly in the validator's output artifacts."""
+    lines = [line for uri in anomalies_uris for line in anomaly_lines(uri)]
     if lines:
         raise DataAnomalies(
             f"ExampleValidator found {len(lines)} anomalies; fix the data or the schema:\n"

@@ -66,6 +66,21 @@ def run_node(pipeline_ir: Path, node_id: str, run_id: str) -> Any:
     if pipeline_node.execution_options.HasField("skip"):
         logging.info("Node %s is marked to be skipped.", node_id)
         return None
+    earlier = completed_execution(pipeline.pipeline_info.id, node_id, run_id)
+    if earlier is not None:
+        # A cleared task of a run, or a whole run re-run: the node already succeeded in this
+        # run, and launching it again could resolve other inputs (the Evaluator's baseline is
+        # "the latest blessed model", which this very run may have pushed since). Reusing the
+        # run's own result keeps a re-run from changing anything.
+        logging.info(
+            "Node %s already succeeded in run %s (ML Metadata execution %d): reusing it.",
+            node_id, run_id, earlier.id,
+        )  # fmt: skip
+        reused = ReusedExecution(earlier.id)
+        if is_validator(pipeline_node.node_info.type.name):
+            outputs = execution_result(reused)["outputs"].get("anomalies", [])
+            anomalies.check([artifact["uri"] for artifact in outputs])
+        return reused
     if is_csv_example_gen(pipeline_node.node_info.type.name):
         input_base = pipeline_node.parameters.parameters["input_base"].field_value.string_value
         rows = check_csv_folder(input_base)
@@ -86,8 +101,37 @@ def run_node(pipeline_ir: Path, node_id: str, run_id: str) -> Any:
     )
     execution = node_launcher.launch()
     if execution is not None and is_validator(pipeline_node.node_info.type.name):
-        anomalies.check(execution.output_dict)
+        anomalies.check([artifact.uri for artifact in execution.output_dict["anomalies"]])
     return execution
+
+
+class ReusedExecution:
+    """A node's earlier successful execution in the same run, standing in for a launch."""
+
+    def __init__(self, execution_id: int) -> None:
+        self.execution_id = execution_id
+
+
+def completed_execution(pipeline_name: str, node_id: str, run_id: str) -> Any:
+    """This node's COMPLETE or CACHED execution in this pipeline run, if there is one."""
+    from ml_metadata import metadata_store
+    from ml_metadata.proto import metadata_store_pb2
+
+    from tfx_dags.runner.metadata import connection_config
+
+    store = metadata_store.MetadataStore(connection_config())
+    run = store.get_context_by_type_and_name("pipeline_run", run_id)
+    node = store.get_context_by_type_and_name("node", f"{pipeline_name}.{node_id}")
+    if run is None or node is None:
+        return None
+    in_node = {execution.id for execution in store.get_executions_by_context(node.id)}
+    succeeded = (metadata_store_pb2.Execution.COMPLETE, metadata_store_pb2.Execution.CACHED)
+    done = [
+        execution
+        for execution in store.get_executions_by_context(run.id)
+        if execution.id in in_node and execution.last_known_state in succeeded
+    ]
+    return max(done, key=lambda execution: execution.id) if done else None
 
 
 def execution_result(execution: Any) -> dict[str, Any]:
@@ -118,7 +162,11 @@ def execution_result(execution: Any) -> dict[str, Any]:
                 },
             }
         )
-    return {"execution_id": execution.execution_id, "outputs": outputs}
+    return {
+        "execution_id": execution.execution_id,
+        "outputs": outputs,
+        "reused": isinstance(execution, ReusedExecution),
+    }
 
 
 def _plain(value: Any) -> Any:
