@@ -10,7 +10,7 @@ PROJECT_FILES := setup.cfg pyproject.toml
 UV_COMPILE := $(AIRFLOW_VENV)/bin/uv pip compile --quiet --python-platform x86_64-manylinux_2_17 \
 	--index-url https://pypi.org/simple
 
-.PHONY: setup demo test lint locks clean
+.PHONY: setup demo test lint bench locks clean
 
 setup: $(AIRFLOW_VENV)/.installed $(TFX_VENV)/.installed
 
@@ -37,6 +37,10 @@ lint: setup
 
 test: lint
 	$(AIRFLOW_VENV)/bin/pytest tests
+
+# Benchmarks print ratios against baselines measured in the same run (bench/RESULTS.md).
+bench: setup
+	$(AIRFLOW_VENV)/bin/python bench/dag_parse.py
 
 # Re-resolve both locks. TFX's lock is resolved for python 3.10, as TFX declares, with the
 # overrides its cp311 wheels need (requirements/tfx-overrides.txt).
