@@ -23,6 +23,7 @@ from airflow.sdk.exceptions import (
 from tfx_dags import settings
 from tfx_dags.compiled import ensure_compiled
 from tfx_dags.config import parse_pipeline_ref
+from tfx_dags.errors import TfxDagsError
 from tfx_dags.params import RunParam, resolve_run_kwargs
 from tfx_dags.runner.errors import BAD_DATA_EXIT, NODE_ERROR_MARKER
 
@@ -114,7 +115,13 @@ class TfxNodeOperator(BaseOperator):
     def execute(self, context: Any) -> None:
         pipeline_ir = self.pipeline_ir
         if self.variant is not None:
-            pipeline_ir = self.variant.ir_path(context["params"], self.pipeline_ir)
+            try:
+                pipeline_ir = self.variant.ir_path(context["params"], self.pipeline_ir)
+            except TfxDagsError as error:
+                # A bad run parameter, or a pipeline that does not compile with it: the same
+                # values fail the same way on a retry.
+                params = dict(context["params"])
+                raise AirflowFailException(f"run parameters {params}: {error}") from None
             if pipeline_ir != self.pipeline_ir:
                 self.log.info(
                     "Run parameters %s: pipeline IR %s", dict(context["params"]), pipeline_ir

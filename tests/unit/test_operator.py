@@ -123,3 +123,25 @@ def test_the_node_command_is_an_argument_list_that_keeps_values_verbatim() -> No
         "--node-id", "Pusher",
         "--run-id", hostile,
     ]  # fmt: skip
+
+
+def test_a_bad_run_parameter_fails_the_task_before_any_node_starts(tmp_path: Path) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from tfx_dags.operators import RunVariant
+    from tfx_dags.params import RunParam
+
+    variant = RunVariant(
+        dag_id="penguin",
+        pipeline="modules.penguin.pipeline:create_pipeline",
+        pipeline_kwargs={"data_root": str(tmp_path / "data" / "penguin")},
+        run_params={"data_root": RunParam(path_root=str(tmp_path / "data"))},
+    )
+    operator = TfxNodeOperator(
+        task_id="CsvExampleGen",
+        pipeline_ir=str(tmp_path / "pipeline_ir.pb"),
+        node_id="CsvExampleGen",
+        variant=variant,
+    )
+    with pytest.raises(AirflowFailException, match=r"run parameter 'data_root': .*not a safe"):
+        operator.execute({"run_id": "manual__1", "params": {"data_root": "../../etc"}})
