@@ -41,6 +41,8 @@ test: lint
 # Benchmarks print ratios against baselines measured in the same run (bench/RESULTS.md).
 bench: setup
 	$(AIRFLOW_VENV)/bin/python bench/dag_parse.py
+	$(AIRFLOW_VENV)/bin/python bench/end_to_end.py
+	$(AIRFLOW_VENV)/bin/python bench/scale_curve.py
 
 # Re-resolve both locks. TFX's lock is resolved for python 3.10, as TFX declares, with the
 # overrides its cp311 wheels need (requirements/tfx-overrides.txt).
