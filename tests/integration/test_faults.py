@@ -113,7 +113,7 @@ class FaultRuns:
 
     def _trigger(self) -> str:
         # A step count of its own per run: its Trainer trains rather than hitting the cache.
-        conf = {"train_steps": 4000 + len(self.leftovers) + 10 * self._triggered}
+        conf = {"train_steps": 40_000 + self._triggered}
         self._triggered += 1
         status, run = self.deployment.request(
             "POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": None, "conf": conf}
@@ -133,11 +133,8 @@ class FaultRuns:
 
     def _run_killing_the_trainer(self, *, kill_parent: bool) -> str:
         run_id = self._trigger()
-        [node] = wait_for(
-            lambda: node_processes("Trainer", run_id), timeout=600, what="the Trainer"
-        )
-        time.sleep(12)  # past the imports, into training
-        assert node in node_processes("Trainer", run_id), "the Trainer ended before the kill"
+        self._wait_until_training(run_id)
+        [node] = node_processes("Trainer", run_id)
         victim = parent_of(node) if kill_parent else node
         os.kill(victim, signal.SIGKILL)
         time.sleep(5)
@@ -145,12 +142,25 @@ class FaultRuns:
         self._wait_finished(run_id)
         return run_id
 
+    def _wait_until_training(self, run_id: str) -> None:
+        """Until the Trainer's first attempt logs that training began (40k steps last tens of
+        seconds from there), plus a moment."""
+        log = (
+            self.deployment.home / "airflow" / "logs" / f"dag_id={DAG_ID}" / f"run_id={run_id}"
+            / "task_id=Trainer" / "attempt=1.log"
+        )  # fmt: skip
+        wait_for(
+            lambda: log.is_file() and "Training model." in log.read_text(errors="replace"),
+            timeout=600, what="the Trainer to start training", every=0.5,
+        )  # fmt: skip
+        time.sleep(2)
+        assert node_processes("Trainer", run_id), "the Trainer ended before the fault"
+
     def _run_restarting_the_scheduler(self) -> str:
         run_id = self._trigger()
         # Mid-run: while the Trainer trains. The scheduler's whole process group goes, as
         # when its machine restarts: its LocalExecutor workers and their tasks with it.
-        wait_for(lambda: node_processes("Trainer", run_id), timeout=600, what="the Trainer")
-        time.sleep(5)
+        self._wait_until_training(run_id)
         scheduler = self.deployment.processes.pop("scheduler")
         os.killpg(scheduler.pid, signal.SIGTERM)
         scheduler.wait(timeout=60)

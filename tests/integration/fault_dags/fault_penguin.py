@@ -18,7 +18,7 @@ fault_penguin = pipeline_dag(
         "serving_model_dir": str(settings.serving_dir("fault_penguin")),
         "trainer_module": "modules.penguin.keras_raw",
         "use_transform": False,
-        "train_steps": 4000,
+        "train_steps": 40_000,
     },
     # Each fault run sets its own step count, so that its Trainer trains instead of being a
     # cache hit of the run before.
