@@ -4,7 +4,8 @@ One DAG, four runs, each hit by one fault while it runs or after it finished:
 
 1. SIGKILL of the Trainer's node process mid-training;
 2. SIGKILL of the Airflow task process running the Trainer (the node's parent);
-3. a restart of the scheduler (its whole process group) while the Trainer trains;
+3. a crash and restart of the scheduler (SIGKILL of its whole process group, LocalExecutor
+   workers and tasks included) while the Trainer trains;
 4. clearing a finished task, then a whole finished run, which re-runs its tasks.
 
 Every run must complete; ML Metadata must hold exactly one successful Trainer execution per
@@ -161,9 +162,11 @@ class FaultRuns:
         # Mid-run: while the Trainer trains. The scheduler's whole process group goes, as
         # when its machine restarts: its LocalExecutor workers and their tasks with it.
         self._wait_until_training(run_id)
+        # SIGKILL, as a crash or a power cut would: a polite SIGTERM lets the scheduler wait
+        # for its running tasks, which is not a restart in the middle of the run.
         scheduler = self.deployment.processes.pop("scheduler")
-        os.killpg(scheduler.pid, signal.SIGTERM)
-        scheduler.wait(timeout=60)
+        os.killpg(scheduler.pid, signal.SIGKILL)
+        scheduler.wait(timeout=30)
         time.sleep(5)
         self.deployment._spawn("scheduler-2", ["scheduler"])
         self._wait_finished(run_id)
