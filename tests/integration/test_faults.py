@@ -199,7 +199,13 @@ def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultRuns]:
         dags_folder=DAGS,
         databases=Databases(),
         # A task whose process died is noticed within seconds, not minutes.
-        extra_env={"AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "30"},
+        extra_env={
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "30",
+            # A restarted scheduler adopts the dead one's running tasks soon (defaults: 30 s
+            # without heartbeat makes a scheduler dead, orphans are looked for every 300 s).
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_THRESHOLD": "15",
+            "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "15",
+        },
     )
     try:
         deployment.start()
