@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from tfx_dags import local_airflow, pools, settings
+from tfx_dags import local_airflow, settings
 
 AIRFLOW = Path(sys.executable).parent / "airflow"
 SERVICES = {"PostgreSQL": 5432, "MariaDB": 3306, "Redis": 6379}
@@ -149,8 +149,7 @@ class Deployment:
         (self.home / "passwords.json").write_text(json.dumps({"admin": ADMIN_PASSWORD}))
         self.databases.create()
         env = self.env
-        local_airflow.airflow(env, "db", "migrate", log=self.home / "logs" / "db-migrate.log")
-        pools.provision(env)
+        local_airflow.init_db(env, log=self.home / "logs" / "db-migrate.log")
         subprocess.run(
             [str(settings.tfx_python()), "-m", "tfx_dags.runner.metadata", "init"],
             env={**env, "TFX_DAGS_METADATA_URI": self.databases.mlmd_uri},
