@@ -1,104 +1,187 @@
 """Benchmark 2: the penguin pipeline as an Airflow DAG run against TFX's LocalDagRunner.
 
-    .venv-airflow/bin/python bench/end_to_end.py
+    .venv-airflow/bin/python bench/end_to_end.py [--beam-mode multi_processing]
 
 Both run the same pipeline definition (penguin_keras: Transform, Keras with MirroredStrategy
-over 2 logical CPUs) on this machine in this run, each with a fresh pipeline root and ML
-Metadata. The Airflow side is one real DAG run (``airflow dags test``: SQLite, tasks one after
-another) after a warm-up parse, so compiling is not counted. Per task: wall time of the task
-instance, time inside TFX (the ML Metadata execution, from registration to completion) and
-the difference: process start, imports, reading ML Metadata.
+over 2 logical CPUs) on this machine in this run, each with a fresh pipeline root and a fresh
+ML Metadata database on MariaDB:
+
+- LocalDagRunner: one interpreter runs the nodes one after another (its wall time includes
+  its interpreter start and imports).
+- Airflow: a real deployment (api-server, scheduler, dag-processor, LocalExecutor on
+  PostgreSQL), one run triggered through the REST API, from the trigger to the run's end.
+  Independent branches run in parallel; each task forks its node from the worker's node
+  server, which is started (and its start timed) before the run, as on a worker that has
+  served runs before.
+
+Per task: its wall time in Airflow, the node's time inside TFX (the launcher's launch: driver,
+executor, publisher, ML Metadata) and inside its executor, both printed by the node runner
+into the task log, and the overhead (task minus launch: task start, fork, reading the
+pipeline, ML Metadata checks, the operator's own work). LocalDagRunner's nodes are timed the
+same way (``tfx_dags.runner.timing``).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import re
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(PROJECT_ROOT))
+sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "tests" / "integration")]
 
-from tfx_dags import local_airflow, settings  # noqa: E402
+from deployment import Databases, Deployment, wait_for  # noqa: E402
+
+from tfx_dags import node_process, settings  # noqa: E402
 
 DAG_ID = "penguin_keras"
+# The DAG's pipeline arguments in dags/penguin.py, for LocalDagRunner.
+PIPELINE_KWARGS = {
+    "data_root": str(PROJECT_ROOT / "data" / "penguin"),
+    "train_steps": 200,
+    "min_accuracy": 0.9,
+    "distribution_strategy": "mirrored",
+    "cpu_replicas": 2,
+}
+TIMINGS_LINE = re.compile(r"node (\S+) timings: launch ([\d.]+) s, executor ([\d.]+) s")
 
 
-def executor_seconds(env: dict[str, str]) -> dict[str, float]:
-    result = subprocess.run(
-        [str(settings.tfx_python()), str(PROJECT_ROOT / "bench" / "mlmd_times.py"),
-         "--pipeline", DAG_ID],
-        env=env, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
-
-
-def airflow_run(home: Path) -> tuple[float, dict[str, float], dict[str, float]]:
-    env = local_airflow.environment(home)
-    local_airflow.init_db(env, log=home / "logs" / "db-migrate.log")
-    local_airflow.airflow(env, "dags", "list", log=home / "logs" / "warm-up.log")
+def warm_node_server() -> float:
+    """Start the node server (as the first task on a worker would); seconds it took."""
     start = time.perf_counter()
-    if local_airflow.run_dag(env, DAG_ID, log=home / "logs" / "run.log") != 0:
-        raise SystemExit(f"the DAG run failed; see {home / 'logs' / 'run.log'}")
-    wall = time.perf_counter() - start
-    [run_id] = json.loads(
-        local_airflow.airflow(env, "dags", "list-runs", DAG_ID, "-o", "json").stdout
-    )
-    rows = json.loads(
-        local_airflow.airflow(
-            env, "tasks", "states-for-dag-run", DAG_ID, run_id["run_id"], "-o", "json"
-        ).stdout
-    )
-    tasks = {
-        row["task_id"]: (
-            datetime.fromisoformat(row["end_date"]) - datetime.fromisoformat(row["start_date"])
-        ).total_seconds()
-        for row in rows
-    }
-    return wall, tasks, executor_seconds(env)
+    node_process.connect_server(settings.tfx_python(), env=os.environ).close()
+    return time.perf_counter() - start
 
 
-def local_run(home: Path) -> tuple[float, dict[str, float]]:
-    result = subprocess.run(
-        [str(settings.tfx_python()), str(PROJECT_ROOT / "bench" / "local_runner.py"),
-         "--home", str(home)],
-        capture_output=True, text=True, cwd=PROJECT_ROOT,
-    )  # fmt: skip
+def local_run(home: Path, mode: str) -> tuple[float, dict[str, dict[str, float]]]:
+    databases = Databases()
+    databases.create()
+    try:
+        env = {**os.environ, "TFX_DAGS_METADATA_URI": databases.mlmd_uri,
+               "TFX_DAGS_BEAM_DIRECT_MODE": mode}  # fmt: skip
+        python = str(settings.tfx_python())
+        subprocess.run([python, "-m", "tfx_dags.runner.metadata", "init"], env=env, check=True)
+        start = time.perf_counter()
+        result = subprocess.run(
+            [python, str(PROJECT_ROOT / "bench" / "local_runner.py"), "--home", str(home),
+             "--name", DAG_ID, "--kwargs", json.dumps(PIPELINE_KWARGS)],
+            env=env, capture_output=True, text=True, cwd=PROJECT_ROOT,
+        )  # fmt: skip
+        wall = time.perf_counter() - start
+    finally:
+        databases.drop()
     if result.returncode != 0:
         raise SystemExit(f"LocalDagRunner failed:\n{result.stderr[-3000:]}")
-    wall = json.loads(result.stdout.strip().splitlines()[-1])["wall_s"]
-    env = {
-        **local_airflow.environment(home),
-        "TFX_DAGS_METADATA_SQLITE": str(home / "metadata.sqlite"),
+    return wall, json.loads(result.stdout.strip().splitlines()[-1])["nodes"]
+
+
+def cpu_seconds(groups: set[int]) -> float:
+    """CPU time used so far by the processes of these process groups and their reaped
+    children (Airflow's services, executor workers, task supervisors and task processes; the
+    nodes are the node server's children, not theirs)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) in groups:  # fields: state, ppid, pgrp, ... utime is the 12th
+            total += sum(int(value) for value in fields[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def airflow_run(home: Path, mode: str) -> tuple[float, dict[str, float], dict[str, Any], float]:
+    deployment = Deployment(
+        home=home,
+        dags_folder=PROJECT_ROOT / "dags",
+        databases=Databases(),
+        extra_env={"TFX_DAGS_BEAM_DIRECT_MODE": mode},
+    )
+    deployment.start()
+    try:
+        deployment.wait_for_dag(DAG_ID, timeout=600)
+        groups = {process.pid for process in deployment.processes.values()}
+        airflow_cpu = cpu_seconds(groups)
+        triggered = time.time()
+        status, run = deployment.request(
+            "POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": None}
+        )
+        if status != 200:
+            raise SystemExit(f"trigger refused: {status} {run}")
+        run_id = run["dag_run_id"]
+
+        def finished() -> dict[str, Any] | None:
+            _status, body = deployment.request("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}")
+            return body if body.get("state") in ("success", "failed") else None
+
+        run = wait_for(finished, timeout=1200, what="the run to finish", every=1)
+        if run["state"] != "success":
+            raise SystemExit(f"the Airflow run failed; see {home / 'airflow' / 'logs'}")
+        wall = _timestamp(run["end_date"]) - triggered
+        airflow_cpu = cpu_seconds(groups) - airflow_cpu
+        tasks = {
+            ti["task_id"]: _timestamp(ti["end_date"]) - _timestamp(ti["start_date"])
+            for ti in deployment.task_instances(DAG_ID, run_id)
+        }
+        return wall, tasks, _node_timings(deployment.logs_text()), airflow_cpu
+    finally:
+        deployment.stop()
+
+
+def _node_timings(logs: str) -> dict[str, dict[str, float]]:
+    return {
+        match[1]: {"launch_s": float(match[2]), "executor_s": float(match[3])}
+        for match in TIMINGS_LINE.finditer(logs)
     }
-    return wall, executor_seconds(env)
+
+
+def _timestamp(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--beam-mode", default=settings.beam_direct_mode())
+    args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="tfx-dags-bench-"))
-    local_wall, local_exec = local_run(scratch / "local")
-    airflow_wall, tasks, airflow_exec = airflow_run(scratch / "airflow")
-    print("End to end, penguin_keras, same machine, same run")
-    print(f"  LocalDagRunner      {local_wall:7.1f} s")
-    ratio = airflow_wall / local_wall
-    print(f"  Airflow DAG run     {airflow_wall:7.1f} s  ({ratio:.2f}x LocalDagRunner)")
-    header = f"{'task':32} {'task s':>7} {'in TFX s':>9} {'overhead s':>11}"
-    print(f"\n{header} {'LocalDagRunner in TFX s':>24}")
-    for task_id, seconds in sorted(tasks.items(), key=lambda item: -item[1]):
-        inside = airflow_exec.get(task_id, 0.0)
-        print(
-            f"{task_id:32} {seconds:7.1f} {inside:9.1f} {seconds - inside:11.1f} "
-            f"{local_exec.get(task_id, 0.0):24.1f}"
-        )
-    total_task = sum(tasks.values())
-    total_inside = sum(airflow_exec.values())
+    server_s = warm_node_server()
+    local_wall, local_nodes = local_run(scratch / "local", args.beam_mode)
+    airflow_wall, tasks, nodes, airflow_cpu = airflow_run(scratch / "airflow", args.beam_mode)
+
+    print(f"End to end, {DAG_ID}, DirectRunner {args.beam_mode}, same machine, same run")
+    print(f"  LocalDagRunner   {local_wall:7.1f} s  1.00x")
+    print(f"  Airflow DAG run  {airflow_wall:7.1f} s  {airflow_wall / local_wall:.2f}x")
+    print(f"  (node server start, once per worker before the run: {server_s:.1f} s)")
     print(
-        f"{'all tasks':32} {total_task:7.1f} {total_inside:9.1f} {total_task - total_inside:11.1f} "
-        f"{sum(local_exec.values()):24.1f}"
+        f"  Airflow's own processes used {airflow_cpu:.1f} CPU-seconds during the run: "
+        f"{airflow_cpu / (airflow_wall * os.cpu_count()):.0%} of this machine's "
+        f"{os.cpu_count()} cores\n"
+    )
+    print(f"{'task':30} {'task s':>7} {'launch s':>9} {'executor s':>11} {'overhead s':>11}"
+          f" | {'LocalDagRunner launch s':>24} {'executor s':>11}")  # fmt: skip
+    zero = {"launch_s": 0.0, "executor_s": 0.0}
+    for task_id, seconds in sorted(tasks.items(), key=lambda item: -item[1]):
+        ours, theirs = nodes.get(task_id, zero), local_nodes.get(task_id, zero)
+        print(
+            f"{task_id:30} {seconds:7.1f} {ours['launch_s']:9.1f} {ours['executor_s']:11.1f} "
+            f"{seconds - ours['launch_s']:11.1f} | {theirs['launch_s']:24.1f} "
+            f"{theirs['executor_s']:11.1f}"
+        )
+    total = sum(tasks.values())
+    launch = sum(node["launch_s"] for node in nodes.values())
+    executor = sum(node["executor_s"] for node in nodes.values())
+    print(
+        f"{'all tasks':30} {total:7.1f} {launch:9.1f} {executor:11.1f} {total - launch:11.1f} | "
+        f"{sum(n['launch_s'] for n in local_nodes.values()):24.1f} "
+        f"{sum(n['executor_s'] for n in local_nodes.values()):11.1f}"
     )
 
 

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airflow.providers.standard.hooks.subprocess import SubprocessHook
 from airflow.sdk import Asset, AssetAlias, BaseHook, BaseOperator
 from airflow.sdk.exceptions import (
     AirflowException,
@@ -20,7 +17,7 @@ from airflow.sdk.exceptions import (
     AirflowNotFoundException,
 )
 
-from tfx_dags import settings
+from tfx_dags import node_process, settings
 from tfx_dags.compiled import ensure_compiled
 from tfx_dags.config import parse_pipeline_ref
 from tfx_dags.errors import TfxDagsError
@@ -96,7 +93,7 @@ class TfxNodeOperator(BaseOperator):
         self.node_env = dict(node_env or {})
         self.variant = variant
         self.pushed_model_alias = pushed_model_alias
-        self._hook: SubprocessHook | None = None
+        self._node: node_process.NodeProcess | None = None
 
     def node_command(
         self, run_id: str, *, pipeline_ir: str | None = None, result_file: str | None = None
@@ -127,32 +124,44 @@ class TfxNodeOperator(BaseOperator):
                     "Run parameters %s: pipeline IR %s", dict(context["params"]), pipeline_ir
                 )
         env = {**os.environ, **self.node_env, **metadata_env()}
-        self._hook = SubprocessHook()
         with tempfile.TemporaryDirectory(prefix="tfx-node-") as scratch:
             result_file = str(Path(scratch) / "result.json")
             command = self.node_command(
                 context["run_id"], pipeline_ir=pipeline_ir, result_file=result_file
             )
             try:
-                result = self._hook.run_command(command, env=env)
+                returncode, last_line = self._run_node(command, env)
             except BaseException:
                 # Timeouts and kills arrive here as exceptions; the node must not outlive it.
                 self.on_kill()
                 raise
-            if result.exit_code != 0:
-                reason = result.output
-                if reason.startswith(NODE_ERROR_MARKER):
-                    reason = reason[len(NODE_ERROR_MARKER) :]
+            if returncode != 0:
+                reason = last_line.removeprefix(NODE_ERROR_MARKER)
                 message = (
-                    f"TFX node {self.tfx_node_id} failed with exit code {result.exit_code}: "
-                    f"{reason}"
+                    f"TFX node {self.tfx_node_id} failed with exit code {returncode}: {reason}"
                 )
-                if result.exit_code == BAD_DATA_EXIT:
+                if returncode == BAD_DATA_EXIT:
                     raise AirflowFailException(message)  # the same data fails the same way
                 raise AirflowException(message)
             node_result = _read_result(Path(result_file))
         if self.pushed_model_alias is not None:
             self._emit_pushed_model(context, node_result)
+
+    def _run_node(self, command: list[str], env: dict[str, str]) -> tuple[int, str]:
+        """Run the node with its output in the task log; its return code and last line."""
+        self._node = node_process.start(command, env=env)
+        served = isinstance(self._node, node_process.ServedNode)
+        how = "forked by the node server" if served else "a new process"
+        # Both pids in the log: what an operator (or a fault test) needs to find the node.
+        self.log.info(
+            "TFX node %s: process %d (%s), task process %d",
+            self.tfx_node_id, self._node.pid, how, os.getpid(),
+        )  # fmt: skip
+        last_line = ""
+        for line in self._node.output():
+            self.log.info("%s", line)
+            last_line = line or last_line
+        return self._node.wait(), last_line
 
     def _emit_pushed_model(self, context: Any, node_result: Mapping[str, Any]) -> None:
         if node_result.get("reused"):
@@ -175,9 +184,8 @@ class TfxNodeOperator(BaseOperator):
             self.log.info("Asset event for the pushed model: %s %s", asset.uri, extra)
 
     def on_kill(self) -> None:
-        process = self._hook.sub_process if self._hook else None
-        if process is not None:
-            terminate_process_group(process, grace_s=settings.kill_grace_s())
+        if self._node is not None:
+            self._node.terminate(grace_s=settings.kill_grace_s())
 
 
 def metadata_env() -> dict[str, str]:
@@ -195,27 +203,3 @@ def _read_result(path: Path) -> dict[str, Any]:
         return dict(json.loads(path.read_text()))
     except (OSError, ValueError):
         return {}
-
-
-def terminate_process_group(process: subprocess.Popen[bytes], *, grace_s: float) -> None:
-    """SIGTERM the process's group, SIGKILL it after ``grace_s``, then sweep what is left.
-
-    The node process leads its own session (start_new_session), so its group holds every
-    Beam worker and TensorFlow helper it started.
-    """
-    group = process.pid
-    _signal_group(group, signal.SIGTERM)
-    try:
-        process.wait(timeout=grace_s)
-    except subprocess.TimeoutExpired:
-        pass
-    # The leader may be gone while its workers live on; SIGKILL reaches them through the group.
-    _signal_group(group, signal.SIGKILL)
-    process.wait()
-
-
-def _signal_group(group: int, signum: signal.Signals) -> None:
-    try:
-        os.killpg(group, signum)
-    except (ProcessLookupError, PermissionError):
-        pass

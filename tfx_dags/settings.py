@@ -19,11 +19,15 @@ home. Both environments import this module, so it must stay free of Airflow and 
 | TFX_DAGS_DEFAULT_QUEUE         | default                          | queue of the other nodes     |
 | TFX_DAGS_METADATA_CONN_ID      | tfx_dags_metadata                | Airflow connection to MLMD   |
 | TFX_DAGS_BEAM_DIRECT_MODE      | multi_processing                 | default DirectRunner mode    |
+| TFX_DAGS_NODE_SERVER           | on                               | fork nodes from a warm server|
+| TFX_DAGS_NODE_SERVER_DIR       | /tmp/tfx-dags-<uid>              | the node server's socket     |
+| TFX_DAGS_NODE_SERVER_IDLE      | 900 (seconds)                    | idle server exits after      |
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from tfx_dags.errors import ConfigError
@@ -125,6 +129,27 @@ def beam_direct_mode() -> str:
     if mode not in modes:
         raise ConfigError(f"TFX_DAGS_BEAM_DIRECT_MODE={mode!r} must be one of {modes}")
     return mode
+
+
+def node_server(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether tasks fork their node from a warm node server (``tfx_dags.runner.server``:
+    TensorFlow, TFX and Beam imported once per worker) rather than start a fresh interpreter;
+    ``off`` for one process per node, e.g. where each task is its own container. ``environ``:
+    a node's environment (a node's ``env`` override can turn it off), default this process's."""
+    environ = os.environ if environ is None else environ
+    value = environ.get("TFX_DAGS_NODE_SERVER", "").strip().lower() or "on"
+    if value not in ("on", "off"):
+        raise ConfigError(f"TFX_DAGS_NODE_SERVER={value!r} must be 'on' or 'off'")
+    return value == "on"
+
+
+def node_server_dir() -> Path:
+    """Folder of the node server's socket, lock and log; created private to the user."""
+    return _path("TFX_DAGS_NODE_SERVER_DIR", Path("/tmp") / f"tfx-dags-{os.getuid()}")
+
+
+def node_server_idle_s() -> float:
+    return _positive_seconds("TFX_DAGS_NODE_SERVER_IDLE", 900.0)
 
 
 def metadata_conn_id() -> str:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
+import re
 from pathlib import Path
 from typing import Any
 
-from tfx_dags import beam, settings
+from tfx_dags import beam, node_process, settings
 from tfx_dags.compiled import ensure_compiled
 from tfx_dags.config import parse_pipeline_ref
 
@@ -36,15 +36,17 @@ def compile_penguin(home: Path, dag_id: str, **kwargs: Any) -> Path:
     return compiled.ir_path
 
 
-def run_node(home: Path, ir_path: Path, node_id: str) -> str:
-    result = subprocess.run(
-        [str(settings.tfx_python()), "-m", "tfx_dags.runner.node",
-         "--pipeline-ir", str(ir_path), "--node-id", node_id, "--run-id", "manual__beam"],
-        env={**os.environ, "TFX_DAGS_HOME": str(home)},
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stderr
+def run_node(home: Path, ir_path: Path, node_id: str, *, served: bool = False) -> str:
+    """The node's output; ``served``: forked by the node server, as a task does by default."""
+    command = [str(settings.tfx_python()), "-m", "tfx_dags.runner.node", "--pipeline-ir",
+               str(ir_path), "--node-id", node_id, "--run-id", "manual__beam"]  # fmt: skip
+    env = {**os.environ, "TFX_DAGS_HOME": str(home),
+           "TFX_DAGS_NODE_SERVER": "on" if served else "off"}  # fmt: skip
+    node = node_process.start(command, env=env)
+    assert isinstance(node, node_process.ServedNode) == served
+    output = "\n".join(node.output())
+    assert node.wait(timeout=600) == 0, output[-3000:]
+    return output
 
 
 def test_the_default_is_a_multi_processing_direct_runner_with_a_worker_per_core(
@@ -58,6 +60,19 @@ def test_the_default_is_a_multi_processing_direct_runner_with_a_worker_per_core(
     assert f"Beam pipeline args of CsvExampleGen: {expected}" in log
     # Multi-processing Beam runs its work in SDK worker processes, whose lines it relays.
     assert "Worker: severity" in log
+
+
+def test_a_served_node_forks_its_beam_sdk_workers_from_the_node_server(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.delenv("TFX_DAGS_BEAM_DIRECT_MODE")
+    ir_path = compile_penguin(tmp_path, "beam_served")
+    log = run_node(tmp_path, ir_path, "CsvExampleGen", served=True)
+    assert "Beam SDK workers, if any, are forked from the node server." in log
+    workers = re.findall(r"tfx_dags: Beam SDK worker (\d+) forked by the node server", log)
+    assert len(set(workers)) == os.cpu_count()  # --direct_num_workers=0: one per core
+    assert "Worker: severity" in log  # and they did the work
+    assert "tfx_dags: node CsvExampleGen finished" in log
 
 
 def test_component_args_are_appended_to_the_pipelines_for_that_component_only(

@@ -3,7 +3,7 @@
 One DAG, four runs, each hit by one fault while it runs or after it finished:
 
 1. SIGKILL of the Trainer's node process mid-training;
-2. SIGKILL of the Airflow task process running the Trainer (the node's parent);
+2. SIGKILL of the Airflow task process running the Trainer (the node server kills its node);
 3. a crash and restart of the scheduler (SIGKILL of its whole process group, LocalExecutor
    workers and tasks included) while the Trainer trains;
 4. clearing a finished task, then a whole finished run, which re-runs its tasks.
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -32,17 +33,23 @@ DAGS = Path(__file__).resolve().parent / "fault_dags"
 DAG_ID = "fault_penguin"
 
 
-def node_processes(node_id: str, run_id: str) -> list[int]:
-    """Pids of the running node processes of ``node_id`` in this DAG's run ``run_id``."""
-    pids = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            args = cmdline.read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"tfx_dags.runner.node" in args and node_id.encode() in args and run_id.encode() in args:
-            pids.append(int(cmdline.parent.name))
-    return pids
+# The operator logs where its node runs: a child of the node server or of the task process.
+NODE_STARTED = re.compile(r"TFX node (\S+): process (\d+) \(.*?\), task process (\d+)")
+
+
+def node_and_task(log_text: str) -> tuple[int, int]:
+    """Pids of the node process and of its task process, from the task's log."""
+    match = NODE_STARTED.search(log_text)
+    assert match, "the task log names no node process"
+    return int(match[2]), int(match[3])
+
+
+def alive(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status")
+    try:
+        return "zombie" not in status.read_text()
+    except OSError:
+        return False
 
 
 def group_members(group: int) -> list[int]:
@@ -56,10 +63,6 @@ def group_members(group: int) -> list[int]:
         if int(fields[2]) == group and fields[0] != "Z":
             members.append(int(stat.parent.name))
     return members
-
-
-def parent_of(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 class FaultRuns:
@@ -134,16 +137,15 @@ class FaultRuns:
 
     def _run_killing_the_trainer(self, *, kill_parent: bool) -> str:
         run_id = self._trigger()
-        self._wait_until_training(run_id)
-        [node] = node_processes("Trainer", run_id)
-        victim = parent_of(node) if kill_parent else node
+        node, task = self._wait_until_training(run_id)
+        victim = task if kill_parent else node
         os.kill(victim, signal.SIGKILL)
         time.sleep(5)
         self.leftovers["parent" if kill_parent else "node"] = group_members(node)
         self._wait_finished(run_id)
         return run_id
 
-    def _wait_until_training(self, run_id: str) -> None:
+    def _wait_until_training(self, run_id: str) -> tuple[int, int]:
         """Until the Trainer's first attempt logs that training began (40k steps last tens of
         seconds from there), plus a moment."""
         log = (
@@ -155,7 +157,9 @@ class FaultRuns:
             timeout=600, what="the Trainer to start training", every=0.5,
         )  # fmt: skip
         time.sleep(2)
-        assert node_processes("Trainer", run_id), "the Trainer ended before the fault"
+        node, task = node_and_task(log.read_text(errors="replace"))
+        assert alive(node), "the Trainer ended before the fault"
+        return node, task
 
     def _run_restarting_the_scheduler(self) -> str:
         run_id = self._trigger()

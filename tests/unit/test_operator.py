@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import textwrap
 import threading
@@ -14,7 +13,8 @@ import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowTaskTimeout
 from airflow.sdk.execution_time.timeout import timeout
 
-from tfx_dags.operators import TfxNodeOperator, terminate_process_group
+from tfx_dags.node_process import SpawnedNode
+from tfx_dags.operators import TfxNodeOperator
 
 # A parent that starts a child which ignores SIGTERM, prints both pids, then waits forever:
 # the shape of a node whose Beam or TensorFlow workers outlive a polite stop.
@@ -51,13 +51,10 @@ def wait_until_gone(pids: list[int], within_s: float) -> list[int]:
 
 
 def test_the_whole_group_is_killed_even_a_child_that_ignores_sigterm() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-c", STUBBORN_TREE], stdout=subprocess.PIPE, start_new_session=True
-    )
-    assert process.stdout is not None
-    child = int(process.stdout.readline())
-    terminate_process_group(process, grace_s=0.5)
-    assert wait_until_gone([process.pid, child], within_s=5) == []
+    node = SpawnedNode([sys.executable, "-c", STUBBORN_TREE], env=os.environ)
+    child = int(next(node.output()))
+    assert node.terminate(grace_s=0.5) == -15
+    assert wait_until_gone([node.pid, child], within_s=5) == []
 
 
 @pytest.fixture
@@ -68,6 +65,8 @@ def stubborn_node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     fake_python.chmod(0o755)
     monkeypatch.setenv("TFX_DAGS_TFX_PYTHON", str(fake_python))
     monkeypatch.setenv("TFX_DAGS_KILL_GRACE", "1")
+    # A fresh process per node: tests/unit/test_node_server.py covers the served path.
+    monkeypatch.setenv("TFX_DAGS_NODE_SERVER", "off")
     pids_file = tmp_path / "pids"
     monkeypatch.setenv("PIDS_FILE", str(pids_file))
     return pids_file
@@ -88,7 +87,7 @@ def test_on_kill_stops_a_running_node_and_fails_the_task(stubborn_node: Path) ->
     worker = threading.Thread(target=execute)
     worker.start()
     deadline = time.monotonic() + 10
-    while operator._hook is None or operator._hook.sub_process is None:
+    while operator._node is None:
         assert time.monotonic() < deadline, "the node process never started"
         time.sleep(0.05)
     while not stubborn_node.exists() or not stubborn_node.read_text():

@@ -19,9 +19,11 @@ from typing import Any
 
 from tfx_dags.runner import anomalies
 from tfx_dags.runner.anomalies import DataAnomalies, is_validator
+from tfx_dags.runner.beam_worker import route_sdk_workers
 from tfx_dags.runner.csv_check import InputDataError, check_csv_folder, is_csv_example_gen
 from tfx_dags.runner.errors import BAD_DATA_EXIT, NODE_ERROR_MARKER, report
 from tfx_dags.runner.lifetime import tie_to_parent
+from tfx_dags.runner.timing import TIMINGS, record_launches
 
 
 def load_pipeline(path: Path, run_id: str) -> Any:
@@ -37,7 +39,7 @@ def load_pipeline(path: Path, run_id: str) -> Any:
     return pipeline
 
 
-def _configure_logging() -> None:
+def configure_logging() -> None:
     """INFO to stderr through one handler: absl's, on the root logger, set before TensorFlow is
     imported, so that TF adds none of its own and prints its lines (Estimator loss, steps, eval
     metrics) once."""
@@ -50,7 +52,7 @@ def _configure_logging() -> None:
 
 def run_node(pipeline_ir: Path, node_id: str, run_id: str) -> Any:
     """Run the node; return its ExecutionInfo (None when the driver decided not to run)."""
-    _configure_logging()
+    configure_logging()
     from absl import logging
     from tfx.orchestration import metadata
     from tfx.orchestration.local import runner_utils
@@ -91,6 +93,9 @@ def run_node(pipeline_ir: Path, node_id: str, run_id: str) -> Any:
         args = list(executor_spec.beam_pipeline_args)
         logging.info("Beam pipeline args of %s: %s", node_id, args)
     logging.info("ML Metadata: %s", describe())
+    record_launches()
+    if route_sdk_workers():
+        logging.info("Beam SDK workers, if any, are forked from the node server.")
     node_launcher = launcher.Launcher(
         pipeline_node=pipeline_node,
         mlmd_connection=metadata.Metadata(connection_config()),
@@ -193,6 +198,14 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001 - every failure becomes one reported reason
         report(NODE_ERROR_MARKER, error, prefix=f"{args.node_id}: ")
         return 1
+    if args.node_id in TIMINGS:
+        # One line the end-to-end benchmark reads from the task log.
+        spent = TIMINGS[args.node_id]
+        print(
+            f"tfx_dags: node {args.node_id} timings: launch {spent['launch_s']:.3f} s, "
+            f"executor {spent['executor_s']:.3f} s",
+            flush=True,
+        )
     if execution is not None and args.result_file is not None:
         args.result_file.write_text(json.dumps(execution_result(execution)))
     if execution is not None:

@@ -1,0 +1,157 @@
+"""The node server with real processes: a server of this interpreter, nothing preimported,
+serving a stand-in node module (no TensorFlow needed)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_operator import alive, wait_until_gone
+
+from tfx_dags import node_process
+
+FAKE_NODE = textwrap.dedent(
+    """
+    import os, subprocess, sys, time
+
+    def main(args):
+        if args[0] == "echo":
+            print("args", args[1:], flush=True)
+            print("env", os.environ.get("FAKE_NODE_VALUE"), file=sys.stderr, flush=True)
+            print("cwd", os.getcwd(), "session leader", os.getsid(0) == os.getpid(), flush=True)
+            return int(args[-1])
+        if args[0] == "crash":
+            raise RuntimeError("the node broke")
+        if args[0] == "stubborn":
+            ignore_sigterm = "import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN)"
+            child = subprocess.Popen(
+                [sys.executable, "-c", ignore_sigterm + "; import time; time.sleep(300)"])
+            print(os.getpid(), child.pid, flush=True)
+            time.sleep(300)
+        return 0
+    """
+)
+
+
+@pytest.fixture
+def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """An environment whose nodes are served: a private server folder and the fake node."""
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "fake_node.py").write_text(FAKE_NODE)
+    monkeypatch.setenv("TFX_DAGS_NODE_SERVER", "on")
+    monkeypatch.setenv("TFX_DAGS_NODE_SERVER_DIR", str(tmp_path / "srv"))
+    monkeypatch.setenv("TFX_DAGS_NODE_SERVER_IDLE", "30")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "code")}
+    yield env
+    for log in (tmp_path / "srv").glob("*.sock.log"):
+        for line in log.read_text().splitlines():
+            if line.startswith("serving on"):  # "serving on PATH (pid N, ...)"
+                pid = int(line.split("(pid ")[1].split(",")[0])
+                if alive(pid):
+                    os.kill(pid, signal.SIGTERM)
+
+
+@pytest.fixture(autouse=True)
+def no_preimports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server imports nothing up front here: this interpreter has no TensorFlow."""
+    monkeypatch.setattr(node_process, "PREIMPORT", "")
+
+
+def start(env: dict[str, str], *args: str) -> node_process.NodeProcess:
+    return node_process.start([sys.executable, "-m", "fake_node", *args], env=env)
+
+
+def test_a_served_node_gets_its_arguments_environment_and_directory(
+    served: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    node = start({**served, "FAKE_NODE_VALUE": "x y"}, "echo", "a b", "3")
+    assert isinstance(node, node_process.ServedNode)
+    lines = list(node.output())
+    assert node.wait() == 3
+    assert lines == ["args ['a b', '3']", "env x y", f"cwd {tmp_path} session leader True"]
+
+
+def test_nodes_of_one_interpreter_share_one_server(served: dict[str, str]) -> None:
+    first, second = start(served, "echo", "0"), start(served, "echo", "0")
+    assert [first.wait(), second.wait()] == [0, 0]
+    assert first.pid != second.pid
+    assert len(list(Path(os.environ["TFX_DAGS_NODE_SERVER_DIR"]).glob("*.sock"))) == 1
+
+
+def test_a_node_that_raises_reports_its_traceback_and_fails(served: dict[str, str]) -> None:
+    node = start(served, "crash")
+    output = "\n".join(node.output())
+    assert node.wait() == 1
+    assert "RuntimeError: the node broke" in output
+
+
+def test_terminate_ends_the_whole_group_of_a_served_node(served: dict[str, str]) -> None:
+    node = start(served, "stubborn")
+    pids = [int(pid) for pid in next(node.output()).split()]
+    assert pids[0] == node.pid
+    assert node.terminate(grace_s=0.5) == -signal.SIGTERM
+    assert wait_until_gone(pids, within_s=5) == []
+
+
+def test_a_node_whose_task_process_dies_is_killed_by_the_server(
+    served: dict[str, str], tmp_path: Path
+) -> None:
+    # A task process (a client) that starts a stubborn node, reports its pids and waits.
+    client = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(
+            """
+            import sys
+            from tfx_dags import node_process
+            node = node_process.start([sys.executable, "-m", "fake_node", "stubborn"],
+                                      env=dict(__import__("os").environ))
+            print(next(node.output()), flush=True)
+            node.wait()
+            """
+        )],
+        env=served, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert client.stdout is not None
+    pids = [int(pid) for pid in client.stdout.readline().split()]
+    client.kill()
+    client.wait()
+    assert wait_until_gone(pids, within_s=5) == []
+
+
+def test_a_server_that_cannot_start_means_a_fresh_process(
+    served: dict[str, str], tmp_path: Path
+) -> None:
+    broken = tmp_path / "python"
+    broken.write_text(
+        f"#!{sys.executable}\nimport sys\n"
+        "sys.exit(1) if 'tfx_dags.runner.server' in sys.argv else print('fresh', sys.argv[1:])\n"
+    )
+    broken.chmod(0o755)
+    node = node_process.start([str(broken), "-m", "fake_node", "echo", "0"], env=served)
+    assert isinstance(node, node_process.SpawnedNode)
+    assert list(node.output()) == ["fresh ['-m', 'fake_node', 'echo', '0']"]
+
+
+def test_the_server_folder_must_be_private(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    with pytest.raises(PermissionError, match="private"):
+        node_process.private_dir(shared)
+
+
+def test_an_idle_server_exits(served: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TFX_DAGS_NODE_SERVER_IDLE", "0.5")
+    assert start(served, "echo", "0").wait() == 0
+    [socket_path] = Path(os.environ["TFX_DAGS_NODE_SERVER_DIR"]).glob("*.sock")
+    deadline = time.monotonic() + 10
+    while socket_path.exists():
+        assert time.monotonic() < deadline, "the idle server is still serving"
+        time.sleep(0.1)

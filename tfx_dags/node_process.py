@@ -1,0 +1,216 @@
+"""Start a node of the TFX environment and follow it: forked by the warm node server, or a
+fresh interpreter.
+
+Either way the node leads its own process group (a group kill reaches its Beam and TensorFlow
+workers), writes stdout and stderr into one pipe the task reads, and ends with a return code
+as ``subprocess`` reports it (negative: killed by that signal). The node server
+(``tfx_dags.runner.server``) is started on first use, detached from any task, and reused by
+every task of this machine's user until it idles out.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import io
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from tfx_dags import settings
+from tfx_dags.runner.protocol import send_request
+
+log = logging.getLogger(__name__)
+
+SERVER_START_TIMEOUT_S = 180.0
+# Modules the server imports before serving, comma-separated; None: the server's default
+# (TensorFlow, TFX, Beam and the components' libraries).
+PREIMPORT: str | None = None
+
+
+class NodeProcess:
+    """A running node: its pid (also its process group), its output lines, its end."""
+
+    pid: int
+
+    def output(self) -> Iterator[str]:
+        raise NotImplementedError
+
+    def wait(self, timeout: float | None = None) -> int:
+        """The return code; TimeoutError when it has not ended within ``timeout``."""
+        raise NotImplementedError
+
+    def terminate(self, *, grace_s: float) -> int:
+        """SIGTERM the node's group, SIGKILL it after ``grace_s``, then sweep what is left."""
+        _signal_group(self.pid, signal.SIGTERM)
+        try:
+            self.wait(timeout=grace_s)
+        except TimeoutError:
+            pass
+        # The leader may be gone while its workers live on; SIGKILL reaches them through the group.
+        _signal_group(self.pid, signal.SIGKILL)
+        return self.wait()
+
+
+class SpawnedNode(NodeProcess):
+    """A fresh interpreter, leading a new session."""
+
+    def __init__(self, command: list[str], env: Mapping[str, str]) -> None:
+        self.process = subprocess.Popen(
+            command, env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        self.pid = self.process.pid
+
+    def output(self) -> Iterator[str]:
+        assert self.process.stdout is not None
+        for line in io.TextIOWrapper(self.process.stdout, errors="replace"):
+            yield line.rstrip("\n")
+
+    def wait(self, timeout: float | None = None) -> int:
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise TimeoutError(f"node {self.pid} still runs") from None
+
+
+class ServedNode(NodeProcess):
+    """A child of the node server. The connection stays open while the node runs: if this
+    process dies, the server sees it close and kills the node's group."""
+
+    def __init__(self, connection: socket.socket, module: str, args: list[str],
+                 env: Mapping[str, str], *, output_fd: int | None = None) -> None:  # fmt: skip
+        """``output_fd``: where the node writes, e.g. this process's stdout; default a pipe
+        that ``output()`` reads."""
+        self.connection = connection
+        read_end, write_end = os.pipe() if output_fd is None else (None, output_fd)
+        try:
+            request = {"module": module, "args": args, "env": dict(env), "cwd": os.getcwd()}
+            send_request(connection, request, write_end)
+        finally:
+            if read_end is not None:
+                os.close(write_end)
+        self._output = os.fdopen(read_end, "rb") if read_end is not None else None
+        self._replies = connection.makefile("rb")
+        self.pid = int(str(self._reply()["pid"]))
+        self._returncode: int | None = None
+
+    def _reply(self) -> dict[str, object]:
+        line = self._replies.readline()
+        if not line:
+            raise ConnectionError("the node server closed the connection")
+        return dict(json.loads(line))
+
+    def output(self) -> Iterator[str]:
+        if self._output is None:
+            return
+        for line in io.TextIOWrapper(self._output, errors="replace"):
+            yield line.rstrip("\n")
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self._returncode is None:
+            self.connection.settimeout(timeout)
+            try:
+                returncode = self._reply()["returncode"]
+            except TimeoutError:
+                raise TimeoutError(f"node {self.pid} still runs") from None
+            self._returncode = int(str(returncode))
+            self.connection.close()
+        return self._returncode
+
+
+def start(command: list[str], *, env: Mapping[str, str]) -> NodeProcess:
+    """Start ``command`` (``[tfx python, "-m", module, *args]``): through the node server
+    when it is on and serves this interpreter, else as a fresh process."""
+    if settings.node_server(env) and len(command) > 2 and command[1] == "-m":
+        try:
+            connection = connect_server(Path(command[0]), env=env)
+            return ServedNode(connection, command[2], command[3:], env)
+        except (OSError, ConnectionError, ValueError) as error:
+            log.warning("The node server is unavailable (%s): starting a fresh process.", error)
+    return SpawnedNode(command, env)
+
+
+def server_socket(python: Path) -> Path:
+    """One server per interpreter and version of this package's code: a change to either
+    starts a new server (the old one idles out)."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256(str(python).encode())
+    for source in sorted(package.rglob("*.py")):
+        stat = source.stat()
+        digest.update(f"{source}:{stat.st_mtime_ns}:{stat.st_size}".encode())
+    return private_dir(settings.node_server_dir()) / f"node-server-{digest.hexdigest()[:16]}.sock"
+
+
+def private_dir(path: Path) -> Path:
+    """The folder, created 0700; refused when another user owns it or can enter it."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    stat = path.stat()
+    if stat.st_uid != os.getuid() or stat.st_mode & 0o077:
+        raise PermissionError(f"{path} must be owned by this user and private (mode 0700)")
+    return path
+
+
+def connect_server(python: Path, *, env: Mapping[str, str]) -> socket.socket:
+    """A connection to the server for ``python``, started first if none answers."""
+    path = server_socket(python)
+    connection = connect(path)
+    if connection is not None:
+        return connection
+    # One client starts the server; the others wait on the lock, then connect.
+    with open(f"{path}.start", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        connection = connect(path)
+        if connection is not None:
+            return connection
+        server = _spawn_server(python, path, env)
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            connection = connect(path)
+            if connection is not None:
+                return connection
+            if server.poll() is not None and server.returncode != 0:
+                break
+            time.sleep(0.2)
+    raise ConnectionError(f"the node server did not start; see {path}.log")
+
+
+def connect(path: Path) -> socket.socket | None:
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.connect(str(path))
+    except (FileNotFoundError, ConnectionRefusedError):
+        connection.close()
+        return None
+    return connection
+
+
+def _spawn_server(python: Path, path: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    # The server outlives this task: its own session, no secret of this task's environment.
+    server_env = {
+        name: value for name, value in env.items()
+        if not name.startswith("AIRFLOW_CONN_") and name != "TFX_DAGS_METADATA_URI"
+    }  # fmt: skip
+    command = [str(python), "-m", "tfx_dags.runner.server", "--socket", str(path),
+               "--idle-exit", str(settings.node_server_idle_s())]  # fmt: skip
+    if PREIMPORT is not None:
+        command += ["--preimport", PREIMPORT]
+    with open(f"{path}.log", "ab") as server_log:
+        return subprocess.Popen(
+            command,
+            env=server_env, cwd=settings.PROJECT_ROOT, stdin=subprocess.DEVNULL,
+            stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+
+def _signal_group(group: int, signum: signal.Signals) -> None:
+    try:
+        os.killpg(group, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
