@@ -10,9 +10,11 @@ ML Metadata database on MariaDB:
   its interpreter start and imports).
 - Airflow: a real deployment (api-server, scheduler, dag-processor, LocalExecutor on
   PostgreSQL), one run triggered through the REST API, from the trigger to the run's end.
-  Independent branches run in parallel; each task forks its node from the worker's node
-  server, which is started (and its start timed) before the run, as on a worker that has
-  served runs before.
+  Independent branches run in parallel; each task forks its node (and the node its Beam SDK
+  workers) from the worker's node server, which is started (and its start timed) before the
+  run, as on a worker that has served runs before.
+- Airflow again with ``TFX_DAGS_NODE_SERVER=off``: a fresh interpreter per node and per Beam
+  SDK worker, for what the node server is worth.
 
 Per task: its wall time in Airflow, the node's time inside TFX (the launcher's launch: driver,
 executor, publisher, ML Metadata) and inside its executor, both printed by the node runner
@@ -98,12 +100,17 @@ def cpu_seconds(groups: set[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def airflow_run(home: Path, mode: str) -> tuple[float, dict[str, float], dict[str, Any], float]:
+def airflow_run(
+    home: Path, mode: str, *, node_server: bool
+) -> tuple[float, dict[str, float], dict[str, Any], float]:
     deployment = Deployment(
         home=home,
         dags_folder=PROJECT_ROOT / "dags",
         databases=Databases(),
-        extra_env={"TFX_DAGS_BEAM_DIRECT_MODE": mode},
+        extra_env={
+            "TFX_DAGS_BEAM_DIRECT_MODE": mode,
+            "TFX_DAGS_NODE_SERVER": "on" if node_server else "off",
+        },  # fmt: skip
     )
     deployment.start()
     try:
@@ -154,11 +161,19 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="tfx-dags-bench-"))
     server_s = warm_node_server()
     local_wall, local_nodes = local_run(scratch / "local", args.beam_mode)
-    airflow_wall, tasks, nodes, airflow_cpu = airflow_run(scratch / "airflow", args.beam_mode)
+    fresh_wall, fresh_tasks, _fresh_nodes, _cpu = airflow_run(
+        scratch / "airflow-fresh", args.beam_mode, node_server=False
+    )
+    airflow_wall, tasks, nodes, airflow_cpu = airflow_run(
+        scratch / "airflow", args.beam_mode, node_server=True
+    )
 
     print(f"End to end, {DAG_ID}, DirectRunner {args.beam_mode}, same machine, same run")
     print(f"  LocalDagRunner   {local_wall:7.1f} s  1.00x")
     print(f"  Airflow DAG run  {airflow_wall:7.1f} s  {airflow_wall / local_wall:.2f}x")
+    print(f"  Airflow DAG run, a fresh interpreter per node (TFX_DAGS_NODE_SERVER=off) "
+          f"{fresh_wall:7.1f} s  {fresh_wall / local_wall:.2f}x, "
+          f"all tasks {sum(fresh_tasks.values()):.1f} s")  # fmt: skip
     print(f"  (node server start, once per worker before the run: {server_s:.1f} s)")
     print(
         f"  Airflow's own processes used {airflow_cpu:.1f} CPU-seconds during the run: "

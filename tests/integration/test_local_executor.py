@@ -9,6 +9,7 @@ that starts a downstream DAG. Bad trigger parameters are refused before any run 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -141,6 +142,25 @@ def test_trainers_never_overlap_while_other_tasks_run_in_parallel(scale: ScaleRu
         if "Trainer" not in (x["task_id"], y["task_id"]) and _overlap(x, y)
     ]
     assert parallel, "no two tasks of the two runs ran at the same time"
+
+
+def test_independent_branches_of_one_run_run_in_parallel(scale: ScaleRuns) -> None:
+    # The resolver of the last blessed model needs nothing upstream: it runs beside the
+    # example generation, not after it as in TFX's LocalDagRunner.
+    for dag_id, tasks in scale.tasks.items():
+        by_id = {task["task_id"]: task for task in tasks}
+        resolver, example_gen = by_id["latest_blessed_model_resolver"], by_id["CsvExampleGen"]
+        assert _overlap(resolver, example_gen), (
+            dag_id,
+            _interval(resolver),
+            _interval(example_gen),
+        )
+
+
+def test_every_node_was_forked_by_the_worker_node_server(scale: ScaleRuns) -> None:
+    started = re.findall(r"TFX node (\S+): process \d+ \(([^)]*)\)", scale.logs)
+    assert {how for _node, how in started} == {"forked by the node server"}
+    assert {node for node, _how in started} >= {"CsvExampleGen", "Trainer", "Evaluator", "Pusher"}
 
 
 def test_the_run_parameter_reached_the_trainer_through_ml_metadata_on_mariadb(

@@ -29,7 +29,10 @@ FAKE_NODE = textwrap.dedent(
             return int(args[-1])
         if args[0] == "crash":
             raise RuntimeError("the node broke")
-        if args[0] == "stubborn":
+        if args[0] in ("stubborn", "tied"):
+            if args[0] == "tied":  # as the node runner does
+                from tfx_dags.runner.lifetime import tie_to_parent
+                tie_to_parent()
             ignore_sigterm = "import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN)"
             child = subprocess.Popen(
                 [sys.executable, "-c", ignore_sigterm + "; import time; time.sleep(300)"])
@@ -122,6 +125,14 @@ def test_a_node_whose_task_process_dies_is_killed_by_the_server(
     pids = [int(pid) for pid in client.stdout.readline().split()]
     client.kill()
     client.wait()
+    assert wait_until_gone(pids, within_s=5) == []
+
+
+def test_the_nodes_of_a_server_that_dies_die_with_it(served: dict[str, str]) -> None:
+    node = start(served, "tied")
+    pids = [int(pid) for pid in next(node.output()).split()]
+    server = int(Path(f"/proc/{node.pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    os.kill(server, signal.SIGKILL)
     assert wait_until_gone(pids, within_s=5) == []
 
 
