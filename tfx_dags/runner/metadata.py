@@ -53,6 +53,18 @@ def connection_config() -> Any:
     return config
 
 
+def plain_properties(properties: Any) -> dict[str, Any]:
+    """ML Metadata properties (artifact or execution, e.g. TFX's exec properties or the
+    Pusher's ``pushed`` flag) as JSON values; protos and structs are left out."""
+    plain = {}
+    for name in properties:
+        value = properties[name]
+        which = value.WhichOneof("value")
+        if which in ("int_value", "double_value", "string_value"):
+            plain[name] = getattr(value, which)
+    return plain
+
+
 def describe() -> str:
     """Where ML Metadata lives, without credentials."""
     config = connection_config()

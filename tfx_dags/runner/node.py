@@ -146,7 +146,7 @@ def execution_result(execution: Any) -> dict[str, Any]:
     from ml_metadata import metadata_store
     from ml_metadata.proto import metadata_store_pb2
 
-    from tfx_dags.runner.metadata import connection_config
+    from tfx_dags.runner.metadata import connection_config, plain_properties
 
     store = metadata_store.MetadataStore(connection_config())
     output_types = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
@@ -161,10 +161,7 @@ def execution_result(execution: Any) -> dict[str, Any]:
             {
                 "id": artifact.id,
                 "uri": artifact.uri,
-                "custom_properties": {
-                    name: _plain(artifact.custom_properties[name])
-                    for name in artifact.custom_properties
-                },
+                "custom_properties": plain_properties(artifact.custom_properties),
             }
         )
     return {
@@ -172,11 +169,6 @@ def execution_result(execution: Any) -> dict[str, Any]:
         "outputs": outputs,
         "reused": isinstance(execution, ReusedExecution),
     }
-
-
-def _plain(value: Any) -> Any:
-    which = value.WhichOneof("value")
-    return getattr(value, which) if which in ("int_value", "double_value", "string_value") else None
 
 
 def main(argv: list[str] | None = None) -> int:

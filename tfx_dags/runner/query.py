@@ -20,7 +20,7 @@ import sys
 from collections import defaultdict
 from typing import Any
 
-from tfx_dags.runner.metadata import connection_config
+from tfx_dags.runner.metadata import connection_config, plain_properties
 
 # TFX's context type names (tfx.dsl.compiler.constants), repeated to avoid importing TFX.
 PIPELINE_CONTEXT = "pipeline"
@@ -62,7 +62,7 @@ class Store:
                 "state": self._pb.Execution.State.Name(execution.last_known_state),
                 "inputs": self._artifacts(events[execution.id], uris, inputs=True),
                 "outputs": self._artifacts(events[execution.id], uris, inputs=False),
-                "properties": _plain_properties(execution.custom_properties),
+                "properties": plain_properties(execution.custom_properties),
             }
         return dict(runs)
 
@@ -108,17 +108,6 @@ class Store:
                 artifact = {"id": event.artifact_id, "uri": uris.get(event.artifact_id, "")}
                 by_key[event.path.steps[0].key].append(artifact)
         return dict(by_key)
-
-
-def _plain_properties(properties: Any) -> dict[str, Any]:
-    """Execution properties (TFX's exec properties: train_args, module paths, ...) as JSON."""
-    plain = {}
-    for name in properties:
-        value = properties[name]
-        which = value.WhichOneof("value")
-        if which in ("int_value", "double_value", "string_value"):
-            plain[name] = getattr(value, which)
-    return plain
 
 
 def main(argv: list[str] | None = None) -> int:
