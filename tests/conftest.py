@@ -28,6 +28,15 @@ def pytest_configure(config: pytest.Config) -> None:
     # The test data is tiny: Beam's in-memory DirectRunner beats starting a worker per core.
     # tests/integration/test_beam_args.py runs the default (multi-processing) on purpose.
     os.environ["TFX_DAGS_BEAM_DIRECT_MODE"] = "in_memory"
+    # The session's own node server (every task and compile of the session shares it),
+    # stopped when the session ends so that nothing idles on after it.
+    os.environ["TFX_DAGS_NODE_SERVER_DIR"] = tempfile.mkdtemp(prefix="tfx-dags-srv-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from tfx_dags import node_process
+
+    node_process.stop_servers()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -14,14 +14,13 @@ import importlib.util
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tfx_dags import settings
+from tfx_dags import node_process, settings
 from tfx_dags.config import PipelineRef
 from tfx_dags.errors import ManifestError, PipelineCompileError
 from tfx_dags.graph import MANIFEST_FORMAT, PipelineGraph, graph_from_manifest
@@ -135,13 +134,13 @@ def _compile_into(
     ]  # fmt: skip
     timeout = settings.compile_timeout_s()
     try:
-        result = subprocess.run(
-            command, capture_output=True, text=True, timeout=timeout, check=False
-        )
-        if result.returncode != 0:
+        # Through the node server when it is on: TFX's imports are then paid once per
+        # machine, not per compile (a cold dags/penguin.py compiles four pipelines).
+        returncode, output = node_process.run(command, env=os.environ, timeout=timeout)
+        if returncode != 0:
             raise PipelineCompileError(
                 f"cannot compile pipeline {ref} (defined in {source}): "
-                f"{_reason(result.stderr, result.returncode)}"
+                f"{_reason(output, returncode)}"
             )
         # Rename is atomic: a concurrent parse sees either no entry or a complete one.
         try:
@@ -149,7 +148,7 @@ def _compile_into(
         except OSError:
             if not (directory / MANIFEST_FILE).is_file():
                 raise
-    except subprocess.TimeoutExpired:
+    except TimeoutError:
         raise PipelineCompileError(
             f"compiling pipeline {ref} (defined in {source}) took longer than {timeout:g} s "
             "(TFX_DAGS_COMPILE_TIMEOUT)"

@@ -5,15 +5,28 @@ The last line printed is the absolute path of the SavedModel the Pusher pushed.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
+import tempfile
 
-from tfx_dags import local_airflow, settings
+from tfx_dags import local_airflow, node_process, settings
 
 DAG_ID = "penguin_keras"
 
 
 def main() -> int:
+    # The demo's own node server, stopped when it ends (a worker's would stay up for more).
+    server_dir = tempfile.mkdtemp(prefix="tfx-dags-demo-")
+    os.environ["TFX_DAGS_NODE_SERVER_DIR"] = server_dir
+    try:
+        return run_demo()
+    finally:
+        node_process.stop_servers()
+        shutil.rmtree(server_dir, ignore_errors=True)
+
+
+def run_demo() -> int:
     home = settings.PROJECT_ROOT / "var" / "demo"
     shutil.rmtree(home, ignore_errors=True)
     env = local_airflow.environment(home)

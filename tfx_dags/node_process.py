@@ -19,6 +19,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -137,6 +138,22 @@ def start(command: list[str], *, env: Mapping[str, str]) -> NodeProcess:
     return SpawnedNode(command, env)
 
 
+def run(command: list[str], *, env: Mapping[str, str], timeout: float) -> tuple[int, str]:
+    """Start ``command`` as ``start`` does and wait for it: its return code and output.
+    TimeoutError after ``timeout`` seconds, its process group killed."""
+    process = start(command, env=env)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.output()), daemon=True)
+    reader.start()
+    try:
+        returncode = process.wait(timeout=timeout)
+    except TimeoutError:
+        process.terminate(grace_s=1)
+        raise
+    reader.join()
+    return returncode, "\n".join(lines)
+
+
 def server_socket(python: Path) -> Path:
     """One server per interpreter and version of this package's code: a change to either
     starts a new server (the old one idles out)."""
@@ -146,6 +163,24 @@ def server_socket(python: Path) -> Path:
         stat = source.stat()
         digest.update(f"{source}:{stat.st_mtime_ns}:{stat.st_size}".encode())
     return private_dir(settings.node_server_dir()) / f"node-server-{digest.hexdigest()[:16]}.sock"
+
+
+def stop_servers(directory: Path | None = None) -> list[int]:
+    """SIGTERM every node server of this folder (default the settings' one); their pids.
+    For one-shot uses (the demo, a test session, a benchmark) that should not leave a
+    server idling after them."""
+    directory = directory or settings.node_server_dir()
+    stopped = []
+    for pid_file in directory.glob("*.sock.pid"):
+        try:
+            pid = int(pid_file.read_text())
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if b"tfx_dags.runner.server" in command:
+            os.kill(pid, signal.SIGTERM)
+            stopped.append(pid)
+    return stopped
 
 
 def private_dir(path: Path) -> Path:

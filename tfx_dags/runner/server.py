@@ -46,6 +46,8 @@ DEFAULT_PREIMPORTS = (
     "tensorflow_transform.beam",
     "tensorflow_model_analysis",
     "tfx.components",
+    "tfx.dsl.compiler.compiler",  # the compile step (tfx_dags.runner.compile)
+    "tfx_dags.runner.compile",
     "keras",
 )
 REQUEST_TIMEOUT_S = 10.0
@@ -242,6 +244,10 @@ def _reseed() -> None:
         numpy.random.seed()
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def preimport(modules: list[str]) -> None:
     # The node's logging setup first, as a fresh node process does before TensorFlow loads,
     # so that TensorFlow adds no handler of its own.
@@ -280,9 +286,12 @@ def main(argv: list[str] | None = None) -> int:
     except BlockingIOError:
         print(f"a server already holds {args.socket}.lock", flush=True)
         return 0
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     started = time.monotonic()
     preimport([name for name in args.preimport.split(",") if name])
     listener = bind(args.socket)
+    pid_file = Path(f"{args.socket}.pid")
+    pid_file.write_text(str(os.getpid()))
     print(
         f"serving on {args.socket} (pid {os.getpid()}, imports took "
         f"{time.monotonic() - started:.1f} s)",
@@ -292,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         NodeServer(listener, idle_exit_s=args.idle_exit).serve_forever()
     finally:
         args.socket.unlink(missing_ok=True)
+        pid_file.unlink(missing_ok=True)
     return 0
 
 
