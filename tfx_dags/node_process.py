@@ -147,7 +147,8 @@ def run(command: list[str], *, env: Mapping[str, str], timeout: float) -> tuple[
     reader.start()
     try:
         returncode = process.wait(timeout=timeout)
-    except TimeoutError:
+    except BaseException:
+        # Our timeout, or the caller's (Airflow's parse timeout arrives as an exception).
         process.terminate(grace_s=1)
         raise
     reader.join()
