@@ -149,6 +149,7 @@ class TfxNodeOperator(BaseOperator):
 
     def _run_node(self, command: list[str], env: dict[str, str]) -> tuple[int, str]:
         """Run the node with its output in the task log; its return code and last line."""
+        self.log.info("Running command: %s", command)
         self._node = node_process.start(command, env=env)
         served = isinstance(self._node, node_process.ServedNode)
         how = "forked by the node server" if served else "a new process"
