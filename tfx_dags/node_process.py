@@ -166,22 +166,36 @@ def server_socket(python: Path) -> Path:
     return private_dir(settings.node_server_dir()) / f"node-server-{digest.hexdigest()[:16]}.sock"
 
 
+def retire_other_servers(current: Path) -> list[int]:
+    """Ask the other servers of ``current``'s folder (older code, or another interpreter) to
+    exit once their running nodes end, instead of idling on for TFX_DAGS_NODE_SERVER_IDLE;
+    their pids."""
+    return _signal_servers(current.parent, signal.SIGUSR1, keep=current)
+
+
 def stop_servers(directory: Path | None = None) -> list[int]:
     """SIGTERM every node server of this folder (default the settings' one); their pids.
     For one-shot uses (the demo, a test session, a benchmark) that should not leave a
     server idling after them."""
-    directory = directory or settings.node_server_dir()
-    stopped = []
+    return _signal_servers(directory or settings.node_server_dir(), signal.SIGTERM)
+
+
+def _signal_servers(
+    directory: Path, signum: signal.Signals, *, keep: Path | None = None
+) -> list[int]:
+    signalled = []
     for pid_file in directory.glob("*.sock.pid"):
+        if keep is not None and pid_file.name == f"{keep.name}.pid":
+            continue
         try:
             pid = int(pid_file.read_text())
             command = Path(f"/proc/{pid}/cmdline").read_bytes()
         except (OSError, ValueError):
             continue
         if b"tfx_dags.runner.server" in command:
-            os.kill(pid, signal.SIGTERM)
-            stopped.append(pid)
-    return stopped
+            os.kill(pid, signum)
+            signalled.append(pid)
+    return signalled
 
 
 def private_dir(path: Path) -> Path:
@@ -210,6 +224,7 @@ def connect_server(python: Path, *, env: Mapping[str, str]) -> socket.socket:
         while time.monotonic() < deadline:
             connection = connect(path)
             if connection is not None:
+                retire_other_servers(path)
                 return connection
             if server.poll() is not None and server.returncode != 0:
                 break

@@ -150,6 +150,26 @@ def test_a_server_that_cannot_start_means_a_fresh_process(
     assert list(node.output()) == ["fresh ['-m', 'fake_node', 'echo', '0']"]
 
 
+def test_a_new_server_retires_the_older_ones_once_they_are_idle(
+    served: dict[str, str], tmp_path: Path
+) -> None:
+    # Another interpreter path stands in for changed code: either gives a new server.
+    other_python = tmp_path / "python-new"
+    other_python.symlink_to(sys.executable)
+    old_node = start(served, "stubborn")
+    [old_socket] = Path(os.environ["TFX_DAGS_NODE_SERVER_DIR"]).glob("*.sock")
+    new_node = node_process.start([str(other_python), "-m", "fake_node", "echo", "0"], env=served)
+    assert new_node.wait() == 0
+    time.sleep(1)
+    assert old_socket.exists(), "the old server left while its node still ran"
+    assert old_node.terminate(grace_s=0.5) == -signal.SIGTERM
+    deadline = time.monotonic() + 10
+    while old_socket.exists():
+        assert time.monotonic() < deadline, "the old server did not retire"
+        time.sleep(0.1)
+    assert node_process.connect(node_process.server_socket(other_python)) is not None
+
+
 def test_the_server_folder_must_be_private(tmp_path: Path) -> None:
     shared = tmp_path / "shared"
     shared.mkdir(mode=0o777)

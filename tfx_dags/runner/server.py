@@ -144,7 +144,7 @@ class NodeServer:
             for other in self.clients.values():
                 other.connection.close()
             os.setsid()
-            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD, signal.SIGUSR1):
                 signal.signal(signum, signal.SIG_DFL)
             devnull = os.open(os.devnull, os.O_RDONLY)
             os.dup2(devnull, 0)
@@ -297,8 +297,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{time.monotonic() - started:.1f} s)",
         flush=True,
     )
+    server = NodeServer(listener, idle_exit_s=args.idle_exit)
+    # SIGUSR1: a newer server took over (changed code); finish the running nodes, then exit.
+    signal.signal(signal.SIGUSR1, lambda _signum, _frame: setattr(server, "idle_exit_s", 0.0))
     try:
-        NodeServer(listener, idle_exit_s=args.idle_exit).serve_forever()
+        server.serve_forever()
     finally:
         args.socket.unlink(missing_ok=True)
         pid_file.unlink(missing_ok=True)
