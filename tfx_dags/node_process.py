@@ -49,13 +49,13 @@ class NodeProcess:
 
     def terminate(self, *, grace_s: float) -> int:
         """SIGTERM the node's group, SIGKILL it after ``grace_s``, then sweep what is left."""
-        _signal_group(self.pid, signal.SIGTERM)
+        signal_group(self.pid, signal.SIGTERM)
         try:
             self.wait(timeout=grace_s)
         except TimeoutError:
             pass
         # The leader may be gone while its workers live on; SIGKILL reaches them through the group.
-        _signal_group(self.pid, signal.SIGKILL)
+        signal_group(self.pid, signal.SIGKILL)
         return self.wait()
 
 
@@ -260,7 +260,8 @@ def _spawn_server(python: Path, path: Path, env: Mapping[str, str]) -> subproces
         )  # fmt: skip
 
 
-def _signal_group(group: int, signum: signal.Signals) -> None:
+def signal_group(group: int, signum: signal.Signals) -> None:
+    """Signal a process group that may already be gone."""
     try:
         os.killpg(group, signum)
     except (ProcessLookupError, PermissionError):

@@ -32,6 +32,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from tfx_dags.node_process import signal_group
 from tfx_dags.runner.protocol import receive_request, send_line
 
 # What TFX's launcher and the standard components' executors import, in load order.
@@ -110,7 +111,7 @@ class NodeServer:
         # A started node's client has nothing more to say: readable means it hung up, and
         # a task that is gone must not leave its node running.
         if not client.connection.recv(1):
-            _kill_group(client.pid)
+            signal_group(client.pid, signal.SIGKILL)
             self._drop(client)
 
     def _start_node(self, client: Client) -> None:
@@ -130,7 +131,7 @@ class NodeServer:
         try:
             send_line(client.connection, {"pid": pid})
         except OSError:
-            _kill_group(pid)
+            signal_group(pid, signal.SIGKILL)
             self._drop(client)
 
     def _become_node(self, request: dict, output_fd: int) -> None:
@@ -216,13 +217,6 @@ def _peer_credentials(connection: socket.socket) -> tuple[int, int, int]:
     raw = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     pid, uid, gid = struct.unpack("3i", raw)
     return pid, uid, gid
-
-
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _pythonpath(env: dict[str, str]) -> list[str]:
