@@ -36,12 +36,15 @@ def blessing_eval_config(
     min_accuracy: float,
     keras_accuracy_metric: str = "SparseCategoricalAccuracy",
     preprocessing_signature: str | None = None,
+    slice_by: Sequence[str] = (),
 ) -> Any:
     """Bless a model only if accurate enough and no worse than the last blessed one.
 
     Keras models (``run_fn``) are evaluated through ``serving_default`` with TFMA's
     ``keras_accuracy_metric``; Estimators (``trainer_fn``) through their EvalSavedModel
-    (signature ``eval``) and the ``accuracy`` metric they export.
+    (signature ``eval``) and the ``accuracy`` metric they export. Metrics are computed
+    overall and per value of each ``slice_by`` feature (default none); the thresholds apply
+    to the overall slice only, so a small slice cannot veto a model on its own.
     """
     import tensorflow_model_analysis as tfma
 
@@ -51,11 +54,24 @@ def blessing_eval_config(
             direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": -1e-10}
         ),
     )
+    # A threshold without slicing specs would apply to every slice.
+    overall_only = [
+        tfma.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()], threshold=threshold)
+    ]
+    slicing_specs = [tfma.SlicingSpec()] + [
+        tfma.SlicingSpec(feature_keys=[key]) for key in slice_by
+    ]
     if trainer_fn_style:
         return tfma.EvalConfig(
             model_specs=[tfma.ModelSpec(signature_name="eval")],
-            slicing_specs=[tfma.SlicingSpec()],
-            metrics_specs=[tfma.MetricsSpec(thresholds={"accuracy": threshold})],
+            slicing_specs=slicing_specs,
+            metrics_specs=[
+                tfma.MetricsSpec(
+                    per_slice_thresholds={
+                        "accuracy": tfma.PerSliceMetricThresholds(thresholds=overall_only)
+                    }
+                )
+            ],
         )
     return tfma.EvalConfig(
         model_specs=[
@@ -67,10 +83,14 @@ def blessing_eval_config(
                 ),
             )
         ],
-        slicing_specs=[tfma.SlicingSpec()],
+        slicing_specs=slicing_specs,
         metrics_specs=[
             tfma.MetricsSpec(
-                metrics=[tfma.MetricConfig(class_name=keras_accuracy_metric, threshold=threshold)]
+                metrics=[
+                    tfma.MetricConfig(
+                        class_name=keras_accuracy_metric, per_slice_thresholds=overall_only
+                    )
+                ]
             )
         ],
     )
@@ -94,6 +114,7 @@ def training_pipeline(
     beam_pipeline_args: Sequence[str] | None = None,
     component_beam_args: Mapping[str, Sequence[str]] | None = None,
     schema_path: str | None = None,
+    slice_by: Sequence[str] = (),
     enable_cache: bool = True,
 ) -> Any:
     """Return the standard training pipeline as a ``tfx.dsl.Pipeline``.
@@ -120,6 +141,8 @@ def training_pipeline(
         schema_path: a curated schema (``schema.pbtxt``) to validate the data against
             (ImportSchemaGen); None infers one from each run's data (SchemaGen), which then
             cannot notice drift. Default None.
+        slice_by: features whose values the Evaluator also reports metrics for (e.g. the
+            label of a classifier: accuracy per class); thresholds apply overall. Default none.
         enable_cache: reuse outputs of unchanged nodes from earlier runs. Default True.
 
     ExampleValidator gates training: Transform and the Trainer wait for it, and the node
@@ -205,6 +228,7 @@ def training_pipeline(
             min_accuracy=min_accuracy,
             keras_accuracy_metric=keras_accuracy_metric,
             preprocessing_signature="transform_features" if preprocessing_fn else None,
+            slice_by=slice_by,
         ),
     )
     pusher = Pusher(

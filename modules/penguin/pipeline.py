@@ -55,6 +55,8 @@ def create_pipeline(
         train_steps=train_steps,
         eval_steps=eval_steps,
         min_accuracy=min_accuracy,
+        # Accuracy per species beside the overall one (the Evaluator's slices).
+        slice_by=[LABEL_KEY],
         trainer_config={
             "distribution_strategy": distribution_strategy,
             "cpu_replicas": cpu_replicas,

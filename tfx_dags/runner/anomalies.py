@@ -23,14 +23,17 @@ def is_validator(node_type: str) -> bool:
 
 
 def anomaly_lines(anomalies_uri: str) -> list[str]:
-    """One readable line per anomaly of every split under an ExampleAnomalies artifact."""
+    """One readable line per anomaly of every split under an ExampleAnomalies artifact
+    (Transform's post-transform anomalies are one file for all splits: split "all")."""
     from tensorflow_metadata.proto.v0 import anomalies_pb2
 
     lines = []
-    for path in sorted(Path(anomalies_uri).glob(f"Split-*/{ANOMALIES_FILE}")):
+    root = Path(anomalies_uri)
+    paths = [root / ANOMALIES_FILE] if (root / ANOMALIES_FILE).is_file() else []
+    for path in paths + sorted(root.glob(f"Split-*/{ANOMALIES_FILE}")):
         anomalies = anomalies_pb2.Anomalies()
         anomalies.ParseFromString(path.read_bytes())
-        split = path.parent.name.removeprefix("Split-")
+        split = "all" if path.parent == root else path.parent.name.removeprefix("Split-")
         for feature, info in sorted(anomalies.anomaly_info.items()):
             lines.append(
                 f"split {split}, feature {feature!r}: {info.short_description}: {info.description}"
