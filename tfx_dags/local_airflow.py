@@ -35,6 +35,8 @@ def environment(home: Path, *, dags_folder: Path | None = None) -> dict[str, str
         "TFX_DAGS_HOME": str(home),
         "AIRFLOW_HOME": str(airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder or settings.PROJECT_ROOT / "dags"),
+        # The TFX view (plugins/tfx_view.py): the api-server mounts it at /tfx.
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(settings.PROJECT_ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
         "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": str(parse_timeout),

@@ -23,6 +23,7 @@ from tfx_dags.config import parse_pipeline_ref
 from tfx_dags.errors import TfxDagsError
 from tfx_dags.params import RunParam, resolve_run_kwargs
 from tfx_dags.runner.errors import BAD_DATA_EXIT, NODE_ERROR_MARKER
+from tfx_dags.ui.links import TfxArtifactsLink
 
 METADATA_URI_ENV = "TFX_DAGS_METADATA_URI"
 
@@ -72,6 +73,8 @@ class TfxNodeOperator(BaseOperator):
 
     ui_color = "#fbe3c3"
     template_fields = ()
+    # "TFX artifacts": the node's inputs and outputs in the TFX view (plugins/tfx_view.py).
+    operator_extra_links = (TfxArtifactsLink(),)
 
     def __init__(
         self,

@@ -1,0 +1,113 @@
+"""What the TFX view knows, asked of the TFX environment (Airflow side; no TFX import).
+
+ML Metadata's client lives in the TFX environment only, so every question runs
+``python -m tfx_dags.runner.view_data`` there, forked by the node server like a node (a few
+hundred milliseconds), with the ML Metadata connection the tasks use. Evaluations and
+artifacts never change once written, so their answers are kept (a small LRU per process).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from tfx_dags import node_process, settings
+from tfx_dags.errors import TfxDagsError
+
+METADATA_URI_ENV = "TFX_DAGS_METADATA_URI"
+QUERY_TIMEOUT_S = 120.0
+CACHE_SIZE = 256
+
+
+class ViewSourceError(TfxDagsError):
+    """The TFX environment could not answer (ML Metadata unreachable, a broken artifact)."""
+
+
+class NotFound(ViewSourceError):
+    """No such pipeline, run or artifact in ML Metadata."""
+
+
+def metadata_uri() -> str | None:
+    """ML Metadata's URI from the Airflow connection the tasks use (``TFX_DAGS_METADATA_CONN_ID``),
+    read in the api-server; None where it does not exist (the SQLite file then)."""
+    from airflow.exceptions import AirflowNotFoundException
+    from airflow.models.connection import Connection
+
+    try:
+        connection = Connection.get_connection_from_secrets(settings.metadata_conn_id())
+    except AirflowNotFoundException:
+        return None
+    return str(connection.get_uri())
+
+
+class ViewSource:
+    """Questions about pipelines, runs and artifacts, answered from ML Metadata."""
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[tuple[str, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def pipelines(self) -> list[str]:
+        try:
+            return list(self._ask("pipelines")["pipelines"])
+        except NotFound:
+            return []  # no store yet: nothing has run
+
+    def pipeline(self, name: str, *, runs: int = 25) -> dict[str, Any]:
+        return self._ask("pipeline", "--pipeline", name, "--runs", str(runs))
+
+    def run(self, name: str, run_id: str) -> dict[str, Any]:
+        return self._ask("run", "--pipeline", name, "--run-id", run_id)
+
+    def evaluation(self, name: str, artifact_id: int) -> dict[str, Any]:
+        return self._kept_answer(
+            "evaluation", "--pipeline", name, "--artifact-id", str(artifact_id)
+        )
+
+    def artifact(self, name: str, artifact_id: int) -> dict[str, Any]:
+        return self._kept_answer("artifact", "--pipeline", name, "--artifact-id", str(artifact_id))
+
+    def _kept_answer(self, *args: str) -> dict[str, Any]:
+        with self._lock:
+            if args in self._kept:
+                self._kept.move_to_end(args)
+                return dict(self._kept[args])
+        answer = self._ask(*args)
+        with self._lock:
+            self._kept[args] = answer
+            while len(self._kept) > CACHE_SIZE:
+                self._kept.popitem(last=False)
+        return answer
+
+    def _ask(self, query: str, *args: str) -> dict[str, Any]:
+        env = dict(os.environ)
+        uri = metadata_uri()
+        if uri:
+            env[METADATA_URI_ENV] = uri
+        with tempfile.TemporaryDirectory(prefix="tfx-view-") as scratch:
+            output = Path(scratch) / "answer.json"
+            command = [
+                str(settings.tfx_python()), "-m", "tfx_dags.runner.view_data",
+                query, *args, "--output", str(output),
+            ]  # fmt: skip
+            try:
+                returncode, printed = node_process.run(command, env=env, timeout=QUERY_TIMEOUT_S)
+            except TimeoutError:
+                raise ViewSourceError(
+                    f"ML Metadata did not answer {query!r} within {QUERY_TIMEOUT_S:g} s"
+                ) from None
+            if returncode != 0 or not output.is_file():
+                last = [line for line in printed.splitlines() if line.strip()][-3:]
+                raise ViewSourceError(
+                    f"reading ML Metadata ({query}) failed with exit code {returncode}: "
+                    + " | ".join(last)
+                )
+            answer = json.loads(output.read_text())
+        if answer.get("error") == "not_found":
+            raise NotFound(str(answer.get("message", "not found")))
+        return dict(answer)
