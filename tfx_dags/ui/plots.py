@@ -101,7 +101,7 @@ def metric_svg(evaluation: Mapping[str, Any], metric: str) -> str:
         parts.append(
             f'<line class="threshold" x1="{MARGIN["left"]}" x2="{WIDTH - MARGIN["right"]}" '
             f'y1="{by:.1f}" y2="{by:.1f}" stroke="{THRESHOLD_COLOR}" stroke-dasharray="6 4"/>'
-            f'<text x="{WIDTH - MARGIN["right"]}" y="{by - 4:.1f}" text-anchor="end" '
+            f'<text x="{MARGIN["left"] + 4}" y="{by - 4:.1f}" '
             f'fill="{THRESHOLD_COLOR}">{escape(name)} {_format(bound)}</text>'
         )
     parts.append(_legend(models))

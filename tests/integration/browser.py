@@ -65,7 +65,10 @@ class Browser:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        options = {"binary": str(CHROMIUM), "args": [*CHROMIUM_ARGS, f"--user-data-dir={self._profile}"]}
+        options = {
+            "binary": str(CHROMIUM),
+            "args": [*CHROMIUM_ARGS, f"--user-data-dir={self._profile}"],
+        }
         capabilities = {"browserName": "chrome", "goog:chromeOptions": options}
         session = self._call("POST", "/session", {"capabilities": {"alwaysMatch": capabilities}})
         self._session = f"/session/{session['sessionId']}"
@@ -98,7 +101,9 @@ class Browser:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                found = self._session_call("POST", "/element", {"using": "css selector", "value": css})
+                found = self._session_call(
+                    "POST", "/element", {"using": "css selector", "value": css}
+                )
                 return str(found[ELEMENT])
             except WebDriverError:
                 if time.monotonic() > deadline:
