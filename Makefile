@@ -10,9 +10,20 @@ PROJECT_FILES := setup.cfg pyproject.toml
 UV_COMPILE := $(AIRFLOW_VENV)/bin/uv pip compile --quiet --python-platform x86_64-manylinux_2_17 \
 	--index-url https://pypi.org/simple
 
-.PHONY: setup demo test lint bench locks clean
+.PHONY: setup browser demo test lint bench locks clean
 
-setup: $(AIRFLOW_VENV)/.installed $(TFX_VENV)/.installed
+setup: $(AIRFLOW_VENV)/.installed $(TFX_VENV)/.installed browser
+
+# Debian's Chromium and ChromeDriver, for the browser test of the TFX view (as root, or
+# through sudo); nothing to do where both are installed.
+BROWSER_PACKAGES := chromium chromium-driver
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$(SUDO) apt-get install -y -q $(BROWSER_PACKAGES) >/dev/null || { \
+			$(SUDO) apt-get update -q >/dev/null && \
+			$(SUDO) apt-get install -y -q $(BROWSER_PACKAGES) >/dev/null; }; }
 
 $(AIRFLOW_VENV)/.installed: requirements/airflow.lock $(PROJECT_FILES)
 	test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tfx_dags import local_airflow
+from tfx_dags import local_airflow, settings
 
 DAG_ID = "penguin_keras"
 NODES = {
@@ -144,3 +144,29 @@ def test_unchanged_nodes_are_cached_across_runs(runs: PenguinRuns) -> None:
     for node_id in ("StatisticsGen", "SchemaGen", "Transform", "Trainer"):
         assert runs.node(1, node_id)["state"] == "CACHED", node_id
         assert runs.node(1, node_id)["outputs"] == runs.node(0, node_id)["outputs"]
+
+
+def _view_data(env: dict[str, str], *args: str, output: Path) -> dict[str, Any]:
+    """The TFX view's ML Metadata reader (tfx_dags.runner.view_data), as the view runs it."""
+    command = [str(settings.tfx_python()), "-m", "tfx_dags.runner.view_data", *args]
+    subprocess.run([*command, "--output", str(output)], env=env, check=True, capture_output=True)
+    return dict(json.loads(output.read_text()))
+
+
+def test_the_tfx_view_reads_the_sqlite_store_without_writing_it(
+    runs: PenguinRuns, tmp_path: Path
+) -> None:
+    store = runs.home / "metadata.sqlite"
+    before = (store.read_bytes(), store.stat().st_mtime_ns)
+    summary = _view_data(runs.env, "pipeline", "--pipeline", DAG_ID, output=tmp_path / "p.json")
+    assert [run["run_id"] for run in summary["runs"]] == runs.run_ids[::-1]
+    [model] = summary["models"]  # the second run's Trainer was a cache hit
+    assert model["blessed"] and len(model["evaluations"]) == 2 and len(model["pushes"]) == 2
+    _view_data(runs.env, "run", "--pipeline", DAG_ID, "--run-id", runs.run_ids[1],
+               output=tmp_path / "r.json")  # fmt: skip
+    assert (store.read_bytes(), store.stat().st_mtime_ns) == before
+    # Where nothing has run yet, the view finds no store and creates none.
+    missing = tmp_path / "none" / "metadata.sqlite"
+    env = {**runs.env, "TFX_DAGS_METADATA_SQLITE": str(missing)}
+    assert _view_data(env, "pipelines", output=tmp_path / "n.json")["error"] == "not_found"
+    assert not missing.parent.exists()

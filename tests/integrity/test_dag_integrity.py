@@ -310,3 +310,26 @@ def test_a_bad_trainer_module_is_an_import_error_naming_the_file(
     bag = DagBag(dag_folder=str(dags))
     message = bag.import_errors[str(dags / "user.py")]
     assert re.search(expected, message), message
+
+
+PLUGIN_FILES = sorted((PROJECT_ROOT / "plugins").glob("*.py"))
+
+
+@pytest.mark.parametrize("plugin_file", PLUGIN_FILES, ids=lambda path: path.name)
+def test_plugins_load_without_tensorflow_tfx_or_beam(plugin_file: Path) -> None:
+    # The api-server, scheduler and workers all load plugins/: it must stay as light as a DAG.
+    probe = textwrap.dedent(
+        f"""
+        import json, runpy, sys
+        from airflow.plugins_manager import AirflowPlugin
+        namespace = runpy.run_path({str(plugin_file)!r})
+        plugins = [v.name for v in namespace.values() if isinstance(v, type)
+                   and issubclass(v, AirflowPlugin) and v is not AirflowPlugin]
+        print(json.dumps([plugins, sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules)]))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    plugins, heavy = json.loads(result.stdout.splitlines()[-1])
+    assert plugins and heavy == []

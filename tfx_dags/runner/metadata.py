@@ -22,8 +22,9 @@ URI_ENV = "TFX_DAGS_METADATA_URI"
 MYSQL_SCHEMES = ("mysql", "mariadb")
 
 
-def connection_config() -> Any:
-    """An ml_metadata ConnectionConfig: MySQL from TFX_DAGS_METADATA_URI, else SQLite."""
+def connection_config(*, read_only: bool = False) -> Any:
+    """An ml_metadata ConnectionConfig: MySQL from TFX_DAGS_METADATA_URI, else SQLite.
+    ``read_only`` (the TFX view): SQLite opened read-only, nothing created on either."""
     from ml_metadata.proto import metadata_store_pb2
 
     config = metadata_store_pb2.ConnectionConfig()
@@ -43,13 +44,14 @@ def connection_config() -> Any:
         config.mysql.database = database
         config.mysql.user = unquote(parts.username or "")
         config.mysql.password = unquote(parts.password or "")
+        config.mysql.skip_db_creation = read_only
         return config
     path = settings.metadata_sqlite_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    modes = metadata_store_pb2.SqliteMetadataSourceConfig
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
     config.sqlite.filename_uri = str(path)
-    config.sqlite.connection_mode = (
-        metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
-    )
+    config.sqlite.connection_mode = modes.READONLY if read_only else modes.READWRITE_OPENCREATE
     return config
 
 

@@ -47,13 +47,9 @@ class ViewData:
         from ml_metadata.proto import metadata_store_pb2
 
         self._pb = metadata_store_pb2
-        config = connection_config()
-        if config.HasField("sqlite"):
-            if not Path(config.sqlite.filename_uri).exists():
-                raise NotFound(f"no ML Metadata store at {config.sqlite.filename_uri} yet")
-            config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-        else:
-            config.mysql.skip_db_creation = True
+        config = connection_config(read_only=True)
+        if config.HasField("sqlite") and not Path(config.sqlite.filename_uri).exists():
+            raise NotFound(f"no ML Metadata store at {config.sqlite.filename_uri} yet")
         self._store = metadata_store.MetadataStore(config)
         self._type_names: dict[tuple[str, int], str] = {}
 

@@ -52,7 +52,7 @@ def create_app(source: ViewSource | None = None) -> FastAPI:
     app = FastAPI(title="TFX view", docs_url=None, redoc_url=None, openapi_url=None)
     read_dag = [Depends(requires_access_dag("GET"))]
 
-    def page(request: Request, name: str, status_code: int = 200, **values: Any) -> HTMLResponse:
+    def page(request: Request, name: str, status_code: int = 200, /, **values: Any) -> HTMLResponse:
         base = str(request.scope.get("root_path", "")).rstrip("/")
         values.setdefault("title", "TFX")
         html = templates.get_template(name).render(

@@ -80,8 +80,8 @@ def metric_svg(evaluation: Mapping[str, Any], metric: str) -> str:
         left = MARGIN["left"] + index * group_w + (group_w - bar_w * len(models)) / 2
         for offset, model in enumerate(models):
             value = slice_["metrics"].get(model, {}).get(metric)
-            if value is None:
-                continue
+            if value is None or not math.isfinite(value):
+                continue  # no bar for a missing or undefined (NaN) value
             top, bottom = sorted((y(value), y(max(low, min(0.0, high)))))
             parts.append(
                 f'<rect class="bar {model}" x="{left + offset * bar_w:.1f}" y="{top:.1f}" '
@@ -141,13 +141,19 @@ def _axis_range(values: Sequence[float]) -> tuple[float, float]:
         return 0.0, 1.0  # a rate: the whole scale, so small differences do not look large
     if high == low:
         high = low + 1.0
-    return low, high + (high - low) * 0.1
+    # Out to the next tick on either side, so that the longest bar ends under a label.
+    step = _step(low, high)
+    return math.floor(low / step) * step, math.ceil(high / step) * step
 
 
-def _ticks(low: float, high: float, count: int = 5) -> list[float]:
+def _step(low: float, high: float, count: int = 5) -> float:
     raw = (high - low) / count
     magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    return float(next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw))
+
+
+def _ticks(low: float, high: float) -> list[float]:
+    step = _step(low, high)
     first = math.ceil(low / step) * step
     ticks = []
     value = first
