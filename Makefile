@@ -10,7 +10,7 @@ PROJECT_FILES := setup.cfg pyproject.toml
 UV_COMPILE := $(AIRFLOW_VENV)/bin/uv pip compile --quiet --python-platform x86_64-manylinux_2_17 \
 	--index-url https://pypi.org/simple
 
-.PHONY: setup browser demo test lint bench locks clean
+.PHONY: setup browser demo view test lint bench locks clean
 
 setup: $(AIRFLOW_VENV)/.installed $(TFX_VENV)/.installed browser
 
@@ -41,6 +41,10 @@ $(TFX_VENV)/.installed: requirements/tfx.lock $(PROJECT_FILES)
 
 demo: setup
 	$(AIRFLOW_VENV)/bin/python -m tfx_dags.demo
+
+# After `make demo`: the demo's Airflow UI with the TFX view on http://127.0.0.1:8080.
+view: setup
+	$(AIRFLOW_VENV)/bin/python -m tfx_dags.demo serve
 
 lint: setup
 	$(AIRFLOW_VENV)/bin/ruff check .

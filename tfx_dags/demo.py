@@ -1,21 +1,31 @@
 """`make demo`: a fresh SQLite Airflow runs the penguin DAG end to end.
 
 The last line printed is the absolute path of the SavedModel the Pusher pushed.
+``python -m tfx_dags.demo serve`` (`make view`) then serves that home's Airflow UI, with the
+TFX view, on http://127.0.0.1:8080 (TFX_DAGS_VIEW_PORT for another port).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 from tfx_dags import local_airflow, node_process, settings
 
 DAG_ID = "penguin_keras"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["serve"]:
+        return serve()
+    if args:
+        print("usage: python -m tfx_dags.demo [serve]", file=sys.stderr)
+        return 2
     # The demo's own node server, stopped when it ends (a worker's would stay up for more).
     server_dir = tempfile.mkdtemp(prefix="tfx-dags-demo-")
     os.environ["TFX_DAGS_NODE_SERVER_DIR"] = server_dir
@@ -26,8 +36,31 @@ def main() -> int:
         shutil.rmtree(server_dir, ignore_errors=True)
 
 
+def demo_home() -> Path:
+    return settings.PROJECT_ROOT / "var" / "demo"
+
+
+def serve() -> int:
+    """The demo home's Airflow UI and TFX view, until interrupted."""
+    home = demo_home()
+    if not (home / "airflow" / "airflow.db").exists():
+        print(f"No demo in {home}: run `make demo` first", file=sys.stderr)
+        return 1
+    env = local_airflow.environment(home)
+    port = os.environ.get("TFX_DAGS_VIEW_PORT", "8080")
+    passwords = home / "airflow" / "simple_auth_manager_passwords.json.generated"
+    print(f"Airflow UI: http://127.0.0.1:{port}/ (TFX in the navigation bar)")
+    print(f"TFX view:   http://127.0.0.1:{port}/tfx/pipelines/{DAG_ID}")
+    print(f"Log in as admin; the password is in {passwords} (written at the first start)")
+    command = [str(local_airflow.AIRFLOW_BIN), "api-server", "--host", "127.0.0.1", "--port", port]
+    try:
+        return subprocess.run(command, env=env).returncode
+    except KeyboardInterrupt:
+        return 0
+
+
 def run_demo() -> int:
-    home = settings.PROJECT_ROOT / "var" / "demo"
+    home = demo_home()
     shutil.rmtree(home, ignore_errors=True)
     env = local_airflow.environment(home)
     print(f"Fresh Airflow home with SQLite: {home / 'airflow'}", flush=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections import defaultdict
 from collections.abc import Iterable
@@ -33,6 +34,10 @@ ANOMALIES_TYPE = "ExampleAnomalies"
 SCHEMA_TYPE = "Schema"
 # Beyond this, statistics list the first features only: a page, not a data dump.
 MAX_FEATURES = 200
+# The model history lists the newest models only (with their evaluations and pushes).
+MAX_MODELS = 50
+# Pipeline names are DAG ids; anything else is refused before it reaches a filter query.
+SAFE_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
 class NotFound(Exception):
@@ -59,34 +64,32 @@ class ViewData:
         return sorted(c.name for c in self._store.get_contexts_by_type(PIPELINE_CONTEXT))
 
     def pipeline(self, name: str, *, runs: int = 25) -> dict[str, Any]:
-        """The newest ``runs`` runs with each node's state, and every model's history."""
-        executions = self._pipeline_executions(name)
-        by_run: dict[str, list[Any]] = defaultdict(list)
-        for execution, run_id, _ in executions:
-            by_run[run_id].append(execution)
-        newest = sorted(by_run, key=lambda r: min(e.create_time_since_epoch for e in by_run[r]))
+        """The newest ``runs`` runs with each node's state, and the newest models' history.
+        Bounded work: ML Metadata is asked for the newest run contexts and models only."""
+        contexts = self._run_contexts(name)
         summaries = []
-        for run_id in reversed(newest[-runs:]):
-            nodes = {
-                node: _state_summary(self._pb, attempts)
-                for node, attempts in _group_by_node(executions, run_id).items()
-            }
-            started = min(e.create_time_since_epoch for e in by_run[run_id])
-            summaries.append({"run_id": run_id, "started_ms": started, "nodes": nodes})
+        for context in contexts[:runs]:
+            grouped = self._run_executions(context)
+            if not grouped:
+                continue  # a run whose first node has not started yet
+            started = min(e.create_time_since_epoch for a in grouped.values() for e in a)
+            nodes = {node: _state_summary(self._pb, attempts) for node, attempts in grouped.items()}
+            summaries.append({"run_id": context.name, "started_ms": started, "nodes": nodes})
         return {
             "pipeline": name,
             "root": str(settings.pipeline_root(name)),
-            "run_count": len(by_run),
+            "run_count": len(contexts),
             "runs": summaries,
-            "models": self._model_history(name, executions),
+            "models": self._model_history(name),
         }
 
     def run(self, name: str, run_id: str) -> dict[str, Any]:
         """Every node of one run: state, attempts, exec properties, artifacts; plus a
         summary of each artifact the view can read (statistics, anomalies, schema,
         evaluation)."""
-        executions = self._pipeline_executions(name)
-        grouped = _group_by_node(executions, run_id)
+        context = self._store.get_context_by_type_and_name(RUN_CONTEXT, run_id)
+        parents = [] if context is None else self._store.get_parent_contexts_by_context(context.id)
+        grouped = self._run_executions(context) if name in [c.name for c in parents] else {}
         if not grouped:
             raise NotFound(f"pipeline {name!r} has no run {run_id!r} in ML Metadata")
         events = self._events([e for attempts in grouped.values() for e in attempts])
@@ -112,7 +115,7 @@ class ViewData:
         summaries = {}
         for node in nodes:
             for artifact in _all(node["outputs"]):
-                summary = self._summary(artifact, node, root)
+                summary = self._summary(artifact)
                 if summary is not None:
                     summaries[str(artifact["id"])] = summary
         return {
@@ -141,24 +144,39 @@ class ViewData:
 
     # -- ML Metadata plumbing ---------------------------------------------------------
 
-    def _pipeline_executions(self, name: str) -> list[tuple[Any, str, str]]:
-        """(execution, run id, node id) of every execution of the pipeline, oldest first."""
-        pipeline = self._store.get_context_by_type_and_name(PIPELINE_CONTEXT, name)
-        if pipeline is None:
+    def _run_contexts(self, name: str) -> list[Any]:
+        """The pipeline's runs (TFX's ``pipeline_run`` contexts, children of the pipeline
+        context), newest first."""
+        from ml_metadata.metadata_store import metadata_store
+
+        if not SAFE_NAME.fullmatch(name):
+            raise NotFound(f"{name!r} is not a pipeline name")
+        if self._store.get_context_by_type_and_name(PIPELINE_CONTEXT, name) is None:
             raise NotFound(f"pipeline {name!r} has no runs in ML Metadata")
-        executions = {e.id: e for e in self._store.get_executions_by_context(pipeline.id)}
-        node_of: dict[int, str] = {}
-        for context in self._store.get_contexts_by_type(NODE_CONTEXT):
-            if context.name.startswith(f"{name}."):
-                node = context.name.removeprefix(f"{name}.")
-                for execution in self._store.get_executions_by_context(context.id):
-                    node_of[execution.id] = node
-        result = []
-        for execution_id in sorted(executions):
-            run_id = self._run_of(execution_id)
-            if run_id is not None and execution_id in node_of:
-                result.append((executions[execution_id], run_id, node_of[execution_id]))
-        return result
+        query = (
+            f"parent_contexts_a.name = '{name}' AND parent_contexts_a.type = '{PIPELINE_CONTEXT}'"
+            f" AND type = '{RUN_CONTEXT}'"
+        )
+        options = metadata_store.ListOptions(
+            filter_query=query, order_by=metadata_store.OrderByField.CREATE_TIME, is_asc=False
+        )
+        return list(self._store.get_contexts(list_options=options))
+
+    def _run_executions(self, context: Any) -> dict[str, list[Any]]:
+        """The run's executions by node id (each node's attempts, oldest first)."""
+        grouped: dict[str, list[Any]] = defaultdict(list)
+        for execution in sorted(self._store.get_executions_by_context(context.id), key=_id):
+            node = self._node_of(execution.id)
+            if node:
+                grouped[node].append(execution)
+        return dict(grouped)
+
+    def _node_of(self, execution_id: int) -> str:
+        for context in self._store.get_contexts_by_execution(execution_id):
+            if self._type_name("context", context.type_id) == NODE_CONTEXT:
+                # Node contexts are named "<pipeline>.<node id>".
+                return str(context.name).partition(".")[2]
+        return ""
 
     def _run_of(self, execution_id: int) -> str | None:
         for context in self._store.get_contexts_by_execution(execution_id):
@@ -229,7 +247,7 @@ class ViewData:
             },
         }
 
-    def _summary(self, artifact: dict[str, Any], node: dict[str, Any], root: Path) -> Any:
+    def _summary(self, artifact: dict[str, Any]) -> Any:
         if not artifact["readable"] or artifact["state"] != "LIVE":
             return None
         kind = artifact["type"]
@@ -243,13 +261,35 @@ class ViewData:
             return evaluation_summary(artifact["uri"])
         return None
 
-    def _model_history(self, name: str, executions: list[tuple[Any, str, str]]) -> list[Any]:
+    def _model_history(self, name: str, *, limit: int = MAX_MODELS) -> list[Any]:
         """Every model the pipeline trained, newest first: each evaluation of it (the run,
         the baseline, the blessing), whether any blessed it, the overall metrics of the
         latest evaluation, and every push of it."""
-        events = self._events(e for e, _, _ in executions)
+        from ml_metadata.metadata_store import metadata_store
+
+        query = (
+            f"contexts_a.name = '{name}' AND contexts_a.type = '{PIPELINE_CONTEXT}'"
+            " AND type = 'Model'"
+        )
+        options = metadata_store.ListOptions(
+            filter_query=query, order_by=metadata_store.OrderByField.CREATE_TIME,
+            is_asc=False, limit=limit,
+        )  # fmt: skip
+        newest = self._store.get_artifacts(list_options=options)
+        if not newest:
+            return []
+        # Every execution that made or used one of these models (Trainer, Evaluators,
+        # Pushers), and everything those executions read and wrote.
+        used = self._store.get_events_by_artifact_ids([model.id for model in newest])
+        events = self._store.get_events_by_execution_ids(sorted({e.execution_id for e in used}))
         artifacts = self._artifacts_by_id({event.artifact_id for event in events})
-        run_of = {e.id: run_id for e, run_id, _ in executions}
+        runs: dict[int, str | None] = {}
+
+        def run_of(execution_id: int) -> str | None:
+            if execution_id not in runs:
+                runs[execution_id] = self._run_of(execution_id)
+            return runs[execution_id]
+
         produced: dict[int, int] = {}
         for event in events:
             if event.type in (self._pb.Event.OUTPUT, self._pb.Event.DECLARED_OUTPUT):
@@ -265,7 +305,7 @@ class ViewData:
             if kind == "Model":
                 models[artifact_id] = {
                     **self._describe(artifact, root),
-                    "run_id": run_of.get(execution_id),
+                    "run_id": run_of(execution_id),
                     "evaluations": [],
                     "pushes": [],
                 }
@@ -290,13 +330,13 @@ class ViewData:
             model = models.get(judged.get(execution_id, inputs.get("model", -1)))
             if model is None:
                 continue
-            described = {**self._describe(artifact, root), "run_id": run_of.get(execution_id)}
+            described = {**self._describe(artifact, root), "run_id": run_of(execution_id)}
             if kind in ("ModelBlessing", EVALUATION_TYPE):
                 # One Evaluator execution: its evaluation and blessing, against a baseline.
                 evaluation = evaluations.setdefault(
                     execution_id,
                     {
-                        "run_id": run_of.get(execution_id),
+                        "run_id": run_of(execution_id),
                         "baseline_model_id": inputs.get("baseline_model"),
                         "evaluation": None,
                         "blessing": None,
@@ -320,12 +360,8 @@ class ViewData:
         return sorted(models.values(), key=lambda m: m["id"], reverse=True)
 
 
-def _group_by_node(executions: list[tuple[Any, str, str]], run_id: str) -> dict[str, list[Any]]:
-    grouped: dict[str, list[Any]] = defaultdict(list)
-    for execution, run, node in executions:
-        if run == run_id:
-            grouped[node].append(execution)
-    return dict(grouped)
+def _id(item: Any) -> int:
+    return int(item.id)
 
 
 def _state_summary(pb: Any, attempts: list[Any]) -> dict[str, Any]:
