@@ -28,7 +28,7 @@ from deployment import ADMIN_PASSWORD, Databases, Deployment, free_port, require
 
 from tfx_dags import settings
 from tfx_dags.ui import plots
-from tfx_dags.ui.source import NotFound, ViewSource
+from tfx_dags.ui.source import NotFound, ViewSource, ViewSourceError
 
 DAG_ID = "penguin_keras"
 DATA_CSV = settings.PROJECT_ROOT / "data" / "penguin" / "penguins.csv"
@@ -454,3 +454,13 @@ def test_browser_logs_in_and_sees_the_run_the_blessed_model_and_a_plot(view: Vie
         print(f"screenshots: {ARTIFACTS}")
     finally:
         browser.close()
+
+
+def test_an_unreachable_store_is_a_clear_error_without_the_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_TFX_DAGS_METADATA", "mysql://view:s3cret-pw@127.0.0.1:1/mlmd")
+    where = "reading pipelines failed: ML Metadata at MySQL 127.0.0.1:1/mlmd: RuntimeError"
+    with pytest.raises(ViewSourceError, match=where) as caught:
+        ViewSource().pipelines()
+    assert "s3cret-pw" not in str(caught.value)

@@ -69,7 +69,7 @@ def plain_properties(properties: Any) -> dict[str, Any]:
 
 def describe() -> str:
     """Where ML Metadata lives, without credentials."""
-    config = connection_config()
+    config = connection_config(read_only=True)
     if config.HasField("mysql"):
         return f"MySQL {config.mysql.host}:{config.mysql.port}/{config.mysql.database}"
     return f"SQLite {config.sqlite.filename_uri}"

@@ -19,13 +19,14 @@ import json
 import os
 import re
 import sys
+import traceback
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from tfx_dags import settings
-from tfx_dags.runner.metadata import connection_config, plain_properties
+from tfx_dags.runner.metadata import connection_config, describe, plain_properties
 from tfx_dags.runner.query import NODE_CONTEXT, PIPELINE_CONTEXT, RUN_CONTEXT
 
 EVALUATION_TYPE = "ModelEvaluation"
@@ -602,12 +603,23 @@ def main(argv: list[str] | None = None) -> int:
         result = answer(args)
     except NotFound as error:
         result = {"error": "not_found", "message": str(error)}
+    except Exception as error:  # the view shows why, in one line
+        traceback.print_exc()
+        result = {"error": "failed", "message": f"{_where()}: {type(error).__name__}: {error}"}
     # Written whole, then renamed: the reader never sees half a document.
     partial = f"{args.output}.partial"
     with open(partial, "w") as handle:
         json.dump(result, handle)
     os.replace(partial, args.output)
     return 0
+
+
+def _where() -> str:
+    """Where ML Metadata is, without credentials."""
+    try:
+        return f"ML Metadata at {describe()}"
+    except Exception:
+        return "ML Metadata"
 
 
 def answer(args: argparse.Namespace) -> Any:

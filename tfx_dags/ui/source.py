@@ -110,4 +110,6 @@ class ViewSource:
             answer = json.loads(output.read_text())
         if answer.get("error") == "not_found":
             raise NotFound(str(answer.get("message", "not found")))
+        if answer.get("error"):
+            raise ViewSourceError(f"reading {query} failed: {answer.get('message', '')}")
         return dict(answer)
