@@ -21,16 +21,14 @@ DAG_ID = "penguin_keras"
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if args == ["serve"]:
-        return serve()
-    if args:
+    if args not in ([], ["serve"]):
         print("usage: python -m tfx_dags.demo [serve]", file=sys.stderr)
         return 2
     # The demo's own node server, stopped when it ends (a worker's would stay up for more).
     server_dir = tempfile.mkdtemp(prefix="tfx-dags-demo-")
     os.environ["TFX_DAGS_NODE_SERVER_DIR"] = server_dir
     try:
-        return run_demo()
+        return serve() if args else run_demo()
     finally:
         node_process.stop_servers()
         shutil.rmtree(server_dir, ignore_errors=True)
