@@ -451,6 +451,16 @@ def test_browser_logs_in_and_sees_the_run_the_blessed_model_and_a_plot(view: Vie
         browser.leave_frames()
         shot = browser.screenshot(ARTIFACTS / "tfx_view_run.png")
         assert shot.stat().st_size > 10_000
+        # The second run, from the DAG run's own TFX tab: rejected against the baseline.
+        second = urllib.parse.quote(view.run_ids[1], safe="")
+        browser.open(f"{base}/dags/{DAG_ID}/runs/{second}/plugin/tfx-run")
+        browser.enter_frame(browser.find("iframe"))
+        assert browser.text(browser.find("#validation-result")) == "failed"
+        text = browser.script("return document.querySelector('table.checks').innerText")
+        assert text.count("failed") == 2 and "candidate − baseline" in text
+        browser.script("document.querySelector('#evaluation').scrollIntoView()")
+        browser.leave_frames()
+        browser.screenshot(ARTIFACTS / "tfx_view_rejected_run.png")
         print(f"screenshots: {ARTIFACTS}")
     finally:
         browser.close()
