@@ -97,17 +97,19 @@ class Store:
     def _artifacts(
         self, events: list[Any], uris: dict[int, str], *, inputs: bool
     ) -> dict[str, list[dict[str, Any]]]:
-        wanted = (
-            {self._pb.Event.INPUT}
-            if inputs
-            else {self._pb.Event.OUTPUT, self._pb.Event.DECLARED_OUTPUT}
-        )
         by_key: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for event in events:
-            if event.type in wanted and event.path.steps:
-                artifact = {"id": event.artifact_id, "uri": uris.get(event.artifact_id, "")}
-                by_key[event.path.steps[0].key].append(artifact)
+        for key, event in keyed_events(events, inputs=inputs):
+            by_key[key].append({"id": event.artifact_id, "uri": uris.get(event.artifact_id, "")})
         return dict(by_key)
+
+
+def keyed_events(events: list[Any], *, inputs: bool) -> list[tuple[str, Any]]:
+    """(input or output key, event) of the input events, or of the output events."""
+    from ml_metadata.proto import metadata_store_pb2
+
+    kinds = metadata_store_pb2.Event
+    wanted = {kinds.INPUT} if inputs else {kinds.OUTPUT, kinds.DECLARED_OUTPUT}
+    return [(e.path.steps[0].key, e) for e in events if e.type in wanted and e.path.steps]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,7 +27,7 @@ from typing import Any
 
 from tfx_dags import settings
 from tfx_dags.runner.metadata import connection_config, describe, plain_properties
-from tfx_dags.runner.query import NODE_CONTEXT, PIPELINE_CONTEXT, RUN_CONTEXT
+from tfx_dags.runner.query import NODE_CONTEXT, PIPELINE_CONTEXT, RUN_CONTEXT, keyed_events
 
 EVALUATION_TYPE = "ModelEvaluation"
 STATISTICS_TYPE = "ExampleStatistics"
@@ -217,15 +217,9 @@ class ViewData:
     def _keyed(
         self, events: list[Any], artifacts: dict[int, Any], root: Path, *, inputs: bool
     ) -> dict[str, list[dict[str, Any]]]:
-        wanted = (
-            {self._pb.Event.INPUT}
-            if inputs
-            else {self._pb.Event.OUTPUT, self._pb.Event.DECLARED_OUTPUT}
-        )
         by_key: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for event in events:
-            if event.type in wanted and event.path.steps and event.artifact_id in artifacts:
-                key = event.path.steps[0].key
+        for key, event in keyed_events(events, inputs=inputs):
+            if event.artifact_id in artifacts:
                 by_key[key].append(self._describe(artifacts[event.artifact_id], root))
         return dict(by_key)
 
