@@ -16,7 +16,13 @@ from typing import Any
 
 from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
 from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from tfx_dags import settings
@@ -69,11 +75,8 @@ def create_app(source: ViewSource | None = None) -> FastAPI:
 
             login = get_auth_manager().get_url_login(next_url=str(request.url))
             return RedirectResponse(login, status_code=303)
-        return Response(
-            content=f'{{"detail": "{error.detail}"}}',
-            status_code=error.status_code,
-            media_type="application/json",
-            headers=error.headers,
+        return JSONResponse(
+            {"detail": error.detail}, status_code=error.status_code, headers=error.headers
         )
 
     @app.exception_handler(NotFound)
@@ -215,17 +218,26 @@ def _sections(summary: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 
 def _dag_runs(dag_id: str, *, run_id: str | None = None, limit: int = 100) -> dict[str, Any]:
-    """Airflow's side of the runs: state and type, by run id (the TFX pipeline run id)."""
+    """Airflow's side of the runs, newest first: state, type and start, by run id (the TFX
+    pipeline run id)."""
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
-    query = select(DagRun.run_id, DagRun.state, DagRun.run_type).where(DagRun.dag_id == dag_id)
+    columns = (DagRun.run_id, DagRun.state, DagRun.run_type, DagRun.start_date)
+    query = select(*columns).where(DagRun.dag_id == dag_id)
     if run_id is not None:
         query = query.where(DagRun.run_id == run_id)
     with create_session() as session:
         rows = session.execute(query.order_by(DagRun.id.desc()).limit(limit)).all()
-    return {row.run_id: {"state": str(row.state), "run_type": str(row.run_type)} for row in rows}
+    return {
+        row.run_id: {
+            "state": str(row.state),
+            "run_type": str(row.run_type),
+            "started": row.start_date.strftime("%Y-%m-%d %H:%M:%S UTC") if row.start_date else "",
+        }
+        for row in rows
+    }
 
 
 def _metadata_description() -> str:
