@@ -15,7 +15,8 @@ UV_COMPILE := $(AIRFLOW_VENV)/bin/uv pip compile --quiet --python-platform x86_6
 setup: $(AIRFLOW_VENV)/.installed $(TFX_VENV)/.installed browser
 
 # Debian's Chromium and ChromeDriver, for the browser test of the TFX view (as root, or
-# through sudo); nothing to do where both are installed.
+# through sudo); nothing to do where both are installed. Where apt cannot install them, setup
+# goes on: the browser test then skips (and fails under CI).
 BROWSER_PACKAGES := chromium chromium-driver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser:
@@ -23,21 +24,8 @@ browser:
 		export DEBIAN_FRONTEND=noninteractive; \
 		$(SUDO) apt-get install -y -q $(BROWSER_PACKAGES) >/dev/null || { \
 			$(SUDO) apt-get update -q >/dev/null && \
-			$(SUDO) apt-get install -y -q $(BROWSER_PACKAGES) >/dev/null; }; }
-
-$(AIRFLOW_VENV)/.installed: requirements/airflow.lock $(PROJECT_FILES)
-	test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
-	$(AIRFLOW_VENV)/bin/pip $(PIP_INSTALL) -r requirements/airflow.lock
-	$(AIRFLOW_VENV)/bin/pip $(PIP_INSTALL) -e .
-	touch $@
-
-# TFX declares python<3.11; its compiled dependencies all ship cp311 wheels, and the tests
-# prove the combination works.
-$(TFX_VENV)/.installed: requirements/tfx.lock $(PROJECT_FILES)
-	test -x $(TFX_VENV)/bin/python || $(PYTHON) -m venv $(TFX_VENV)
-	$(TFX_VENV)/bin/pip $(PIP_INSTALL) --ignore-requires-python -r requirements/tfx.lock
-	$(TFX_VENV)/bin/pip $(PIP_INSTALL) -e .
-	touch $@
+			$(SUDO) apt-get install -y -q $(BROWSER_PACKAGES) >/dev/null; } || \
+		echo "warning: could not install $(BROWSER_PACKAGES); the browser test will skip"; }
 
 demo: setup
 	$(AIRFLOW_VENV)/bin/python -m tfx_dags.demo
