@@ -27,6 +27,20 @@ browser:
 			$(SUDO) apt-get install -y -q $(BROWSER_PACKAGES) >/dev/null; } || \
 		echo "warning: could not install $(BROWSER_PACKAGES); the browser test will skip"; }
 
+$(AIRFLOW_VENV)/.installed: requirements/airflow.lock $(PROJECT_FILES)
+	test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/pip $(PIP_INSTALL) -r requirements/airflow.lock
+	$(AIRFLOW_VENV)/bin/pip $(PIP_INSTALL) -e .
+	touch $@
+
+# TFX declares python<3.11; its compiled dependencies all ship cp311 wheels, and the tests
+# prove the combination works.
+$(TFX_VENV)/.installed: requirements/tfx.lock $(PROJECT_FILES)
+	test -x $(TFX_VENV)/bin/python || $(PYTHON) -m venv $(TFX_VENV)
+	$(TFX_VENV)/bin/pip $(PIP_INSTALL) --ignore-requires-python -r requirements/tfx.lock
+	$(TFX_VENV)/bin/pip $(PIP_INSTALL) -e .
+	touch $@
+
 demo: setup
 	$(AIRFLOW_VENV)/bin/python -m tfx_dags.demo
 
