@@ -22,18 +22,26 @@ def is_validator(node_type: str) -> bool:
     return node_type.rsplit(".", 1)[-1] == VALIDATOR_TYPE
 
 
+def split_files(uri: str, filename: str) -> list[tuple[str, Path]]:
+    """(split, file) per ``Split-<name>`` folder of an artifact; a file at the top (Transform
+    writes one for all data) is split "all"."""
+    top = Path(uri) / filename
+    found = [("all", top)] if top.is_file() else []
+    return found + [
+        (path.parent.name.removeprefix("Split-"), path)
+        for path in sorted(Path(uri).glob(f"Split-*/{filename}"))
+    ]
+
+
 def anomaly_lines(anomalies_uri: str) -> list[str]:
     """One readable line per anomaly of every split under an ExampleAnomalies artifact
     (Transform's post-transform anomalies are one file for all splits: split "all")."""
     from tensorflow_metadata.proto.v0 import anomalies_pb2
 
     lines = []
-    root = Path(anomalies_uri)
-    paths = [root / ANOMALIES_FILE] if (root / ANOMALIES_FILE).is_file() else []
-    for path in paths + sorted(root.glob(f"Split-*/{ANOMALIES_FILE}")):
+    for split, path in split_files(anomalies_uri, ANOMALIES_FILE):
         anomalies = anomalies_pb2.Anomalies()
         anomalies.ParseFromString(path.read_bytes())
-        split = "all" if path.parent == root else path.parent.name.removeprefix("Split-")
         for feature, info in sorted(anomalies.anomaly_info.items()):
             lines.append(
                 f"split {split}, feature {feature!r}: {info.short_description}: {info.description}"

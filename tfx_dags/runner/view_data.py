@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from tfx_dags import settings
+from tfx_dags.runner.anomalies import split_files
 from tfx_dags.runner.metadata import connection_config, describe, plain_properties
 from tfx_dags.runner.query import NODE_CONTEXT, PIPELINE_CONTEXT, RUN_CONTEXT, keyed_events
 
@@ -173,15 +174,16 @@ class ViewData:
         return dict(grouped)
 
     def _node_of(self, execution_id: int) -> str:
-        for context in self._store.get_contexts_by_execution(execution_id):
-            if self._type_name("context", context.type_id) == NODE_CONTEXT:
-                # Node contexts are named "<pipeline>.<node id>".
-                return str(context.name).partition(".")[2]
-        return ""
+        # Node contexts are named "<pipeline>.<node id>".
+        return (self._context_name(execution_id, NODE_CONTEXT) or "").partition(".")[2]
 
     def _run_of(self, execution_id: int) -> str | None:
+        return self._context_name(execution_id, RUN_CONTEXT)
+
+    def _context_name(self, execution_id: int, context_type: str) -> str | None:
+        """The name of the execution's context of that type (its run, its node)."""
         for context in self._store.get_contexts_by_execution(execution_id):
-            if self._type_name("context", context.type_id) == RUN_CONTEXT:
+            if self._type_name("context", context.type_id) == context_type:
                 return str(context.name)
         return None
 
@@ -311,34 +313,29 @@ class ViewData:
             for artifact_id, execution_id in produced.items()
             if "current_model_id" in artifacts[artifact_id].custom_properties
         }
+        inputs_of: dict[int, dict[str, int]] = defaultdict(dict)
+        for key, event in keyed_events(events, inputs=True):
+            inputs_of[event.execution_id][key] = event.artifact_id
         evaluations: dict[int, dict[str, Any]] = {}
         for artifact_id, execution_id in sorted(produced.items()):
             artifact = artifacts[artifact_id]
             kind = self._type_name("artifact", artifact.type_id)
-            inputs = {
-                event.path.steps[0].key: event.artifact_id
-                for event in events
-                if event.execution_id == execution_id
-                and event.type == self._pb.Event.INPUT
-                and event.path.steps
-            }
+            inputs = inputs_of[execution_id]
             model = models.get(judged.get(execution_id, inputs.get("model", -1)))
             if model is None:
                 continue
             described = {**self._describe(artifact, root), "run_id": run_of(execution_id)}
             if kind in ("ModelBlessing", EVALUATION_TYPE):
                 # One Evaluator execution: its evaluation and blessing, against a baseline.
-                evaluation = evaluations.setdefault(
-                    execution_id,
-                    {
+                if execution_id not in evaluations:
+                    evaluations[execution_id] = {
                         "run_id": run_of(execution_id),
                         "baseline_model_id": inputs.get("baseline_model"),
                         "evaluation": None,
                         "blessing": None,
-                    },
-                )
-                if evaluation not in model["evaluations"]:
-                    model["evaluations"].append(evaluation)
+                    }
+                    model["evaluations"].append(evaluations[execution_id])
+                evaluation = evaluations[execution_id]
                 evaluation["blessing" if kind == "ModelBlessing" else "evaluation"] = described
             elif kind == "PushedModel" and described["properties"].get("pushed") == 1:
                 model["pushes"].append(described)
@@ -384,22 +381,12 @@ def under_root(uri: str, root: Path) -> bool:
 # -- artifact readers ------------------------------------------------------------------
 
 
-def _splits(uri: str, filename: str) -> list[tuple[str, Path]]:
-    """(split, file) per split folder; Transform writes one file for all data ("all")."""
-    top = Path(uri) / filename
-    found = [("all", top)] if top.is_file() else []
-    return found + [
-        (path.parent.name.removeprefix("Split-"), path)
-        for path in sorted(Path(uri).glob(f"Split-*/{filename}"))
-    ]
-
-
 def statistics_summary(uri: str) -> dict[str, Any]:
     """Per split: the number of examples and, per feature, its type and key figures."""
     from tensorflow_metadata.proto.v0 import statistics_pb2
 
     splits = []
-    for split, path in _splits(uri, "FeatureStats.pb"):
+    for split, path in split_files(uri, "FeatureStats.pb"):
         stats = statistics_pb2.DatasetFeatureStatisticsList()
         stats.ParseFromString(path.read_bytes())
         for dataset in stats.datasets:
@@ -449,7 +436,7 @@ def anomalies_summary(uri: str) -> dict[str, Any]:
     """Per split: the anomalies ExampleValidator found (none is the good news)."""
     from tfx_dags.runner.anomalies import ANOMALIES_FILE, anomaly_lines
 
-    splits = [split for split, _ in _splits(uri, ANOMALIES_FILE)]
+    splits = [split for split, _ in split_files(uri, ANOMALIES_FILE)]
     return {"kind": "anomalies", "splits": splits, "anomalies": anomaly_lines(uri)}
 
 

@@ -18,8 +18,8 @@ from typing import Any
 
 from tfx_dags import node_process, settings
 from tfx_dags.errors import TfxDagsError
+from tfx_dags.runner.metadata import URI_ENV
 
-METADATA_URI_ENV = "TFX_DAGS_METADATA_URI"
 QUERY_TIMEOUT_S = 120.0
 CACHE_SIZE = 256
 
@@ -88,7 +88,7 @@ class ViewSource:
         env = dict(os.environ)
         uri = metadata_uri()
         if uri:
-            env[METADATA_URI_ENV] = uri
+            env[URI_ENV] = uri
         with tempfile.TemporaryDirectory(prefix="tfx-view-") as scratch:
             output = Path(scratch) / "answer.json"
             command = [
