@@ -23,9 +23,8 @@ from tfx_dags.config import parse_pipeline_ref
 from tfx_dags.errors import TfxDagsError
 from tfx_dags.params import RunParam, resolve_run_kwargs
 from tfx_dags.runner.errors import BAD_DATA_EXIT, NODE_ERROR_MARKER
+from tfx_dags.runner.metadata import URI_ENV
 from tfx_dags.ui.links import TfxArtifactsLink
-
-METADATA_URI_ENV = "TFX_DAGS_METADATA_URI"
 
 
 @dataclass(frozen=True)
@@ -199,7 +198,7 @@ def metadata_env() -> dict[str, str]:
         connection = BaseHook.get_connection(settings.metadata_conn_id())
     except AirflowNotFoundException:
         return {}
-    return {METADATA_URI_ENV: connection.get_uri()}
+    return {URI_ENV: connection.get_uri()}
 
 
 def _read_result(path: Path) -> dict[str, Any]:
