@@ -93,7 +93,7 @@ def measure(rows: int, mode: str, scratch: Path) -> dict[str, tuple[float, int]]
     env = {**os.environ, "TFX_DAGS_HOME": str(home), "TFX_DAGS_BEAM_DIRECT_MODE": mode}
     os.environ["TFX_DAGS_BEAM_DIRECT_MODE"] = mode  # the compile step reads it
     compiled = ensure_compiled(
-        dag_id=f"taxi_scale_{rows}_{mode}",
+        cache_name=f"taxi_scale_{rows}_{mode}",
         ref=parse_pipeline_ref("modules.taxi.pipeline:create_pipeline"),
         kwargs={
             "pipeline_name": f"taxi_scale_{rows}_{mode}",

@@ -3,8 +3,10 @@
 DAG files run in the scheduler's environment, which holds no TFX. The compile step therefore
 runs as a subprocess of the TFX environment's interpreter, and its result is cached under a
 key made of everything that can change it: the pipeline reference and arguments, the source
-files of the pipeline's package, tfx_dags' own code and the TFX lock. A parse with a warm cache
-hashes a few files and reads one JSON file.
+files of the pipeline's package, tfx_dags' own code and the TFX lock. Files the compile step
+finds on the way (``module_file=`` folders, schema files) are listed with their digests in
+the manifest, and an entry whose listed files changed is compiled anew. A parse with a warm
+cache hashes a few files and reads one JSON file.
 """
 
 from __future__ import annotations
@@ -74,12 +76,12 @@ def source_files(ref: PipelineRef, source: Path) -> list[Path]:
 
 
 def cache_key(
-    dag_id: str, ref: PipelineRef, kwargs: Mapping[str, Any], files: Iterable[Path]
+    cache_name: str, ref: PipelineRef, kwargs: Mapping[str, Any], files: Iterable[Path]
 ) -> str:
     digest = hashlib.sha256()
     header = {
         "format": MANIFEST_FORMAT,
-        "dag_id": dag_id,
+        "dag_id": cache_name,
         "pipeline": str(ref),
         "kwargs": kwargs,
         # Settings the compile step reads from the environment.
@@ -96,15 +98,46 @@ def cache_key(
 
 
 def ensure_compiled(
-    *, dag_id: str, ref: PipelineRef, kwargs: Mapping[str, Any]
+    *, cache_name: str, ref: PipelineRef, kwargs: Mapping[str, Any]
 ) -> CompiledPipeline:
-    """Return the compiled pipeline, compiling it first if the cache holds no current copy."""
+    """Return the compiled pipeline, compiling it first if the cache holds no current copy.
+    ``cache_name`` is the cache folder: the DAG id, or for an AirflowDagRunner file (whose
+    DAG id only its compile tells) a name made from the file's."""
     source = pipeline_source(ref)
-    key = cache_key(dag_id, ref, kwargs, source_files(ref, source))
-    directory = settings.compiled_dir() / dag_id / key
-    if not (directory / MANIFEST_FILE).is_file():
-        _compile_into(directory, ref=ref, kwargs=kwargs, source=source)
+    key = cache_key(cache_name, ref, kwargs, source_files(ref, source))
+    folder = settings.compiled_dir() / cache_name
+    for directory in _entries(folder, key):
+        manifest = _read_manifest(directory)
+        if manifest is not None and inputs_unchanged(manifest):
+            return CompiledPipeline(directory, graph_from_manifest(manifest))
+    directory = _compile_into(folder, key, ref=ref, kwargs=kwargs, source=source)
     return CompiledPipeline(directory, load_graph(directory))
+
+
+def _entries(folder: Path, key: str) -> list[Path]:
+    """Compiled entries of this key: ``KEY``, or ``KEY-<inputs digest>`` when the compile
+    found files outside the key; newest first."""
+    entries = [folder / key, *folder.glob(f"{key}-*")] if folder.is_dir() else []
+    existing = [entry for entry in entries if (entry / MANIFEST_FILE).is_file()]
+    return sorted(existing, key=lambda entry: entry.stat().st_mtime, reverse=True)
+
+
+def _read_manifest(directory: Path) -> dict[str, Any] | None:
+    try:
+        return dict(json.loads((directory / MANIFEST_FILE).read_text()))
+    except (OSError, ValueError):
+        return None
+
+
+def inputs_unchanged(manifest: Mapping[str, Any]) -> bool:
+    """Every file the compile listed (module files' folders, schema files) is as it was."""
+    for path, digest in dict(manifest.get("inputs") or {}).items():
+        try:
+            if hashlib.sha256(Path(path).read_bytes()).hexdigest() != digest:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def load_graph(directory: Path) -> PipelineGraph:
@@ -116,16 +149,16 @@ def load_graph(directory: Path) -> PipelineGraph:
 
 
 def _compile_into(
-    directory: Path, *, ref: PipelineRef, kwargs: Mapping[str, Any], source: Path
-) -> None:
+    folder: Path, key: str, *, ref: PipelineRef, kwargs: Mapping[str, Any], source: Path
+) -> Path:
     python = settings.tfx_python()
     if not python.exists():
         raise PipelineCompileError(
             f"the TFX environment's interpreter {python} does not exist; run `make setup` "
             "or set TFX_DAGS_TFX_PYTHON"
         )
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".compiling-", dir=directory.parent))
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".compiling-", dir=folder))
     command = [
         str(python), "-m", "tfx_dags.runner.compile",
         "--pipeline", str(ref),
@@ -142,12 +175,14 @@ def _compile_into(
                 f"cannot compile pipeline {ref} (defined in {source}): "
                 f"{_reason(output, returncode)}"
             )
+        directory = folder / _entry_name(key, _read_manifest(staging) or {})
         # Rename is atomic: a concurrent parse sees either no entry or a complete one.
         try:
             os.rename(staging, directory)
         except OSError:
             if not (directory / MANIFEST_FILE).is_file():
                 raise
+        return directory
     except TimeoutError:
         raise PipelineCompileError(
             f"compiling pipeline {ref} (defined in {source}) took longer than {timeout:g} s "
@@ -155,6 +190,14 @@ def _compile_into(
         ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _entry_name(key: str, manifest: Mapping[str, Any]) -> str:
+    inputs = manifest.get("inputs") or {}
+    if not inputs:
+        return key
+    digest = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+    return f"{key}-{digest[:12]}"
 
 
 def _reason(stderr: str, returncode: int) -> str:

@@ -15,10 +15,14 @@ from tfx_dags.params import RunParam, as_run_param, param_schema
 # Airflow's own rule for dag_id and task_id (airflow.utils.helpers.KEY_REGEX).
 KEY_PATTERN = re.compile(r"^[\w.-]+$")
 _DOTTED = r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*"
-_PIPELINE_REF = re.compile(rf"^(?P<module>{_DOTTED}|/.+\.py):(?P<function>[A-Za-z_]\w*)$")
+_PIPELINE_REF = re.compile(
+    rf"^(?:(?P<module>{_DOTTED})|(?P<file>/.+\.py))(?::(?P<function>[A-Za-z_]\w*))?$"
+)
 # The factory passes these to the pipeline function itself.
 FACTORY_KWARGS = ("pipeline_name", "pipeline_root")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Where a node's ML Metadata comes from when the pipeline declares its own store.
+METADATA_STORES = ("pipeline", "deployment")
 # An asset URI the scheduler can key on: a scheme, then a location.
 ASSET_URI = re.compile(r"^[a-z][a-z0-9+.-]*://\S+$")
 
@@ -52,28 +56,36 @@ class TaskOverride:
 
 @dataclass(frozen=True)
 class PipelineRef:
-    """Where a pipeline function lives: a dotted module or an absolute ``.py`` path."""
+    """Where a pipeline comes from: a function in a dotted module or in an absolute ``.py``
+    path, or (no function) the pipeline a file hands to TFX's ``AirflowDagRunner``."""
 
     module: str
-    function: str
+    function: str = ""
 
     @property
     def is_file(self) -> bool:
         return self.module.endswith(".py")
 
+    @property
+    def is_runner_file(self) -> bool:
+        """A DAG file written for TFX's AirflowDagRunner: it builds its pipeline itself."""
+        return self.is_file and not self.function
+
     def __str__(self) -> str:
-        return f"{self.module}:{self.function}"
+        return f"{self.module}:{self.function}" if self.function else self.module
 
 
 def parse_pipeline_ref(value: str) -> PipelineRef:
-    """Parse ``package.module:function`` or ``/abs/path/file.py:function``."""
+    """Parse ``package.module:function``, ``/abs/path/file.py:function`` or, for a file that
+    calls ``AirflowDagRunner(...).run(...)``, ``/abs/path/file.py``."""
     match = _PIPELINE_REF.match(value) if isinstance(value, str) else None
-    if match is None:
+    if match is None or (match["module"] and not match["function"]):
         raise ConfigError(
             f"pipeline={value!r} is not a pipeline reference; use 'package.module:function' "
             "or '/absolute/path/file.py:function' naming a function that returns a tfx Pipeline"
+            " (or '/absolute/path/file.py' for a file that calls AirflowDagRunner)"
         )
-    return PipelineRef(match["module"], match["function"])
+    return PipelineRef(match["module"] or match["file"], match["function"] or "")
 
 
 @dataclass(frozen=True)
@@ -87,8 +99,8 @@ class PipelineDagConfig:
             ``pipeline_name`` and ``pipeline_root`` itself.
         pipeline_kwargs: further keyword arguments for the function; JSON values only, since
             they cross into the TFX environment and into the compile cache key.
-        schedule: an Airflow schedule (cron string, preset such as ``"@daily"``) or None for
-            manual runs only. Default None.
+        schedule: an Airflow schedule (cron string, preset such as ``"@daily"``, a
+            ``timedelta``) or None for manual runs only. Default None.
         start_date: first logical date. Default 2024-01-01 UTC.
         catchup: run missed intervals since ``start_date``. Default False.
         owner: shown in the UI and required by the DAG integrity tests. Default ``"airflow"``.
@@ -103,12 +115,17 @@ class PipelineDagConfig:
             with its bounds; its default is the value in ``pipeline_kwargs``.
         schedule_assets: asset URIs (e.g. ``file:///data/penguin``); the DAG runs when any
             of them gets an event (new data). Exclusive with ``schedule``. Default none.
+        metadata_store: for a pipeline that declares its own ``metadata_connection_config``:
+            ``"pipeline"`` keeps it (its history of runs, blessed models and cache), and
+            ``"deployment"`` uses the deployment's store instead (the Airflow connection
+            ``TFX_DAGS_METADATA_CONN_ID``, else SQLite), which the TFX view reads. Pipelines
+            without one always use the deployment's. Default ``"pipeline"``.
     """
 
     dag_id: str
     pipeline: str
     pipeline_kwargs: Mapping[str, Any] = field(default_factory=dict)
-    schedule: str | None = None
+    schedule: str | timedelta | None = None
     start_date: datetime = datetime(2024, 1, 1, tzinfo=UTC)
     catchup: bool = False
     owner: str = "airflow"
@@ -120,12 +137,22 @@ class PipelineDagConfig:
     task_overrides: Mapping[str, TaskOverride | Mapping[str, Any]] = field(default_factory=dict)
     run_params: Mapping[str, RunParam | Mapping[str, Any]] = field(default_factory=dict)
     schedule_assets: tuple[str, ...] = ()
+    metadata_store: str = "pipeline"
 
     def validate(self) -> PipelineRef:
         """Check every field; return the parsed pipeline reference. Raises ConfigError."""
         _validate_dag_id(self.dag_id)
         ref = parse_pipeline_ref(self.pipeline)
         _validate_pipeline_kwargs(self.pipeline_kwargs)
+        if ref.is_runner_file and self.pipeline_kwargs:
+            raise ConfigError(
+                f"pipeline={self.pipeline!r} builds its pipeline itself (AirflowDagRunner); "
+                "it takes no pipeline_kwargs"
+            )
+        if self.metadata_store not in METADATA_STORES:
+            raise ConfigError(
+                f"metadata_store={self.metadata_store!r} must be one of {list(METADATA_STORES)}"
+            )
         _validate_scheduling(self)
         _validate_ownership(self)
         self.overrides()
@@ -184,8 +211,10 @@ def _validate_pipeline_kwargs(kwargs: object) -> None:
 
 
 def _validate_scheduling(config: PipelineDagConfig) -> None:
-    if config.schedule is not None and not isinstance(config.schedule, str):
-        raise ConfigError(f"schedule={config.schedule!r} must be a cron string, preset or None")
+    if config.schedule is not None and not isinstance(config.schedule, str | timedelta):
+        raise ConfigError(
+            f"schedule={config.schedule!r} must be a cron string, preset, timedelta or None"
+        )
     if isinstance(config.schedule_assets, str) or not all(
         isinstance(uri, str) and ASSET_URI.match(uri) for uri in config.schedule_assets
     ):

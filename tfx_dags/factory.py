@@ -8,15 +8,19 @@ graph's edges. Nothing on this path imports TensorFlow, TFX or Beam.
 from __future__ import annotations
 
 import copy
+import hashlib
+from os import PathLike
+from pathlib import Path
 from typing import Any
 
 from airflow.sdk import DAG, Asset, AssetAlias, Param
 
 from tfx_dags import settings
 from tfx_dags.compiled import CompiledPipeline, ensure_compiled
-from tfx_dags.config import KEY_PATTERN, PipelineDagConfig, TaskOverride
+from tfx_dags.config import KEY_PATTERN, PipelineDagConfig, PipelineRef, TaskOverride
 from tfx_dags.errors import ConfigError, PipelineCompileError
-from tfx_dags.graph import TfxNode
+from tfx_dags.graph import RuntimeParameter, TfxNode
+from tfx_dags.migration import dag_settings
 from tfx_dags.operators import RunVariant, TfxNodeOperator
 from tfx_dags.params import param_schema
 
@@ -36,17 +40,63 @@ def pipeline_dag(**config: Any) -> DAG:
     return build_dag(dag_config)
 
 
-def build_dag(config: PipelineDagConfig) -> DAG:
+def airflow_runner_dag(path: str | PathLike[str], **overrides: Any) -> DAG:
+    """The DAG of a file written for TFX's ``AirflowDagRunner``, unchanged.
+
+    The file is run in the TFX environment, where a stand-in records the pipeline it hands
+    to ``AirflowDagRunner(AirflowPipelineConfig(...)).run(...)``. The DAG id is the
+    pipeline's name; schedule (``schedule_interval`` or ``schedule``), ``start_date``,
+    ``catchup``, ``max_active_runs``, ``tags``, ``description`` and ``default_args``
+    (owner, retries, retry_delay, execution_timeout) come from its ``airflow_dag_config``;
+    its RuntimeParameters become run parameters. ``overrides`` are further
+    ``PipelineDagConfig`` settings (owner, tags, task_overrides, metadata_store, ...),
+    which win over the file's. Keep the file out of the DAGs folder (or in
+    ``.airflowignore``): Airflow must not parse it itself.
+    """
+    source = Path(path)
+    if not source.is_absolute():
+        raise ConfigError(f"airflow_runner_dag({str(path)!r}) needs an absolute path")
+    ref = PipelineRef(str(source))
+    compiled = ensure_compiled(cache_name=runner_cache_name(source), ref=ref, kwargs={})
+    settings_from_file = dag_settings(source, compiled.graph)
+    config = {"dag_id": compiled.graph.pipeline_name, **settings_from_file, **overrides}
+    config["pipeline"] = str(source)
+    try:
+        dag_config = PipelineDagConfig(**config)
+    except TypeError as error:
+        raise ConfigError(f"unknown DAG setting: {error}") from None
+    return build_dag(dag_config, compiled=compiled)
+
+
+def runner_cache_name(path: Path) -> str:
+    """The compile-cache folder of an AirflowDagRunner file: its name, and a digest of its
+    path so that two files of one name stay apart."""
+    return f"{path.stem}.{hashlib.sha256(str(path).encode()).hexdigest()[:8]}"
+
+
+def build_dag(config: PipelineDagConfig, *, compiled: CompiledPipeline | None = None) -> DAG:
     """Compile the pipeline (or reuse the cached compile) and build its DAG."""
     ref = config.validate()
-    # The DAG file may share pipeline_kwargs with other DAGs: never change the caller's copy.
-    kwargs = {
-        **copy.deepcopy(dict(config.pipeline_kwargs)),
-        "pipeline_name": config.dag_id,
-        "pipeline_root": str(settings.pipeline_root(config.dag_id)),
-    }
-    compiled = ensure_compiled(dag_id=config.dag_id, ref=ref, kwargs=kwargs)
+    if ref.is_runner_file:
+        # The file names its pipeline and root itself, as it did for TFX's runner.
+        kwargs: dict[str, Any] = {}
+        cache_name = runner_cache_name(Path(ref.module))
+    else:
+        # The DAG file may share pipeline_kwargs with other DAGs: never change the caller's.
+        kwargs = {
+            **copy.deepcopy(dict(config.pipeline_kwargs)),
+            "pipeline_name": config.dag_id,
+            "pipeline_root": str(settings.pipeline_root(config.dag_id)),
+        }
+        cache_name = config.dag_id
+    if compiled is None:
+        compiled = ensure_compiled(cache_name=cache_name, ref=ref, kwargs=kwargs)
     if compiled.graph.pipeline_name != config.dag_id:
+        if ref.is_runner_file:
+            raise ConfigError(
+                f"{config.pipeline} runs the pipeline {compiled.graph.pipeline_name!r}: its "
+                f"DAG id is that name, not {config.dag_id!r}"
+            )
         raise PipelineCompileError(
             f"{config.pipeline} named its pipeline {compiled.graph.pipeline_name!r}; it must "
             f"pass its pipeline_name argument ({config.dag_id!r}) to tfx.dsl.Pipeline"
@@ -64,6 +114,16 @@ def build_dag(config: PipelineDagConfig) -> DAG:
     return _airflow_dag(config, compiled, overrides, variant)
 
 
+def runtime_param(parameter: RuntimeParameter) -> Param:
+    """A TFX RuntimeParameter as an Airflow Param: its type and default, in the trigger
+    form; TFX's Airflow runner took the same values from ``dag_run.conf``."""
+    schema_type = {"str": "string", "int": "integer", "float": "number"}[parameter.type]
+    description = f"TFX RuntimeParameter ({parameter.type}), bound in every node of the run"
+    if parameter.default is None:
+        return Param(type=schema_type, description=description)
+    return Param(parameter.default, type=schema_type, description=description)
+
+
 def pushed_model_asset(serving_model_dir: str) -> Asset:
     """The Asset a DAG's Pusher updates on each push; downstream DAGs schedule on it."""
     return Asset(uri=f"file://{serving_model_dir}")
@@ -79,6 +139,13 @@ def _airflow_dag(
         name: Param(**param_schema(name, config.pipeline_kwargs[name], spec))
         for name, spec in variant.run_params.items()
     }
+    for parameter in compiled.graph.runtime_parameters:
+        if parameter.name in params:
+            raise ConfigError(
+                f"run_params[{parameter.name!r}] has the name of one of the pipeline's "
+                "RuntimeParameters; rename one of them"
+            )
+        params[parameter.name] = runtime_param(parameter)
     schedule: Any = config.schedule
     if config.schedule_assets:
         schedule = [Asset(uri=uri) for uri in config.schedule_assets]
@@ -114,6 +181,8 @@ def _airflow_dag(
             node_type=node.node_type,
             node_env={**(TRAINER_ENV if node.is_trainer else {}), **override.env},
             variant=variant if variant.run_params else None,
+            runtime_parameters={p.name: p.type for p in compiled.graph.runtime_parameters},
+            metadata_store=config.metadata_store,
             pushed_model_alias=_pushed_model_alias(config.dag_id, node),
             **{**_placement(node), **override.operator_kwargs()},
         )
@@ -140,7 +209,16 @@ def _pushed_model_alias(dag_id: str, node: TfxNode) -> AssetAlias | None:
 
 
 def _doc(config: PipelineDagConfig, compiled: CompiledPipeline) -> str:
-    return (
-        f"TFX pipeline `{config.pipeline}`, compiled to `{compiled.directory}`.\n\n"
-        f"Artifacts under `{settings.pipeline_root(config.dag_id)}`."
-    )
+    root = compiled.graph.pipeline_root or settings.pipeline_root(config.dag_id)
+    lines = [
+        f"TFX pipeline `{config.pipeline}`, compiled to `{compiled.directory}`.",
+        f"Artifacts under `{root}`.",
+    ]
+    if compiled.graph.metadata is not None:
+        store = (
+            f"the pipeline's own, {compiled.graph.metadata}"
+            if config.metadata_store == "pipeline"
+            else "the deployment's (the pipeline's own is set aside)"
+        )
+        lines.append(f"ML Metadata: {store}.")
+    return "\n\n".join(lines)

@@ -12,7 +12,10 @@ from typing import Any
 
 from tfx_dags.errors import ManifestError
 
-MANIFEST_FORMAT = 1
+# 2: runtime parameters, the pipeline's own root, store and AirflowDagRunner settings, the
+# user-code path, and the files outside the compile key that the IR depends on.
+MANIFEST_FORMAT = 2
+RUNTIME_PARAMETER_TYPES = ("str", "int", "float")
 
 
 @dataclass(frozen=True)
@@ -29,11 +32,27 @@ class TfxNode:
 
 
 @dataclass(frozen=True)
+class RuntimeParameter:
+    """A TFX ``RuntimeParameter`` of the pipeline: bound per run (an Airflow Param)."""
+
+    name: str
+    type: str  # "str", "int" or "float"
+    default: str | int | float | None = None
+
+
+@dataclass(frozen=True)
 class PipelineGraph:
-    """Nodes in topological order, upstream before downstream."""
+    """Nodes in topological order, upstream before downstream, and what the pipeline
+    declares beyond them."""
 
     pipeline_name: str
     nodes: tuple[TfxNode, ...]
+    runtime_parameters: tuple[RuntimeParameter, ...] = ()
+    pipeline_root: str = ""
+    # A TFX AirflowDagRunner file's DAG settings (JSON form, see runner/definitions.py).
+    airflow: Mapping[str, Any] | None = None
+    # The pipeline's own metadata_connection_config, described; None if it declares none.
+    metadata: str | None = None
 
     @property
     def edges(self) -> tuple[tuple[str, str], ...]:
@@ -59,7 +78,30 @@ def graph_from_manifest(manifest: Mapping[str, Any]) -> PipelineGraph:
     nodes = [_node_from_entry(entry) for entry in manifest.get("nodes", ())]
     if not nodes:
         raise ManifestError(f"pipeline {pipeline_name!r} has no nodes")
-    return PipelineGraph(pipeline_name, _topological(nodes))
+    airflow = manifest.get("airflow")
+    if airflow is not None and not isinstance(airflow, Mapping):
+        raise ManifestError("manifest airflow settings are not an object")
+    return PipelineGraph(
+        pipeline_name,
+        _topological(nodes),
+        runtime_parameters=tuple(
+            _runtime_parameter(entry) for entry in manifest.get("runtime_parameters", ())
+        ),
+        pipeline_root=str(manifest.get("pipeline_root") or ""),
+        airflow=airflow,
+        metadata=_optional_str("(pipeline)", manifest, "metadata"),
+    )
+
+
+def _runtime_parameter(entry: Any) -> RuntimeParameter:
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
+        raise ManifestError(f"manifest runtime parameter {entry!r} has no name")
+    kind, default = entry.get("type"), entry.get("default")
+    if kind not in RUNTIME_PARAMETER_TYPES:
+        raise ManifestError(f"runtime parameter {entry['name']!r} has type {kind!r}")
+    if default is not None and not isinstance(default, str | int | float):
+        raise ManifestError(f"runtime parameter {entry['name']!r} has default {default!r}")
+    return RuntimeParameter(entry["name"], kind, default)
 
 
 def _node_from_entry(entry: Any) -> TfxNode:

@@ -23,7 +23,7 @@ from tfx_dags.config import parse_pipeline_ref
 from tfx_dags.errors import TfxDagsError
 from tfx_dags.params import RunParam, resolve_run_kwargs
 from tfx_dags.runner.errors import BAD_DATA_EXIT, NODE_ERROR_MARKER
-from tfx_dags.runner.metadata import URI_ENV
+from tfx_dags.runner.metadata import STORE_ENV, URI_ENV
 from tfx_dags.ui.links import TfxArtifactsLink
 
 
@@ -43,7 +43,7 @@ class RunVariant:
         if kwargs == dict(self.pipeline_kwargs):
             return default_ir
         compiled = ensure_compiled(
-            dag_id=self.dag_id, ref=parse_pipeline_ref(self.pipeline), kwargs=kwargs
+            cache_name=self.dag_id, ref=parse_pipeline_ref(self.pipeline), kwargs=kwargs
         )
         return str(compiled.ir_path)
 
@@ -63,6 +63,10 @@ class TfxNodeOperator(BaseOperator):
         node_env: extra environment variables for the node's process. Default none.
         variant: the DAG's run parameters; a run with other values than the defaults runs
             the pipeline compiled with them. Default none.
+        runtime_parameters: the pipeline's TFX RuntimeParameters, name to type (``str``,
+            ``int``, ``float``); each run binds them from its Params. Default none.
+        metadata_store: ``"deployment"`` sets a pipeline's own ML Metadata store aside for
+            the deployment's. Default ``"pipeline"``.
         pushed_model_alias: for a Pusher, the alias through which a push emits the pushed
             model's Asset event. Default none.
 
@@ -83,6 +87,8 @@ class TfxNodeOperator(BaseOperator):
         node_type: str = "",
         node_env: Mapping[str, str] | None = None,
         variant: RunVariant | None = None,
+        runtime_parameters: Mapping[str, str] | None = None,
+        metadata_store: str = "pipeline",
         pushed_model_alias: AssetAlias | None = None,
         **kwargs: Any,
     ) -> None:
@@ -94,11 +100,18 @@ class TfxNodeOperator(BaseOperator):
         self.node_type = node_type
         self.node_env = dict(node_env or {})
         self.variant = variant
+        self.runtime_parameters = dict(runtime_parameters or {})
+        self.metadata_store = metadata_store
         self.pushed_model_alias = pushed_model_alias
         self._node: node_process.NodeProcess | None = None
 
     def node_command(
-        self, run_id: str, *, pipeline_ir: str | None = None, result_file: str | None = None
+        self,
+        run_id: str,
+        *,
+        pipeline_ir: str | None = None,
+        result_file: str | None = None,
+        runtime_values: Mapping[str, Any] | None = None,
     ) -> list[str]:
         """Argument list only: no shell ever sees the run id or any other value."""
         command = [
@@ -109,6 +122,8 @@ class TfxNodeOperator(BaseOperator):
         ]  # fmt: skip
         if result_file:
             command += ["--result-file", result_file]
+        if runtime_values:
+            command += ["--runtime-parameters-json", json.dumps(dict(runtime_values))]
         return command
 
     def execute(self, context: Any) -> None:
@@ -125,11 +140,17 @@ class TfxNodeOperator(BaseOperator):
                 self.log.info(
                     "Run parameters %s: pipeline IR %s", dict(context["params"]), pipeline_ir
                 )
+        runtime_values = self._runtime_values(context["params"])
         env = {**os.environ, **self.node_env, **metadata_env()}
+        if self.metadata_store == "deployment":
+            env[STORE_ENV] = "deployment"
         with tempfile.TemporaryDirectory(prefix="tfx-node-") as scratch:
             result_file = str(Path(scratch) / "result.json")
             command = self.node_command(
-                context["run_id"], pipeline_ir=pipeline_ir, result_file=result_file
+                context["run_id"],
+                pipeline_ir=pipeline_ir,
+                result_file=result_file,
+                runtime_values=runtime_values,
             )
             try:
                 returncode, last_line = self._run_node(command, env)
@@ -148,6 +169,22 @@ class TfxNodeOperator(BaseOperator):
             node_result = _read_result(Path(result_file))
         if self.pushed_model_alias is not None:
             self._emit_pushed_model(context, node_result)
+
+    def _runtime_values(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """This run's RuntimeParameter values, checked again (Airflow checks a trigger's
+        values; a run it did not check must not reach TFX with a wrong type)."""
+        values = {}
+        for name, kind in self.runtime_parameters.items():
+            value = params.get(name)
+            if value is None:
+                continue  # TFX binds the RuntimeParameter's default
+            expected = {"str": (str,), "int": (int,), "float": (int, float)}[kind]
+            if isinstance(value, bool) or not isinstance(value, expected):
+                raise AirflowFailException(
+                    f"run parameter {name!r}={value!r} is not of the RuntimeParameter's type {kind}"
+                )
+            values[name] = float(value) if kind == "float" else value
+        return values
 
     def _run_node(self, command: list[str], env: dict[str, str]) -> tuple[int, str]:
         """Run the node with its output in the task log; its return code and last line."""

@@ -33,7 +33,7 @@ def test_bad_csv_fails_the_example_gen_task_without_retry(
         data.mkdir()
         (data / "penguins.csv").write_text(PENGUIN_CSV.read_text() + rows)
     compiled = ensure_compiled(
-        dag_id="bad_input",
+        cache_name="bad_input",
         ref=parse_pipeline_ref("modules.penguin.pipeline:create_pipeline"),
         kwargs={
             "pipeline_name": "bad_input",

@@ -21,7 +21,7 @@ PENGUIN = parse_pipeline_ref("modules.penguin.pipeline:create_pipeline")
 
 def compile_penguin(home: Path, dag_id: str, **kwargs: Any) -> Path:
     compiled = ensure_compiled(
-        dag_id=dag_id,
+        cache_name=dag_id,
         ref=PENGUIN,
         kwargs={
             "pipeline_name": dag_id,

@@ -24,7 +24,7 @@ def test_a_missing_pipeline_ir_fails_the_task_naming_the_file(tmp_path: Path) ->
 
 def test_an_unknown_node_fails_the_task_listing_the_pipelines_nodes() -> None:
     compiled = ensure_compiled(
-        dag_id="penguin_keras",
+        cache_name="penguin_keras",
         ref=parse_pipeline_ref("modules.penguin.pipeline:create_pipeline"),
         kwargs={
             "pipeline_name": "penguin_keras",

@@ -59,7 +59,7 @@ def test_a_missing_tfx_environment_is_named(
     monkeypatch.setenv("TFX_DAGS_TFX_PYTHON", str(tmp_path / "no-python"))
     monkeypatch.setenv("TFX_DAGS_COMPILED_DIR", str(tmp_path / "cache"))
     with pytest.raises(PipelineCompileError, match="no-python does not exist; run `make setup`"):
-        compiled.ensure_compiled(dag_id="d", ref=PENGUIN, kwargs={})
+        compiled.ensure_compiled(cache_name="d", ref=PENGUIN, kwargs={})
 
 
 def test_the_marked_reason_is_lifted_from_the_compile_output() -> None:

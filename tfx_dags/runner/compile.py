@@ -10,48 +10,24 @@ ids, which nodes train and which run Beam). Exit 2 with a marked one-line reason
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from tfx_dags.config import parse_pipeline_ref
 from tfx_dags.graph import MANIFEST_FORMAT
+from tfx_dags.runner import user_code
+from tfx_dags.runner.definitions import Definition, DefinitionError, load_definition
 from tfx_dags.runner.errors import COMPILE_ERROR_MARKER, report
 
 TRAINER_TYPES = ("Trainer", "Tuner")
-# Nodes that read a file TFX's cache does not fingerprint (it sees only the path): never
-# cached, so that an edited schema.pbtxt takes effect on the next run.
-UNCACHEABLE_TYPES = ("ImportSchemaGen",)
+# Runtime parameters TFX itself binds in every run; never Airflow Params.
+INTERNAL_RUNTIME_PARAMETERS = ("pipeline-run-id",)
+RUNTIME_PARAMETER_TYPES = {"string_value": "str", "int_value": "int", "double_value": "float"}
 
 
-class DefinitionError(Exception):
-    """The pipeline reference does not lead to a usable pipeline function."""
-
-
-def load_pipeline_function(reference: str) -> Callable[..., Any]:
-    ref = parse_pipeline_ref(reference)
-    if ref.is_file:
-        path = Path(ref.module)
-        if not path.is_file():
-            raise DefinitionError(f"pipeline file {path} does not exist")
-        spec = importlib.util.spec_from_file_location(f"tfx_dags_pipeline_{path.stem}", path)
-        if spec is None or spec.loader is None:
-            raise DefinitionError(f"cannot load {path} as a Python module")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    else:
-        module = importlib.import_module(ref.module)
-    function = getattr(module, ref.function, None)
-    if not callable(function):
-        raise DefinitionError(f"{module.__file__} defines no function {ref.function!r}")
-    return function
-
-
-def build_manifest(ir: Any) -> dict[str, Any]:
+def build_manifest(ir: Any, definition: Definition, inputs: dict[str, str]) -> dict[str, Any]:
     from tfx.orchestration.local import runner_utils
 
     deployment = runner_utils.extract_local_deployment_config(ir)
@@ -74,9 +50,75 @@ def build_manifest(ir: Any) -> dict[str, Any]:
     return {
         "format": MANIFEST_FORMAT,
         "pipeline_name": ir.pipeline_info.id,
+        "pipeline_root": pipeline_root(ir),
         "execution_mode": "SYNC",
         "nodes": nodes,
+        "runtime_parameters": runtime_parameters(ir),
+        "python_path": definition.python_path,
+        "inputs": inputs,
+        "airflow": definition.airflow,
+        "metadata": own_metadata(deployment),
     }
+
+
+def pipeline_root(ir: Any) -> str:
+    """The root the pipeline was compiled with (TFX keeps it as a runtime parameter)."""
+    value = ir.runtime_spec.pipeline_root
+    if value.HasField("runtime_parameter"):
+        return str(value.runtime_parameter.default_value.string_value)
+    return str(value.field_value.string_value)
+
+
+def runtime_parameters(ir: Any) -> list[dict[str, Any]]:
+    """The pipeline's RuntimeParameters (name, type, default), each once, sorted by name."""
+    found: dict[str, dict[str, Any]] = {}
+
+    def visit(message: Any) -> None:
+        for descriptor, value in message.ListFields():
+            if descriptor.message_type is None:
+                continue
+            if descriptor.message_type.GetOptions().map_entry:
+                items = list(value.values())
+            elif descriptor.label == descriptor.LABEL_REPEATED:
+                items = list(value)
+            else:
+                items = [value]
+            for item in items:
+                if descriptor.name == "runtime_parameter":
+                    add(item)
+                elif hasattr(item, "ListFields"):
+                    visit(item)
+
+    def add(parameter: Any) -> None:
+        if parameter.name in INTERNAL_RUNTIME_PARAMETERS:
+            return
+        kind = {1: "int", 2: "float", 3: "str"}.get(parameter.type)
+        if kind is None:
+            raise DefinitionError(
+                f"RuntimeParameter {parameter.name!r} is neither str, int nor float"
+            )
+        default = None
+        if parameter.HasField("default_value"):
+            which = parameter.default_value.WhichOneof("value")
+            default = getattr(parameter.default_value, which) if which else None
+        entry = {"name": parameter.name, "type": kind, "default": default}
+        if found.setdefault(parameter.name, entry) != entry:
+            raise DefinitionError(
+                f"RuntimeParameter {parameter.name!r} is declared twice, differently"
+            )
+
+    for node in ir.nodes:
+        visit(node.pipeline_node)
+    return [found[name] for name in sorted(found)]
+
+
+def own_metadata(deployment: Any) -> str | None:
+    """The pipeline's own metadata_connection_config, described without credentials."""
+    if deployment.metadata_connection_config.WhichOneof("connection_config") is None:
+        return None
+    from tfx_dags.runner.metadata import describe_config
+
+    return describe_config(deployment.metadata_connection_config.database_connection_config)
 
 
 def push_destination(pipeline_node: Any) -> str | None:
@@ -90,24 +132,25 @@ def push_destination(pipeline_node: Any) -> str | None:
 
 def compile_pipeline(reference: str, kwargs: dict[str, Any], output_dir: Path) -> None:
     # The definition runs first, so that its errors are reported before TFX is imported.
-    pipeline = load_pipeline_function(reference)(**kwargs)
+    definition = load_definition(parse_pipeline_ref(reference), kwargs)
 
     from google.protobuf import json_format
     from tfx.dsl.compiler import compiler
     from tfx.orchestration import pipeline as tfx_pipeline
 
+    pipeline = definition.pipeline
     if not isinstance(pipeline, tfx_pipeline.Pipeline):
         raise DefinitionError(
             f"{reference} returned {type(pipeline).__name__}, not a tfx.dsl.Pipeline"
         )
+    inputs = user_code.package_module_files(pipeline)
     ir = compiler.Compiler().compile(pipeline)
-    for node in ir.nodes:
-        if node.pipeline_node.node_info.type.name.rsplit(".", 1)[-1] in UNCACHEABLE_TYPES:
-            node.pipeline_node.execution_options.caching_options.enable_cache = False
+    inputs.update(user_code.fingerprint_schema_files(ir))
+    user_code.uncached_schema_nodes(ir)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "pipeline_ir.pb").write_bytes(ir.SerializeToString())
     (output_dir / "pipeline_ir.json").write_text(json_format.MessageToJson(ir))
-    manifest = build_manifest(ir)
+    manifest = build_manifest(ir, definition, inputs)
     (output_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
 
 

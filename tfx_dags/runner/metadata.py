@@ -19,6 +19,8 @@ from tfx_dags import settings
 from tfx_dags.errors import ConfigError
 
 URI_ENV = "TFX_DAGS_METADATA_URI"
+# Set to "deployment" by the operator when a DAG puts a pipeline's own store aside.
+STORE_ENV = "TFX_DAGS_METADATA_STORE"
 MYSQL_SCHEMES = ("mysql", "mariadb")
 
 
@@ -68,11 +70,39 @@ def plain_properties(properties: Any) -> dict[str, Any]:
 
 
 def describe() -> str:
-    """Where ML Metadata lives, without credentials."""
-    config = connection_config(read_only=True)
+    """Where the deployment's ML Metadata lives, without credentials."""
+    return describe_config(connection_config(read_only=True))
+
+
+def describe_config(config: Any) -> str:
+    """Where a ConnectionConfig leads, without credentials."""
     if config.HasField("mysql"):
         return f"MySQL {config.mysql.host}:{config.mysql.port}/{config.mysql.database}"
-    return f"SQLite {config.sqlite.filename_uri}"
+    if config.HasField("sqlite"):
+        return f"SQLite {config.sqlite.filename_uri}"
+    return "a connection of kind " + str(config.WhichOneof("config"))
+
+
+def node_connection_config(pipeline: Any) -> tuple[Any, str]:
+    """The store a node of this compiled pipeline uses, and why, for its task log.
+
+    The pipeline's own ``metadata_connection_config`` when it declares one (a pipeline
+    written for TFX's runners keeps its store, its history of blessed models and its cache),
+    unless the DAG asks for the deployment's store (STORE_ENV=deployment); else the
+    deployment's (the Airflow connection, TFX_DAGS_METADATA_URI, or SQLite)."""
+    from tfx.orchestration.local import runner_utils
+
+    deployment = runner_utils.extract_local_deployment_config(pipeline)
+    own = deployment.metadata_connection_config
+    if own.WhichOneof("connection_config") == "database_connection_config":
+        if os.environ.get(STORE_ENV) != "deployment":
+            config = own.database_connection_config
+            return config, f"{describe_config(config)} (the pipeline's metadata_connection_config)"
+        where = "the deployment's; the pipeline's own is set aside (metadata_store='deployment')"
+    else:
+        where = "the deployment's"
+    config = connection_config()
+    return config, f"{describe_config(config)} ({where})"
 
 
 def init_schema() -> None:

@@ -13,20 +13,27 @@ from __future__ import annotations
 import argparse
 import json
 import logging as std_logging
+import shutil
 import sys
+import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tfx_dags.runner import anomalies
+from tfx_dags.runner import anomalies, user_code
 from tfx_dags.runner.anomalies import DataAnomalies, is_validator
 from tfx_dags.runner.beam_worker import route_sdk_workers
 from tfx_dags.runner.csv_check import InputDataError, check_csv_folder, is_csv_example_gen
+from tfx_dags.runner.definitions import install_airflow_runner_stand_in
 from tfx_dags.runner.errors import BAD_DATA_EXIT, NODE_ERROR_MARKER, report
 from tfx_dags.runner.lifetime import tie_to_parent
+from tfx_dags.runner.metadata import node_connection_config
 from tfx_dags.runner.timing import TIMINGS, record_launches
 
 
-def load_pipeline(path: Path, run_id: str) -> Any:
+def load_pipeline(path: Path, run_id: str, parameters: Mapping[str, Any] | None = None) -> Any:
+    """The compiled pipeline with this run's id and RuntimeParameter values bound (those not
+    given keep their defaults)."""
     from tfx.dsl.compiler import constants
     from tfx.orchestration.portable import runtime_parameter_utils
     from tfx.proto.orchestration import pipeline_pb2
@@ -34,9 +41,21 @@ def load_pipeline(path: Path, run_id: str) -> Any:
     pipeline = pipeline_pb2.Pipeline()
     pipeline.ParseFromString(path.read_bytes())
     runtime_parameter_utils.substitute_runtime_parameter(
-        pipeline, {constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id}
+        pipeline, {**(parameters or {}), constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id}
     )
     return pipeline
+
+
+def prepare_user_code(pipeline_ir: Path) -> None:
+    """Make the pipeline's user code importable here as at compile time: the pipeline file's
+    folder on the path, AirflowDagRunner's stand-in (a node may import the pipeline file for
+    a ``@component`` defined in it), and TFX's user-code wheels unpacked rather than
+    pip-installed."""
+    manifest_path = pipeline_ir.parent / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    user_code.add_python_path(list(manifest.get("python_path", [])))
+    install_airflow_runner_stand_in()
+    user_code.use_fast_wheel_install()
 
 
 def configure_logging() -> None:
@@ -50,25 +69,30 @@ def configure_logging() -> None:
     std_logging.getLogger("tensorflow").setLevel(std_logging.INFO)
 
 
-def run_node(pipeline_ir: Path, node_id: str, run_id: str) -> Any:
-    """Run the node; return its ExecutionInfo (None when the driver decided not to run)."""
+def run_node(
+    pipeline_ir: Path, node_id: str, run_id: str, parameters: Mapping[str, Any] | None = None
+) -> Any:
+    """Run the node; return its ExecutionInfo (None when the driver decided not to run) and
+    the ML Metadata connection it used."""
     configure_logging()
     from absl import logging
     from tfx.orchestration import metadata
     from tfx.orchestration.local import runner_utils
     from tfx.orchestration.portable import launcher
 
-    from tfx_dags.runner.metadata import connection_config, describe
-
-    pipeline = load_pipeline(pipeline_ir, run_id)
+    prepare_user_code(pipeline_ir)
+    pipeline = load_pipeline(pipeline_ir, run_id, parameters)
+    if parameters:
+        logging.info("Runtime parameters of this run: %s", dict(parameters))
+    store, where = node_connection_config(pipeline)
     nodes = {node.pipeline_node.node_info.id: node.pipeline_node for node in pipeline.nodes}
     if node_id not in nodes:
         raise KeyError(f"node {node_id!r} is not in {pipeline_ir}; nodes: {sorted(nodes)}")
     pipeline_node = nodes[node_id]
     if pipeline_node.execution_options.HasField("skip"):
         logging.info("Node %s is marked to be skipped.", node_id)
-        return None
-    earlier = completed_execution(pipeline.pipeline_info.id, node_id, run_id)
+        return None, store
+    earlier = completed_execution(store, pipeline.pipeline_info.id, node_id, run_id)
     if earlier is not None:
         # A cleared task of a run, or a whole run re-run: the node already succeeded in this
         # run, and launching it again could resolve other inputs (the Evaluator's baseline is
@@ -80,9 +104,9 @@ def run_node(pipeline_ir: Path, node_id: str, run_id: str) -> Any:
         )  # fmt: skip
         reused = ReusedExecution(earlier.id)
         if is_validator(pipeline_node.node_info.type.name):
-            outputs = execution_result(reused)["outputs"].get("anomalies", [])
+            outputs = execution_result(store, reused)["outputs"].get("anomalies", [])
             anomalies.check([artifact["uri"] for artifact in outputs])
-        return reused
+        return reused, store
     if is_csv_example_gen(pipeline_node.node_info.type.name):
         input_base = pipeline_node.parameters.parameters["input_base"].field_value.string_value
         rows = check_csv_folder(input_base)
@@ -92,13 +116,13 @@ def run_node(pipeline_ir: Path, node_id: str, run_id: str) -> Any:
     if executor_spec is not None and hasattr(executor_spec, "beam_pipeline_args"):
         args = list(executor_spec.beam_pipeline_args)
         logging.info("Beam pipeline args of %s: %s", node_id, args)
-    logging.info("ML Metadata: %s", describe())
+    logging.info("ML Metadata: %s", where)
     record_launches()
     if route_sdk_workers():
         logging.info("Beam SDK workers, if any, are forked from the node server.")
     node_launcher = launcher.Launcher(
         pipeline_node=pipeline_node,
-        mlmd_connection=metadata.Metadata(connection_config()),
+        mlmd_connection=metadata.Metadata(store),
         pipeline_info=pipeline.pipeline_info,
         pipeline_runtime_spec=pipeline.runtime_spec,
         executor_spec=executor_spec,
@@ -107,7 +131,7 @@ def run_node(pipeline_ir: Path, node_id: str, run_id: str) -> Any:
     execution = node_launcher.launch()
     if execution is not None and is_validator(pipeline_node.node_info.type.name):
         anomalies.check([artifact.uri for artifact in execution.output_dict["anomalies"]])
-    return execution
+    return execution, store
 
 
 class ReusedExecution:
@@ -117,14 +141,12 @@ class ReusedExecution:
         self.execution_id = execution_id
 
 
-def completed_execution(pipeline_name: str, node_id: str, run_id: str) -> Any:
+def completed_execution(config: Any, pipeline_name: str, node_id: str, run_id: str) -> Any:
     """This node's COMPLETE or CACHED execution in this pipeline run, if there is one."""
     from ml_metadata import metadata_store
     from ml_metadata.proto import metadata_store_pb2
 
-    from tfx_dags.runner.metadata import connection_config
-
-    store = metadata_store.MetadataStore(connection_config())
+    store = metadata_store.MetadataStore(config)
     run = store.get_context_by_type_and_name("pipeline_run", run_id)
     node = store.get_context_by_type_and_name("node", f"{pipeline_name}.{node_id}")
     if run is None or node is None:
@@ -139,16 +161,16 @@ def completed_execution(pipeline_name: str, node_id: str, run_id: str) -> Any:
     return max(done, key=lambda execution: execution.id) if done else None
 
 
-def execution_result(execution: Any) -> dict[str, Any]:
+def execution_result(config: Any, execution: Any) -> dict[str, Any]:
     """What the operator needs to know of a finished node: its output artifacts as ML
     Metadata recorded them (the executor's copies may lack what was published, e.g. the
     Pusher's ``pushed`` flag), as JSON."""
     from ml_metadata import metadata_store
     from ml_metadata.proto import metadata_store_pb2
 
-    from tfx_dags.runner.metadata import connection_config, plain_properties
+    from tfx_dags.runner.metadata import plain_properties
 
-    store = metadata_store.MetadataStore(connection_config())
+    store = metadata_store.MetadataStore(config)
     output_types = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
     keys = {
         event.artifact_id: event.path.steps[0].key
@@ -177,10 +199,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--node-id", required=True)
     parser.add_argument("--run-id", required=True)
     parser.add_argument("--result-file", type=Path, help="write the node's outputs as JSON")
+    parser.add_argument(
+        "--runtime-parameters-json", default="{}", help="this run's RuntimeParameter values"
+    )
     args = parser.parse_args(argv)
     tie_to_parent()
+    # The node's temporary files (TFX's unpacked user-code wheels among them) go with it.
+    scratch = tempfile.mkdtemp(prefix="tfx-dags-node-")
+    tempfile.tempdir = scratch
     try:
-        execution = run_node(args.pipeline_ir, args.node_id, args.run_id)
+        parameters = json.loads(args.runtime_parameters_json)
+        execution, store = run_node(args.pipeline_ir, args.node_id, args.run_id, parameters)
     except (DataAnomalies, InputDataError) as error:
         # Retrying cannot help: exit code DATA_ANOMALIES tells the operator not to.
         print(error, file=sys.stderr)
@@ -190,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001 - every failure becomes one reported reason
         report(NODE_ERROR_MARKER, error, prefix=f"{args.node_id}: ")
         return 1
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     if args.node_id in TIMINGS:
         # One line the end-to-end benchmark reads from the task log.
         spent = TIMINGS[args.node_id]
@@ -199,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     if execution is not None and args.result_file is not None:
-        args.result_file.write_text(json.dumps(execution_result(execution)))
+        args.result_file.write_text(json.dumps(execution_result(store, execution)))
     if execution is not None:
         print(
             f"tfx_dags: node {args.node_id} finished, ML Metadata execution "
