@@ -15,6 +15,7 @@ from airflow.sdk.exceptions import (
     AirflowException,
     AirflowFailException,
     AirflowNotFoundException,
+    AirflowSkipException,
 )
 
 from tfx_dags import node_process, settings
@@ -22,7 +23,7 @@ from tfx_dags.compiled import ensure_compiled
 from tfx_dags.config import parse_pipeline_ref
 from tfx_dags.errors import TfxDagsError
 from tfx_dags.params import RunParam, resolve_run_kwargs
-from tfx_dags.runner.errors import BAD_DATA_EXIT, NODE_ERROR_MARKER
+from tfx_dags.runner.errors import BAD_DATA_EXIT, NODE_ERROR_MARKER, SKIPPED_EXIT
 from tfx_dags.runner.metadata import STORE_ENV, URI_ENV
 from tfx_dags.ui.links import TfxArtifactsLink
 
@@ -158,6 +159,8 @@ class TfxNodeOperator(BaseOperator):
                 # Timeouts and kills arrive here as exceptions; the node must not outlive it.
                 self.on_kill()
                 raise
+            if returncode == SKIPPED_EXIT:
+                raise AirflowSkipException(last_line.removeprefix(NODE_ERROR_MARKER))
             if returncode != 0:
                 reason = last_line.removeprefix(NODE_ERROR_MARKER)
                 message = (

@@ -14,6 +14,8 @@ NODE_ERROR_MARKER = "tfx_dags node error: "
 # A node's exit code for bad input data (unreadable CSV, schema anomalies): the task fails
 # without retrying, since the same data fails the same way.
 BAD_DATA_EXIT = 3
+# A node TFX decided not to run (a tfx.dsl.Cond that does not hold): the task is skipped.
+SKIPPED_EXIT = 4
 
 
 def describe(error: BaseException) -> str:

@@ -25,7 +25,7 @@ from tfx_dags.runner.anomalies import DataAnomalies, is_validator
 from tfx_dags.runner.beam_worker import route_sdk_workers
 from tfx_dags.runner.csv_check import InputDataError, check_csv_folder, is_csv_example_gen
 from tfx_dags.runner.definitions import install_airflow_runner_stand_in
-from tfx_dags.runner.errors import BAD_DATA_EXIT, NODE_ERROR_MARKER, report
+from tfx_dags.runner.errors import BAD_DATA_EXIT, NODE_ERROR_MARKER, SKIPPED_EXIT, report
 from tfx_dags.runner.lifetime import tie_to_parent
 from tfx_dags.runner.metadata import node_connection_config
 from tfx_dags.runner.timing import TIMINGS, record_launches
@@ -90,8 +90,7 @@ def run_node(
         raise KeyError(f"node {node_id!r} is not in {pipeline_ir}; nodes: {sorted(nodes)}")
     pipeline_node = nodes[node_id]
     if pipeline_node.execution_options.HasField("skip"):
-        logging.info("Node %s is marked to be skipped.", node_id)
-        return None, store
+        raise NodeSkipped(f"{node_id} is marked to be skipped in the pipeline")
     earlier = completed_execution(store, pipeline.pipeline_info.id, node_id, run_id)
     if earlier is not None:
         # A cleared task of a run, or a whole run re-run: the node already succeeded in this
@@ -129,9 +128,17 @@ def run_node(
         custom_driver_spec=runner_utils.extract_custom_driver_spec(deployment, node_id),
     )
     execution = node_launcher.launch()
+    if execution is not None and getattr(execution, "execution_id", 0) is None:
+        # TFX skipped the node: its inputs resolved to nothing (a tfx.dsl.Cond that does not
+        # hold, e.g. a Pusher inside "if blessed"). Nothing ran, nothing was published.
+        raise NodeSkipped(f"{node_id} skipped by TFX: its inputs resolved to nothing")
     if execution is not None and is_validator(pipeline_node.node_info.type.name):
         anomalies.check([artifact.uri for artifact in execution.output_dict["anomalies"]])
     return execution, store
+
+
+class NodeSkipped(Exception):
+    """TFX decided not to run the node; the task shows as skipped."""
 
 
 class ReusedExecution:
@@ -210,6 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parameters = json.loads(args.runtime_parameters_json)
         execution, store = run_node(args.pipeline_ir, args.node_id, args.run_id, parameters)
+    except NodeSkipped as error:
+        print(f"{NODE_ERROR_MARKER}{error}", file=sys.stderr, flush=True)
+        return SKIPPED_EXIT
     except (DataAnomalies, InputDataError) as error:
         # Retrying cannot help: exit code DATA_ANOMALIES tells the operator not to.
         print(error, file=sys.stderr)
