@@ -141,7 +141,7 @@ class TfxNodeOperator(BaseOperator):
                 self.log.info(
                     "Run parameters %s: pipeline IR %s", dict(context["params"]), pipeline_ir
                 )
-        runtime_values = self._runtime_values(context["params"])
+        runtime_values = self._runtime_values(context["params"]) if self.runtime_parameters else {}
         env = {**os.environ, **self.node_env, **metadata_env()}
         if self.metadata_store == "deployment":
             env[STORE_ENV] = "deployment"
@@ -178,11 +178,12 @@ class TfxNodeOperator(BaseOperator):
         values; a run it did not check must not reach TFX with a wrong type)."""
         values = {}
         for name, kind in self.runtime_parameters.items():
-            value = params.get(name)
+            value: Any = params.get(name)
             if value is None:
                 continue  # TFX binds the RuntimeParameter's default
             expected = {"str": (str,), "int": (int,), "float": (int, float)}[kind]
-            if isinstance(value, bool) or not isinstance(value, expected):
+            typed = isinstance(value, expected) and not isinstance(value, bool)
+            if not typed:
                 raise AirflowFailException(
                     f"run parameter {name!r}={value!r} is not of the RuntimeParameter's type {kind}"
                 )

@@ -31,6 +31,21 @@ def test_file_references_must_be_absolute_python_files() -> None:
         parse_pipeline_ref("pipelines/churn.py:make")
 
 
+def test_a_file_alone_is_an_airflow_runner_file() -> None:
+    ref = parse_pipeline_ref("/srv/dags/taxi_pipeline_simple.py")
+    assert ref.is_file and ref.is_runner_file and ref.function == ""
+    assert str(ref) == "/srv/dags/taxi_pipeline_simple.py"
+    assert not parse_pipeline_ref("/srv/dags/taxi.py:make").is_runner_file
+    with pytest.raises(ConfigError, match="takes no pipeline_kwargs"):
+        config(pipeline="/srv/dags/taxi.py", pipeline_kwargs={"data_root": "/d"}).validate()
+
+
+def test_a_schedule_may_be_a_timedelta_and_the_store_is_named() -> None:
+    config(schedule=timedelta(hours=6)).validate()
+    with pytest.raises(ConfigError, match=r"metadata_store='mine' must be one of"):
+        config(metadata_store="mine").validate()
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [

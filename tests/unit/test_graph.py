@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from tfx_dags.errors import ManifestError
-from tfx_dags.graph import MANIFEST_FORMAT, graph_from_manifest
+from tfx_dags.graph import MANIFEST_FORMAT, RuntimeParameter, graph_from_manifest
 
 
 def manifest(*nodes: dict[str, Any]) -> dict[str, Any]:
@@ -64,6 +64,12 @@ def test_flags_are_carried() -> None:
         (manifest({"type": "x"}), "lacks 'id'"),
         (manifest({"id": "A", "type": "x", "upstream": "B"}), "not a list of node ids"),
         (manifest("A"), "is not an object"),
+        (
+            {**manifest(node("A")), "runtime_parameters": [{"name": "x", "type": "bool"}]},
+            "runtime parameter 'x' has type 'bool'",
+        ),
+        ({**manifest(node("A")), "runtime_parameters": [{"type": "int"}]}, "has no name"),
+        ({**manifest(node("A")), "airflow": ["schedule"]}, "airflow settings are not an object"),
     ],
 )
 def test_malformed_manifests_are_rejected_with_the_reason(
@@ -71,3 +77,25 @@ def test_malformed_manifests_are_rejected_with_the_reason(
 ) -> None:
     with pytest.raises(ManifestError, match=message):
         graph_from_manifest(bad_manifest)
+
+
+def test_runtime_parameters_and_the_pipelines_own_settings_are_read() -> None:
+    graph = graph_from_manifest(
+        {
+            **manifest(node("A")),
+            "runtime_parameters": [
+                {"name": "data_root", "type": "str", "default": "/data"},
+                {"name": "steps", "type": "int", "default": None},
+            ],
+            "pipeline_root": "/home/me/tfx/pipelines/p",
+            "airflow": {"schedule_interval": None},
+            "metadata": "SQLite /home/me/tfx/metadata.db",
+        }
+    )
+    assert graph.runtime_parameters == (
+        RuntimeParameter("data_root", "str", "/data"),
+        RuntimeParameter("steps", "int", None),
+    )
+    assert graph.pipeline_root == "/home/me/tfx/pipelines/p"
+    assert graph.airflow == {"schedule_interval": None}
+    assert graph.metadata == "SQLite /home/me/tfx/metadata.db"

@@ -1,0 +1,338 @@
+"""TFX users' own pipelines, unchanged: TFX 1.15.1's example files and a custom-component one.
+
+Vendored unmodified in tests/tfx_examples (see its README): the native Keras taxi pipeline
+(``module_file=``, multi-processing Beam), the local penguin pipeline (a ``@component`` in
+the file, a Tuner, a user-provided schema) and ``taxi_pipeline_simple.py``, TFX's
+``AirflowDagRunner`` file (Estimator, a ``RuntimeParameter``, its own ML Metadata store),
+declared in one line. Each runs as a real Airflow 3 DAG run and must push a blessed model.
+Then: an unchanged penguin pipeline is a cache hit all the way down, an edited module file
+retrains, an edited schema file re-imports. tests/user_pipelines/custom_components adds a
+custom component package and an int RuntimeParameter set by the trigger.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tfx_dags import local_airflow, settings
+
+TESTS = Path(__file__).resolve().parents[1]
+EXAMPLES = TESTS / "tfx_examples"
+TAXI = EXAMPLES / "chicago_taxi_pipeline"
+PENGUIN = EXAMPLES / "penguin"
+CUSTOM = TESTS / "user_pipelines" / "custom_components" / "custom_pipeline.py"
+MULTI_PROCESSING = ["--direct_running_mode=multi_processing", "--direct_num_workers=0"]
+TRAINING_NODES = ("Transform", "Trainer", "Evaluator")
+
+DAG_FILE = '''
+"""Airflow DAGs: TFX's own example pipelines and a user's custom components, unchanged."""
+from tfx_dags import settings
+from tfx_dags.factory import airflow_runner_dag, pipeline_dag
+
+TAXI_KWARGS = {{
+    "data_root": "{taxi}/data/simple",
+    "module_file": "{taxi}/taxi_utils_native_keras.py",
+    "metadata_path": str(settings.metadata_sqlite_path()),
+}}
+taxi_native_keras = pipeline_dag(
+    dag_id="taxi_native_keras",
+    pipeline="{taxi}/taxi_pipeline_native_keras.py:_create_pipeline",
+    pipeline_kwargs={{
+        **TAXI_KWARGS,
+        "serving_model_dir": str(settings.serving_dir("taxi_native_keras")),
+        "beam_pipeline_args": {multi_processing!r},
+    }},
+    owner="ml-platform", tags=("tfx",),
+)
+# The same module file, Beam in memory, the training nodes in fresh interpreters.
+taxi_native_keras_in_memory = pipeline_dag(
+    dag_id="taxi_native_keras_in_memory",
+    pipeline="{taxi}/taxi_pipeline_native_keras.py:_create_pipeline",
+    pipeline_kwargs={{
+        **TAXI_KWARGS,
+        "serving_model_dir": str(settings.serving_dir("taxi_native_keras_in_memory")),
+        "beam_pipeline_args": ["--direct_running_mode=in_memory"],
+    }},
+    task_overrides={{node: {{"env": {{"TFX_DAGS_NODE_SERVER": "off"}}}} for node in {training!r}}},
+    owner="ml-platform", tags=("tfx",),
+)
+penguin_local = pipeline_dag(
+    dag_id="penguin_local",
+    pipeline="{penguin}/penguin_pipeline_local.py:create_pipeline",
+    pipeline_kwargs={{
+        "data_root": "{penguin}/data",
+        "module_file": "{user}/penguin/penguin_utils_keras.py",
+        "accuracy_threshold": 0.6,
+        "serving_model_dir": str(settings.serving_dir("penguin_local")),
+        "metadata_path": str(settings.metadata_sqlite_path()),
+        "user_provided_schema_path": "{user}/penguin/schema.pbtxt",
+        "enable_tuning": True,
+        "enable_bulk_inferrer": False,
+        "enable_example_diff": False,
+        "examplegen_input_config": None,
+        "examplegen_range_config_date": None,
+        "resolver_range_config": None,
+        "beam_pipeline_args": {multi_processing!r},
+        "enable_transform_input_cache": False,
+    }},
+    owner="ml-platform", tags=("tfx",),
+)
+chicago_taxi_simple = airflow_runner_dag("{taxi}/taxi_pipeline_simple.py", owner="ml-platform")
+custom_components = pipeline_dag(
+    dag_id="custom_components",
+    pipeline="{custom}:create_pipeline",
+    pipeline_kwargs={{"data_root": "{penguin}/data/labelled"}},
+    owner="ml-platform", tags=("tfx",), retries=0,
+)
+'''
+
+
+def tree_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(folder)).encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+class ExampleRuns:
+    """Every run of the module, in order; snapshots of ML Metadata after each."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.user = home / "user"  # $HOME, laid out as TFX's examples expect it
+        taxi_home = self.user / "taxi"
+        (taxi_home / "data").mkdir(parents=True)
+        shutil.copy(TAXI / "taxi_utils.py", taxi_home)
+        shutil.copytree(TAXI / "data" / "simple", taxi_home / "data" / "simple")
+        (self.user / "penguin").mkdir()
+        shutil.copy(PENGUIN / "penguin_utils_keras.py", self.user / "penguin")
+        shutil.copy(PENGUIN / "schema" / "user_provided" / "schema.pbtxt", self.user / "penguin")
+        dags = home / "dags"
+        dags.mkdir()
+        (dags / "tfx_examples.py").write_text(
+            DAG_FILE.format(
+                taxi=TAXI, penguin=PENGUIN, user=self.user, custom=CUSTOM,
+                multi_processing=MULTI_PROCESSING, training=TRAINING_NODES,
+            )  # fmt: skip
+        )
+        self.env = {**local_airflow.environment(home, dags_folder=dags), "HOME": str(self.user)}
+        local_airflow.init_db(self.env, log=home / "logs" / "db-migrate.log")
+        self.exit_codes: dict[str, int] = {}
+        self.logs: dict[str, str] = {}
+        for dag_id in ("taxi_native_keras", "taxi_native_keras_in_memory", "penguin_local"):
+            self.run(dag_id)
+        self.run("chicago_taxi_simple")
+        self.run("custom_components", conf={"min_rows": 5})
+        self.run("custom_components", conf={"min_rows": "many"}, name="custom-bad-conf")
+        self.run("custom_components", conf={"min_rows": 100_000}, name="custom-too-few")
+        # The cache: nothing changed, then the module file, then the schema file.
+        self.run("penguin_local", name="penguin-unchanged")
+        with (self.user / "penguin" / "penguin_utils_keras.py").open("a") as module:
+            module.write("\n# Edited: a new version of the user module.\n")
+        self.run("penguin_local", name="penguin-module-edited")
+        with (self.user / "penguin" / "schema.pbtxt").open("a") as schema:
+            schema.write("\n# Edited: a new version of the schema.\n")
+        self.run("penguin_local", name="penguin-schema-edited")
+
+    def run(self, dag_id: str, *, conf: Mapping[str, Any] | None = None, name: str = "") -> None:
+        name = name or dag_id
+        log = self.home / "logs" / f"{name}.log"
+        args = ("-c", json.dumps(conf)) if conf is not None else ()
+        self.exit_codes[name] = local_airflow.run_dag(self.env, dag_id, log=log, conf=args)
+        self.logs[name] = log.read_text()
+
+    def runs(self, dag_id: str, store: Path | None = None) -> list[dict[str, dict[str, Any]]]:
+        """The pipeline's runs in ML Metadata, oldest first."""
+        env = {**self.env, "TFX_DAGS_METADATA_SQLITE": str(store)} if store else self.env
+        runs = json.loads(local_airflow.tfx_query(env, "runs", "--pipeline", dag_id))
+        return [
+            runs[run_id] for run_id in sorted(runs, key=lambda run: min_execution(runs[run]))
+        ]
+
+    def pushed(self, dag_id: str, store: Path | None = None) -> list[dict[str, Any]]:
+        env = {**self.env, "TFX_DAGS_METADATA_SQLITE": str(store)} if store else self.env
+        return list(json.loads(local_airflow.tfx_query(env, "pushed-models", "--pipeline", dag_id)))
+
+    @property
+    def taxi_simple_store(self) -> Path:
+        return self.user / "tfx" / "metadata" / "chicago_taxi_simple" / "metadata.db"
+
+
+def min_execution(run: Mapping[str, Any]) -> int:
+    return min(node["execution_id"] for node in run.values())
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> ExampleRuns:
+    return ExampleRuns(tmp_path_factory.mktemp("tfx-examples"))
+
+
+def states(run: Mapping[str, Any]) -> dict[str, str]:
+    return {node: details["state"] for node, details in run.items()}
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "store"),
+    [
+        ("taxi_native_keras", None),
+        ("taxi_native_keras_in_memory", None),
+        ("penguin_local", None),
+        ("chicago_taxi_simple", "taxi_simple_store"),
+    ],
+)
+def test_the_example_runs_unchanged_and_pushes_a_blessed_model(
+    runs: ExampleRuns, dag_id: str, store: str | None
+) -> None:
+    assert runs.exit_codes[dag_id] == 0, runs.logs[dag_id][-3000:]
+    store_path = getattr(runs, store) if store else None
+    first = runs.runs(dag_id, store_path)[0]
+    assert {state for node, state in states(first).items() if "resolver" not in node} == {
+        "COMPLETE"
+    }, states(first)
+    blessing = Path(first["Evaluator"]["outputs"]["blessing"][0]["uri"])
+    assert (blessing / "BLESSED").exists()
+    [pushed, *_] = runs.pushed(dag_id, store_path)
+    assert pushed["model_id"] == first["Trainer"]["outputs"]["model"][0]["id"]
+    assert (Path(pushed["destination"]) / "saved_model.pb").is_file()
+
+
+@pytest.mark.parametrize("dag_id", ["taxi_native_keras", "taxi_native_keras_in_memory"])
+def test_module_files_run_from_wheels_under_the_pipeline_root(
+    runs: ExampleRuns, dag_id: str
+) -> None:
+    first = runs.runs(dag_id)[0]
+    root = runs.home / "pipelines" / dag_id
+    for node in ("Transform", "Trainer"):
+        module, _, wheel = first[node]["properties"]["module_path"].partition("@")
+        assert module == "taxi_utils_native_keras"
+        assert Path(wheel).parent == root / "_wheels" and Path(wheel).is_file()
+    log = runs.logs[dag_id]
+    assert "user_module_0" not in log
+    assert "'-m', 'pip', 'install'" not in log  # unpacked, not pip-installed
+
+
+def test_two_dags_share_one_module_file_each_with_its_own_wheel(runs: ExampleRuns) -> None:
+    versions = {
+        dag_id: Path(runs.runs(dag_id)[0]["Trainer"]["properties"]["module_path"]).name
+        for dag_id in ("taxi_native_keras", "taxi_native_keras_in_memory")
+    }
+    # The same module file, so the same version; a wheel of each under its own root.
+    assert len(set(versions.values())) == 1, versions
+
+
+def test_beam_sdk_workers_import_the_module_in_both_modes(runs: ExampleRuns) -> None:
+    multi = runs.logs["taxi_native_keras"]
+    transform = multi[multi.index("--node-id', 'Transform'") :]
+    transform = transform[: transform.index("node Transform finished")]
+    assert "forked by the node server" in transform  # multi-processing SDK workers
+    in_memory = runs.logs["taxi_native_keras_in_memory"]
+    for node in TRAINING_NODES:
+        assert f"TFX node {node}: process" in in_memory
+    started = [line for line in in_memory.splitlines() if "TFX node Transform: process" in line]
+    assert started and "(a new process)" in started[0]
+
+
+def test_no_user_code_is_installed_into_either_environment(runs: ExampleRuns) -> None:
+    for venv in (settings.PROJECT_ROOT / ".venv-tfx", settings.PROJECT_ROOT / ".venv-airflow"):
+        assert not list(venv.glob("lib/python*/site-packages/tfx_user_code*")), venv
+        assert not list(venv.glob("lib/python*/site-packages/taxi_utils*")), venv
+
+
+def test_an_unchanged_pipeline_is_a_cache_hit_all_the_way_down(runs: ExampleRuns) -> None:
+    assert runs.exit_codes["penguin-unchanged"] == 0, runs.logs["penguin-unchanged"][-3000:]
+    first, unchanged = runs.runs("penguin_local")[:2]
+    cached = states(unchanged)
+    for node in (
+        "CsvExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",
+        "Transform", "Tuner", "Trainer",
+    ):  # fmt: skip
+        assert cached[node] == "CACHED", cached
+    assert (
+        unchanged["Trainer"]["outputs"]["model"][0]["id"]
+        == first["Trainer"]["outputs"]["model"][0]["id"]
+    )
+
+
+def test_an_edited_module_file_retrains(runs: ExampleRuns) -> None:
+    assert runs.exit_codes["penguin-module-edited"] == 0, runs.logs["penguin-module-edited"][-3000:]
+    unchanged, edited = runs.runs("penguin_local")[1:3]
+    assert states(edited)["ImportSchemaGen"] == "CACHED"
+    for node in ("Transform", "Tuner", "Trainer"):
+        assert states(edited)[node] == "COMPLETE", states(edited)
+        before = unchanged[node]["properties"]["module_path"]
+        assert edited[node]["properties"]["module_path"] != before
+
+
+def test_an_edited_schema_file_is_imported_again(runs: ExampleRuns) -> None:
+    assert runs.exit_codes["penguin-schema-edited"] == 0, runs.logs["penguin-schema-edited"][-3000:]
+    module_edited, schema_edited = runs.runs("penguin_local")[2:4]
+    assert states(schema_edited)["ImportSchemaGen"] == "COMPLETE", states(schema_edited)
+    digests = [
+        run["ImportSchemaGen"]["properties"]["tfx_dags_schema_sha256"]
+        for run in (module_edited, schema_edited)
+    ]
+    schema = (runs.user / "penguin" / "schema.pbtxt").read_bytes()
+    assert digests[1] == hashlib.sha256(schema).hexdigest() != digests[0]
+
+
+def test_the_airflow_runner_file_keeps_its_settings_store_and_beam_args(
+    runs: ExampleRuns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    # The file builds its paths from $HOME at import, as TFX's examples do.
+    for name in ("HOME", "TFX_DAGS_HOME"):
+        monkeypatch.setenv(name, runs.env[name])
+    bag = DagBag(dag_folder=str(runs.home / "dags"))
+    assert bag.import_errors == {}
+    dag = bag.dags["chicago_taxi_simple"]
+    assert dag.schedule is None  # schedule_interval: None
+    assert dag.start_date == datetime(2019, 1, 1, tzinfo=UTC)
+    assert dag.owner == "ml-platform"
+    # The RuntimeParameter data_root, with the file's default, is a run parameter.
+    assert dag.params["data_root"] == str(runs.user / "taxi" / "data" / "simple")
+    log = runs.logs["chicago_taxi_simple"]
+    assert f"ML Metadata: SQLite {runs.taxi_simple_store} (the pipeline's" in log
+    assert f"Beam pipeline args of CsvExampleGen: {MULTI_PROCESSING}" in log
+    [pushed] = runs.pushed("chicago_taxi_simple", runs.taxi_simple_store)
+    assert Path(pushed["destination"]).parent == (
+        runs.user / "taxi" / "serving_model" / "chicago_taxi_simple"
+    )
+    assert runs.runs("chicago_taxi_simple") == []  # nothing in the deployment's store
+
+
+def test_custom_components_and_a_runtime_parameter_from_the_trigger(runs: ExampleRuns) -> None:
+    assert runs.exit_codes["custom_components"] == 0, runs.logs["custom_components"][-3000:]
+    first = runs.runs("custom_components")[0]
+    assert set(states(first).values()) == {"COMPLETE"}
+    assert first["CheckRowCount"]["properties"]["min_rows"] == 5
+    verdict = Path(first["CheckRowCount"]["outputs"]["verdict"][0]["uri"])
+    assert verdict.read_text().endswith("examples >= min_rows=5")
+    counts = Path(first["RowCounter"]["outputs"]["row_counts"][0]["uri"]) / "counts.json"
+    assert sum(json.loads(counts.read_text()).values()) > 300
+
+
+def test_a_bad_runtime_parameter_is_refused_before_any_work(runs: ExampleRuns) -> None:
+    assert runs.exit_codes["custom-bad-conf"] != 0
+    assert (
+        "Invalid input for param min_rows: 'many' is not of type 'integer'"
+        in runs.logs["custom-bad-conf"]
+    )
+    # Two runs reached ML Metadata: the first, and the one with too high a bound.
+    assert len(runs.runs("custom_components")) == 2
+
+
+def test_a_failing_user_component_names_the_users_file_and_line(runs: ExampleRuns) -> None:
+    assert runs.exit_codes["custom-too-few"] != 0
+    log = runs.logs["custom-too-few"]
+    assert "fewer than min_rows=100000" in log
+    assert f"(at {CUSTOM}:" in log
