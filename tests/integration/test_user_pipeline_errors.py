@@ -113,12 +113,12 @@ def create_pipeline(pipeline_name, pipeline_root):
 """
 
 
-def dag_file(pipeline: str, **kwargs: object) -> str:
+def dag_file(factory: str, **kwargs: object) -> str:
     call = ", ".join(f"{name}={value!r}" for name, value in kwargs.items())
     return (
         f'"""Airflow DAG: a user pipeline."""\n'
         f"from tfx_dags.factory import airflow_runner_dag, pipeline_dag\n\n"
-        f"dag = {pipeline}({call})\n"
+        f"dag = {factory}({call}, owner='data-team')\n"
     )
 
 

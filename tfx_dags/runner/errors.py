@@ -7,7 +7,9 @@ problem plainly; the factory and the operator put that line into the error the u
 from __future__ import annotations
 
 import sys
+import sysconfig
 import traceback
+from pathlib import Path
 
 COMPILE_ERROR_MARKER = "tfx_dags compile error: "
 NODE_ERROR_MARKER = "tfx_dags node error: "
@@ -19,13 +21,32 @@ SKIPPED_EXIT = 4
 
 
 def describe(error: BaseException) -> str:
-    """State an exception with the user-code location it came from."""
+    """State an exception with the user-code location it came from: the innermost frame of
+    the user's own files, else of anything outside installed packages."""
     if isinstance(error, SyntaxError):
         return f"SyntaxError in {error.filename}, line {error.lineno}: {error.msg}"
     frames = traceback.extract_tb(error.__traceback__)
-    user_frames = [frame for frame in frames if "site-packages" not in frame.filename]
-    where = f" (at {user_frames[-1].filename}:{user_frames[-1].lineno})" if user_frames else ""
+    outside = [frame for frame in frames if not _installed(frame.filename)]
+    users = [frame for frame in outside if not frame.filename.startswith(_OWN_CODE)]
+    chosen = users or outside
+    where = f" (at {chosen[-1].filename}:{chosen[-1].lineno})" if chosen else ""
     return f"{type(error).__name__}: {error}{where}"
+
+
+# The standard library and installed packages are nobody's code to fix; tfx_dags' own
+# frames only when no user frame is there.
+_LIBRARY_DIRS = tuple(
+    {sysconfig.get_paths()[name] for name in ("stdlib", "platstdlib", "purelib", "platlib")}
+)
+_OWN_CODE = str(Path(__file__).resolve().parents[1])
+
+
+def _installed(filename: str) -> bool:
+    return (
+        filename.startswith("<")
+        or "site-packages" in filename
+        or filename.startswith(_LIBRARY_DIRS)
+    )
 
 
 def report(marker: str, error: BaseException, prefix: str = "") -> None:
