@@ -3,8 +3,9 @@
     .venv-airflow/bin/python bench/report.py [--out var/bench/RESULTS.md] [--quick]
 
 Runs bench/dag_parse.py, bench/end_to_end.py, bench/scale_curve.py, bench/view_pages.py and
-bench/module_file_overhead.py one after another (each prints ratios against a baseline it measures in the same run), shows
-their output as it comes, and writes it into one Markdown report with the machine it ran on.
+bench/module_file_overhead.py one after another (each prints ratios against a baseline it
+measures in the same run), shows their output as it comes, and writes it into one Markdown
+report with the machine it ran on.
 ``--quick`` stops the scale curve at 100k rows (about 10 minutes instead of 30 here).
 bench/RESULTS.md is the committed, commented copy of such a report.
 """
