@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -31,6 +32,9 @@ PENGUIN = EXAMPLES / "penguin"
 CUSTOM = TESTS / "user_pipelines" / "custom_components" / "custom_pipeline.py"
 MULTI_PROCESSING = ["--direct_running_mode=multi_processing", "--direct_num_workers=0"]
 TRAINING_NODES = ("Transform", "Trainer", "Evaluator")
+# One module file, three DAGs: Beam multi-processing with and without the node server, and
+# Beam in memory.
+TAXI_DAGS = ("taxi_native_keras", "taxi_native_keras_no_server", "taxi_native_keras_in_memory")
 
 DAG_FILE = '''
 """Airflow DAGs: TFX's own example pipelines and a user's custom components, unchanged."""
@@ -52,7 +56,19 @@ taxi_native_keras = pipeline_dag(
     }},
     owner="ml-platform", tags=("tfx",),
 )
-# The same module file, Beam in memory, the training nodes in fresh interpreters.
+# The same module file, multi-processing Beam, the training nodes in fresh interpreters.
+taxi_native_keras_no_server = pipeline_dag(
+    dag_id="taxi_native_keras_no_server",
+    pipeline="{taxi}/taxi_pipeline_native_keras.py:_create_pipeline",
+    pipeline_kwargs={{
+        **TAXI_KWARGS,
+        "serving_model_dir": str(settings.serving_dir("taxi_native_keras_no_server")),
+        "beam_pipeline_args": {multi_processing!r},
+    }},
+    task_overrides={{node: {{"env": {{"TFX_DAGS_NODE_SERVER": "off"}}}} for node in {training!r}}},
+    owner="ml-platform", tags=("tfx",),
+)
+# The same module file, Beam in memory, every node forked by the node server.
 taxi_native_keras_in_memory = pipeline_dag(
     dag_id="taxi_native_keras_in_memory",
     pipeline="{taxi}/taxi_pipeline_native_keras.py:_create_pipeline",
@@ -61,7 +77,6 @@ taxi_native_keras_in_memory = pipeline_dag(
         "serving_model_dir": str(settings.serving_dir("taxi_native_keras_in_memory")),
         "beam_pipeline_args": ["--direct_running_mode=in_memory"],
     }},
-    task_overrides={{node: {{"env": {{"TFX_DAGS_NODE_SERVER": "off"}}}} for node in {training!r}}},
     owner="ml-platform", tags=("tfx",),
 )
 penguin_local = pipeline_dag(
@@ -128,7 +143,7 @@ class ExampleRuns:
         local_airflow.init_db(self.env, log=home / "logs" / "db-migrate.log")
         self.exit_codes: dict[str, int] = {}
         self.logs: dict[str, str] = {}
-        for dag_id in ("taxi_native_keras", "taxi_native_keras_in_memory", "penguin_local"):
+        for dag_id in (*TAXI_DAGS, "penguin_local"):
             self.run(dag_id)
         self.run("chicago_taxi_simple")
         self.run("custom_components", conf={"min_rows": 5})
@@ -183,8 +198,7 @@ def states(run: Mapping[str, Any]) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("dag_id", "store"),
     [
-        ("taxi_native_keras", None),
-        ("taxi_native_keras_in_memory", None),
+        *((dag_id, None) for dag_id in TAXI_DAGS),
         ("penguin_local", None),
         ("chicago_taxi_simple", "taxi_simple_store"),
     ],
@@ -205,7 +219,7 @@ def test_the_example_runs_unchanged_and_pushes_a_blessed_model(
     assert (Path(pushed["destination"]) / "saved_model.pb").is_file()
 
 
-@pytest.mark.parametrize("dag_id", ["taxi_native_keras", "taxi_native_keras_in_memory"])
+@pytest.mark.parametrize("dag_id", TAXI_DAGS)
 def test_module_files_run_from_wheels_under_the_pipeline_root(
     runs: ExampleRuns, dag_id: str
 ) -> None:
@@ -220,25 +234,34 @@ def test_module_files_run_from_wheels_under_the_pipeline_root(
     assert "'-m', 'pip', 'install'" not in log  # unpacked, not pip-installed
 
 
-def test_two_dags_share_one_module_file_each_with_its_own_wheel(runs: ExampleRuns) -> None:
+def test_dags_share_one_module_file_each_with_its_own_wheel(runs: ExampleRuns) -> None:
     versions = {
         dag_id: Path(runs.runs(dag_id)[0]["Trainer"]["properties"]["module_path"]).name
-        for dag_id in ("taxi_native_keras", "taxi_native_keras_in_memory")
+        for dag_id in TAXI_DAGS
     }
     # The same module file, so the same version; a wheel of each under its own root.
     assert len(set(versions.values())) == 1, versions
 
 
-def test_beam_sdk_workers_import_the_module_in_both_modes(runs: ExampleRuns) -> None:
-    multi = runs.logs["taxi_native_keras"]
-    transform = multi[multi.index("--node-id', 'Transform'") :]
-    transform = transform[: transform.index("node Transform finished")]
-    assert "forked by the node server" in transform  # multi-processing SDK workers
-    in_memory = runs.logs["taxi_native_keras_in_memory"]
-    for node in TRAINING_NODES:
-        assert f"TFX node {node}: process" in in_memory
-    started = [line for line in in_memory.splitlines() if "TFX node Transform: process" in line]
-    assert started and "(a new process)" in started[0]
+def transform_log(log: str) -> str:
+    start = log.index("--node-id', 'Transform'")
+    return log[start : log.index("node Transform finished", start)]
+
+
+def test_beam_sdk_workers_import_the_module_with_and_without_the_node_server(
+    runs: ExampleRuns,
+) -> None:
+    served = transform_log(runs.logs["taxi_native_keras"])
+    assert "(forked by the node server)" in served
+    assert re.search(r"tfx_dags: Beam SDK worker \d+ forked by the node server", served)
+    fresh = transform_log(runs.logs["taxi_native_keras_no_server"])
+    assert "(a new process)" in fresh  # the node, and so its SDK workers, not forked
+    assert "tfx_dags: Beam SDK worker" not in fresh
+    for log in (served, fresh):
+        assert "--direct_running_mode=multi_processing" in log
+    in_memory = transform_log(runs.logs["taxi_native_keras_in_memory"])
+    assert "--direct_running_mode=in_memory" in in_memory
+    assert "tfx_dags: Beam SDK worker" not in in_memory
 
 
 def test_no_user_code_is_installed_into_either_environment(runs: ExampleRuns) -> None:

@@ -8,6 +8,7 @@ its own file only.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,43 @@ def create_pipeline(pipeline_name, pipeline_root, data_root):
     )
 """
 
+EVALUATOR_MODULE = """
+import os
+
+import tensorflow_model_analysis as tfma
+from tfx.components import CsvExampleGen, Evaluator, Trainer
+from tfx.orchestration import pipeline
+from tfx.proto import trainer_pb2
+
+MODULE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "user_module", "model.py")
+
+
+def create_pipeline(pipeline_name, pipeline_root, data_root):
+    example_gen = CsvExampleGen(input_base=data_root)
+    trainer = Trainer(
+        module_file=MODULE, examples=example_gen.outputs["examples"],
+        train_args=trainer_pb2.TrainArgs(num_steps=1), eval_args=trainer_pb2.EvalArgs(num_steps=1),
+    )
+    evaluator = Evaluator(
+        examples=example_gen.outputs["examples"], model=trainer.outputs["model"],
+        eval_config=tfma.EvalConfig(model_specs=[tfma.ModelSpec(label_key="b")]),
+        module_file=MODULE,
+    )
+    return pipeline.Pipeline(
+        pipeline_name=pipeline_name, pipeline_root=pipeline_root,
+        components=[example_gen, trainer, evaluator],
+    )
+"""
+
+USER_MODULE = """
+def run_fn(fn_args):
+    raise NotImplementedError
+
+
+def custom_eval_shared_model(eval_saved_model_path, model_name, eval_config, **kwargs):
+    raise NotImplementedError
+"""
+
 COND = """
 from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, Parameter
 from tfx.dsl.component.experimental.decorators import component
@@ -136,7 +174,10 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "missing_module_pipeline.py": MISSING_MODULE,
         "cond_pipeline.py": COND,
         "json.py": MISSING_MODULE,  # the stdlib's name
+        "evaluator_module_pipeline.py": EVALUATOR_MODULE,
+        "user_module/model.py": USER_MODULE,
     }
+    (pipelines / "user_module").mkdir()
     for name, text in files.items():
         (pipelines / name).write_text(text)
     for name in ("daily", "unsupported", "raising"):
@@ -147,6 +188,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ("missing_module", "missing_module_pipeline.py", data),
         ("cond", "cond_pipeline.py", {}),
         ("shadowing", "json.py", data),
+        ("evaluator_module", "evaluator_module_pipeline.py", data),
     ):
         reference = f"{pipelines / name}:create_pipeline"
         text = dag_file("pipeline_dag", dag_id=dag_id, pipeline=reference, pipeline_kwargs=kwargs)
@@ -193,6 +235,23 @@ def test_a_broken_user_pipeline_is_an_import_error_with_its_reason(
     for reason in reasons:
         assert reason in error, error
     assert {"daily", "cond"} <= set(dag_bag.dags)  # the others still load
+
+
+def test_the_evaluators_module_file_is_packaged_like_the_trainers(
+    dag_bag: Any, folder: Path
+) -> None:
+    dag = dag_bag.dags["evaluator_module"]
+    ir_json = Path(dag.get_task("Evaluator").pipeline_ir).with_suffix(".json")
+    nodes = {
+        node["pipelineNode"]["nodeInfo"]["id"]: node["pipelineNode"]
+        for node in json.loads(ir_json.read_text())["nodes"]
+    }
+    for node in ("Trainer", "Evaluator"):
+        parameters = nodes[node]["parameters"]["parameters"]
+        module, _, wheel = parameters["module_path"]["fieldValue"]["stringValue"].partition("@")
+        assert module == "model"
+        assert Path(wheel).is_file() and Path(wheel).parent.name == "_wheels"
+        assert "module_file" not in parameters or not parameters["module_file"]
 
 
 def test_a_component_tfx_skips_is_a_skipped_task(folder: Path) -> None:
