@@ -2,9 +2,14 @@
 
     python -m tfx_dags.runner.compile --pipeline REF --kwargs-json JSON --output-dir DIR
 
-Writes DIR/pipeline_ir.pb (what the node runner executes), DIR/pipeline_ir.json (the same IR
-for people) and DIR/manifest.json (what the Airflow side reads: node ids, types, upstream
-ids, which nodes train and which run Beam). Exit 2 with a marked one-line reason on failure.
+REF is ``package.module:function``, ``/path/file.py:function`` or an AirflowDagRunner file
+``/path/file.py`` (``runner/definitions.py``). As TFX's own runners do, each component's
+``module_file=`` is packaged into a wheel under the pipeline root first
+(``runner/user_code.py``). Writes DIR/pipeline_ir.pb (what the node runner executes),
+DIR/pipeline_ir.json (the same IR for people) and DIR/manifest.json (what the Airflow side
+reads: node ids, types, upstream ids, which nodes train and which run Beam, RuntimeParameters,
+an AirflowDagRunner file's DAG settings, and the files read by path whose change must
+recompile). Exit 2 with a marked one-line reason on failure.
 """
 
 from __future__ import annotations
