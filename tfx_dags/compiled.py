@@ -4,9 +4,9 @@ DAG files run in the scheduler's environment, which holds no TFX. The compile st
 runs as a subprocess of the TFX environment's interpreter, and its result is cached under a
 key made of everything that can change it: the pipeline reference and arguments, the source
 files of the pipeline's package, tfx_dags' own code and the TFX lock. Files the compile step
-finds on the way (``module_file=`` folders, schema files) are listed with their digests in
-the manifest, and an entry whose listed files changed is compiled anew. A parse with a warm
-cache hashes a few files and reads one JSON file.
+finds on the way (``module_file=`` folders) are listed with their digests in the manifest,
+and an entry whose listed files changed (or whose user-code wheels are gone) is compiled
+anew. A parse with a warm cache hashes a few files and reads one JSON file.
 """
 
 from __future__ import annotations
@@ -130,14 +130,16 @@ def _read_manifest(directory: Path) -> dict[str, Any] | None:
 
 
 def inputs_unchanged(manifest: Mapping[str, Any]) -> bool:
-    """Every file the compile listed (module files' folders, schema files) is as it was."""
+    """Every file the compile listed (module files' folders) is as it was, and every
+    user-code wheel it built is still there (a cleaned pipeline root is built again)."""
     for path, digest in dict(manifest.get("inputs") or {}).items():
         try:
             if hashlib.sha256(Path(path).read_bytes()).hexdigest() != digest:
                 return False
         except OSError:
             return False
-    return True
+    wheels = [wheel for wheel in manifest.get("wheels") or () if "://" not in wheel]
+    return all(Path(wheel).is_file() for wheel in wheels)
 
 
 def load_graph(directory: Path) -> PipelineGraph:

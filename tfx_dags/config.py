@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tfx_dags.errors import ConfigError
+from tfx_dags.graph import RuntimeParameter
 from tfx_dags.params import RunParam, as_run_param, param_schema
 
 # Airflow's own rule for dag_id and task_id (airflow.utils.helpers.KEY_REGEX).
@@ -112,7 +113,9 @@ class PipelineDagConfig:
         task_overrides: per TFX node id, a ``TaskOverride`` or a mapping of its fields
             (pool, queue, retries, retry_delay, execution_timeout, priority_weight, env).
         run_params: per pipeline argument that a trigger may set, a ``RunParam`` (or mapping)
-            with its bounds; its default is the value in ``pipeline_kwargs``.
+            with its bounds; its default is the value in ``pipeline_kwargs``. An entry may
+            also name a TFX RuntimeParameter of the pipeline (each is a run parameter
+            anyway, with its type and default) to bound it or make it a path under a root.
         schedule_assets: asset URIs (e.g. ``file:///data/penguin``); the DAG runs when any
             of them gets an event (new data). Exclusive with ``schedule``. Default none.
         metadata_store: for a pipeline that declares its own ``metadata_connection_config``:
@@ -164,24 +167,58 @@ class PipelineDagConfig:
         if not isinstance(self.task_overrides, Mapping):
             raise ConfigError(f"task_overrides={self.task_overrides!r} must be a mapping")
         return {
-            node_id: _task_override(node_id, value)
+            node_id: task_override(node_id, value)
             for node_id, value in self.task_overrides.items()
         }
 
-    def params(self) -> dict[str, RunParam]:
-        """``run_params`` as validated ``RunParam``s; each names a pipeline argument."""
+    def params(
+        self, runtime_parameters: Sequence[RuntimeParameter] | None = None
+    ) -> dict[str, RunParam]:
+        """``run_params`` of pipeline arguments, as validated ``RunParam``s.
+
+        Entries may also name one of the pipeline's TFX RuntimeParameters (see
+        ``runtime_params``); those are known once the pipeline is compiled. Given them, a
+        name that is neither is refused; without them (before the compile), such names wait.
+        """
         if not isinstance(self.run_params, Mapping):
             raise ConfigError(f"run_params={self.run_params!r} must be a mapping")
+        runtime = None if runtime_parameters is None else {p.name for p in runtime_parameters}
         params = {}
         for name, spec in self.run_params.items():
-            if name not in self.pipeline_kwargs:
+            run_param = as_run_param(name, spec)
+            if name in self.pipeline_kwargs:
+                param_schema(name, self.pipeline_kwargs[name], run_param)
+                params[name] = run_param
+            elif runtime is not None and name not in runtime:
                 raise ConfigError(
-                    f"run_params[{name!r}] names no pipeline argument; add {name!r} with its "
-                    "default value to pipeline_kwargs"
+                    f"run_params[{name!r}] names no pipeline argument and no RuntimeParameter "
+                    f"of the pipeline; add {name!r} with its default value to pipeline_kwargs"
                 )
-            params[name] = as_run_param(name, spec)
-            param_schema(name, self.pipeline_kwargs[name], params[name])
         return params
+
+    def runtime_params(self, runtime_parameters: Sequence[RuntimeParameter]) -> dict[str, RunParam]:
+        """How a run may set each of the pipeline's TFX RuntimeParameters: its ``run_params``
+        entry (bounds, choices, a path root), else just its type and default."""
+        specs = {}
+        for parameter in runtime_parameters:
+            if parameter.name in self.pipeline_kwargs:
+                raise ConfigError(
+                    f"pipeline_kwargs[{parameter.name!r}] has the name of one of the pipeline's "
+                    "RuntimeParameters; rename one of them"
+                )
+            if parameter.default is None:
+                raise ConfigError(
+                    f"RuntimeParameter {parameter.name!r} has no default; give it one (a "
+                    "scheduled run has no trigger values to take it from)"
+                )
+            spec = self.run_params.get(parameter.name, RunParam())
+            run_param = as_run_param(parameter.name, spec)
+            if not run_param.description:
+                description = f"TFX RuntimeParameter ({parameter.type})"
+                run_param = replace(run_param, description=description)
+            param_schema(parameter.name, parameter.default, run_param)
+            specs[parameter.name] = run_param
+        return specs
 
 
 def _validate_dag_id(dag_id: object) -> None:
@@ -249,7 +286,8 @@ def _validate_ownership(config: PipelineDagConfig) -> None:
         raise ConfigError(f"tags={config.tags!r} must be a sequence of strings")
 
 
-def _task_override(node_id: object, value: object) -> TaskOverride:
+def task_override(node_id: object, value: object) -> TaskOverride:
+    """One ``task_overrides`` entry (a TaskOverride or a mapping of its fields), validated."""
     if not isinstance(node_id, str):
         raise ConfigError(f"task_overrides key {node_id!r} must be a TFX node id")
     if isinstance(value, Mapping):

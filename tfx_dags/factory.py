@@ -17,12 +17,17 @@ from airflow.sdk import DAG, Asset, AssetAlias, Param
 
 from tfx_dags import settings
 from tfx_dags.compiled import CompiledPipeline, ensure_compiled
-from tfx_dags.config import KEY_PATTERN, PipelineDagConfig, PipelineRef, TaskOverride
+from tfx_dags.config import (
+    KEY_PATTERN,
+    PipelineDagConfig,
+    TaskOverride,
+    parse_pipeline_ref,
+)
 from tfx_dags.errors import ConfigError, PipelineCompileError
-from tfx_dags.graph import RuntimeParameter, TfxNode
-from tfx_dags.migration import dag_settings
+from tfx_dags.graph import TfxNode
+from tfx_dags.migration import dag_settings, merge_task_overrides
 from tfx_dags.operators import RunVariant, TfxNodeOperator
-from tfx_dags.params import param_schema
+from tfx_dags.params import RuntimeBinding, param_schema
 
 # Airflow's built-in pool, always present.
 DEFAULT_POOL = "default_pool"
@@ -54,12 +59,16 @@ def airflow_runner_dag(path: str | PathLike[str], **overrides: Any) -> DAG:
     ``.airflowignore``): Airflow must not parse it itself.
     """
     source = Path(path)
-    if not source.is_absolute():
-        raise ConfigError(f"airflow_runner_dag({str(path)!r}) needs an absolute path")
-    ref = PipelineRef(str(source))
+    ref = parse_pipeline_ref(str(source))
+    if not ref.is_runner_file:
+        raise ConfigError(
+            f"airflow_runner_dag({str(path)!r}) needs the absolute path of a .py file that "
+            "calls AirflowDagRunner(...).run(...)"
+        )
     compiled = ensure_compiled(cache_name=runner_cache_name(source), ref=ref, kwargs={})
-    settings_from_file = dag_settings(source, compiled.graph)
-    config = {"dag_id": compiled.graph.pipeline_name, **settings_from_file, **overrides}
+    config = {"dag_id": compiled.graph.pipeline_name, **dag_settings(source, compiled.graph)}
+    for name, value in overrides.items():
+        config[name] = merge_task_overrides(config, value) if name == "task_overrides" else value
     config["pipeline"] = str(source)
     try:
         dag_config = PipelineDagConfig(**config)
@@ -108,20 +117,20 @@ def build_dag(config: PipelineDagConfig, *, compiled: CompiledPipeline | None = 
             f"task_overrides names {unknown}, not nodes of this pipeline; its nodes are "
             f"{[node.node_id for node in compiled.graph.nodes]}"
         )
+    runtime_parameters = compiled.graph.runtime_parameters
     variant = RunVariant(
-        dag_id=config.dag_id, pipeline=str(ref), pipeline_kwargs=kwargs, run_params=config.params()
+        dag_id=config.dag_id,
+        pipeline=str(ref),
+        pipeline_kwargs=kwargs,
+        run_params=config.params(runtime_parameters),
     )
-    return _airflow_dag(config, compiled, overrides, variant)
-
-
-def runtime_param(parameter: RuntimeParameter) -> Param:
-    """A TFX RuntimeParameter as an Airflow Param: its type and default, in the trigger
-    form; TFX's Airflow runner took the same values from ``dag_run.conf``."""
-    schema_type = {"str": "string", "int": "integer", "float": "number"}[parameter.type]
-    description = f"TFX RuntimeParameter ({parameter.type}), bound in every node of the run"
-    if parameter.default is None:
-        return Param(type=schema_type, description=description)
-    return Param(parameter.default, type=schema_type, description=description)
+    # TFX RuntimeParameters are run parameters too (TFX's Airflow runner took them from
+    # dag_run.conf); TFX binds them in each node, so they need no compile of their own.
+    runtime = RuntimeBinding(
+        defaults={parameter.name: parameter.default for parameter in runtime_parameters},
+        specs=config.runtime_params(runtime_parameters),
+    )
+    return _airflow_dag(config, compiled, overrides, variant, runtime)
 
 
 def pushed_model_asset(serving_model_dir: str) -> Asset:
@@ -134,18 +143,14 @@ def _airflow_dag(
     compiled: CompiledPipeline,
     overrides: dict[str, TaskOverride],
     variant: RunVariant,
+    runtime: RuntimeBinding,
 ) -> DAG:
     params = {
         name: Param(**param_schema(name, config.pipeline_kwargs[name], spec))
         for name, spec in variant.run_params.items()
     }
-    for parameter in compiled.graph.runtime_parameters:
-        if parameter.name in params:
-            raise ConfigError(
-                f"run_params[{parameter.name!r}] has the name of one of the pipeline's "
-                "RuntimeParameters; rename one of them"
-            )
-        params[parameter.name] = runtime_param(parameter)
+    for name, spec in runtime.specs.items():
+        params[name] = Param(**param_schema(name, runtime.defaults[name], spec))
     schedule: Any = config.schedule
     if config.schedule_assets:
         schedule = [Asset(uri=uri) for uri in config.schedule_assets]
@@ -181,7 +186,7 @@ def _airflow_dag(
             node_type=node.node_type,
             node_env={**(TRAINER_ENV if node.is_trainer else {}), **override.env},
             variant=variant if variant.run_params else None,
-            runtime_parameters={p.name: p.type for p in compiled.graph.runtime_parameters},
+            runtime=runtime if runtime.specs else None,
             metadata_store=config.metadata_store,
             pushed_model_alias=_pushed_model_alias(config.dag_id, node),
             **{**_placement(node), **override.operator_kwargs()},

@@ -10,11 +10,12 @@ setting the file leaves out takes Airflow 3's default (no schedule, no catchup),
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tfx_dags.config import TaskOverride
+from tfx_dags.config import TaskOverride, task_override
 from tfx_dags.errors import ConfigError
 from tfx_dags.graph import PipelineGraph
 
@@ -69,3 +70,24 @@ def _timedelta(where: str, value: Any) -> timedelta:
     if not isinstance(value, Mapping) or not isinstance(value.get("timedelta_s"), int | float):
         raise ConfigError(f"{where}={value!r} is not a timedelta")
     return timedelta(seconds=value["timedelta_s"])
+
+
+def merge_task_overrides(settings: Mapping[str, Any], overrides: Any) -> Any:
+    """The declaration's ``task_overrides`` over the file's (its execution timeouts), field by
+    field: setting a node's pool keeps the timeout the file gave it."""
+    from_file = settings.get("task_overrides") or {}
+    if not isinstance(overrides, Mapping) or not from_file:
+        return overrides
+    merged = dict(from_file)
+    for node_id, value in overrides.items():
+        override = task_override(node_id, value)
+        base = merged.get(node_id, TaskOverride())
+        merged[node_id] = TaskOverride(
+            **{
+                field.name: getattr(override, field.name)
+                if getattr(override, field.name) not in (None, {})
+                else getattr(base, field.name)
+                for field in fields(TaskOverride)
+            }
+        )
+    return merged

@@ -22,8 +22,13 @@ from tfx_dags import node_process, settings
 from tfx_dags.compiled import ensure_compiled
 from tfx_dags.config import parse_pipeline_ref
 from tfx_dags.errors import TfxDagsError
-from tfx_dags.params import RunParam, resolve_run_kwargs
-from tfx_dags.runner.errors import BAD_DATA_EXIT, NODE_ERROR_MARKER, SKIPPED_EXIT
+from tfx_dags.params import RunParam, RuntimeBinding, is_template, resolve_run_kwargs
+from tfx_dags.runner.errors import (
+    BAD_DATA_EXIT,
+    NODE_ERROR_MARKER,
+    NODE_SKIPPED_MARKER,
+    SKIPPED_EXIT,
+)
 from tfx_dags.runner.metadata import STORE_ENV, URI_ENV
 from tfx_dags.ui.links import TfxArtifactsLink
 
@@ -64,8 +69,8 @@ class TfxNodeOperator(BaseOperator):
         node_env: extra environment variables for the node's process. Default none.
         variant: the DAG's run parameters; a run with other values than the defaults runs
             the pipeline compiled with them. Default none.
-        runtime_parameters: the pipeline's TFX RuntimeParameters, name to type (``str``,
-            ``int``, ``float``); each run binds them from its Params. Default none.
+        runtime: the pipeline's TFX RuntimeParameters; each run binds them from its Params.
+            Default none.
         metadata_store: ``"deployment"`` sets a pipeline's own ML Metadata store aside for
             the deployment's. Default ``"pipeline"``.
         pushed_model_alias: for a Pusher, the alias through which a push emits the pushed
@@ -88,7 +93,7 @@ class TfxNodeOperator(BaseOperator):
         node_type: str = "",
         node_env: Mapping[str, str] | None = None,
         variant: RunVariant | None = None,
-        runtime_parameters: Mapping[str, str] | None = None,
+        runtime: RuntimeBinding | None = None,
         metadata_store: str = "pipeline",
         pushed_model_alias: AssetAlias | None = None,
         **kwargs: Any,
@@ -101,7 +106,7 @@ class TfxNodeOperator(BaseOperator):
         self.node_type = node_type
         self.node_env = dict(node_env or {})
         self.variant = variant
-        self.runtime_parameters = dict(runtime_parameters or {})
+        self.runtime = runtime
         self.metadata_store = metadata_store
         self.pushed_model_alias = pushed_model_alias
         self._node: node_process.NodeProcess | None = None
@@ -141,7 +146,7 @@ class TfxNodeOperator(BaseOperator):
                 self.log.info(
                     "Run parameters %s: pipeline IR %s", dict(context["params"]), pipeline_ir
                 )
-        runtime_values = self._runtime_values(context["params"]) if self.runtime_parameters else {}
+        runtime_values = {} if self.runtime is None else self._runtime_values(self.runtime, context)
         env = {**os.environ, **self.node_env, **metadata_env()}
         if self.metadata_store == "deployment":
             env[STORE_ENV] = "deployment"
@@ -159,8 +164,8 @@ class TfxNodeOperator(BaseOperator):
                 # Timeouts and kills arrive here as exceptions; the node must not outlive it.
                 self.on_kill()
                 raise
-            if returncode == SKIPPED_EXIT:
-                raise AirflowSkipException(last_line.removeprefix(NODE_ERROR_MARKER))
+            if returncode == SKIPPED_EXIT and last_line.startswith(NODE_SKIPPED_MARKER):
+                raise AirflowSkipException(last_line.removeprefix(NODE_SKIPPED_MARKER))
             if returncode != 0:
                 reason = last_line.removeprefix(NODE_ERROR_MARKER)
                 message = (
@@ -173,21 +178,18 @@ class TfxNodeOperator(BaseOperator):
         if self.pushed_model_alias is not None:
             self._emit_pushed_model(context, node_result)
 
-    def _runtime_values(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """This run's RuntimeParameter values, checked again (Airflow checks a trigger's
-        values; a run it did not check must not reach TFX with a wrong type)."""
-        values = {}
-        for name, kind in self.runtime_parameters.items():
-            value: Any = params.get(name)
-            if value is None:
-                continue  # TFX binds the RuntimeParameter's default
-            expected = {"str": (str,), "int": (int,), "float": (int, float)}[kind]
-            typed = isinstance(value, expected) and not isinstance(value, bool)
-            if not typed:
-                raise AirflowFailException(
-                    f"run parameter {name!r}={value!r} is not of the RuntimeParameter's type {kind}"
-                )
-            values[name] = float(value) if kind == "float" else value
+    def _runtime_values(self, runtime: RuntimeBinding, context: Any) -> dict[str, Any]:
+        """This run's RuntimeParameter values. A default that is an Airflow template
+        (``{{ ds }}``, as TFX's Airflow runner allowed) is rendered; a value given by the
+        trigger never is."""
+        try:
+            values = runtime.values(context["params"])
+        except TfxDagsError as error:
+            # The same values fail the same way on a retry.
+            raise AirflowFailException(f"run parameters: {error}") from None
+        for name, value in values.items():
+            if value == runtime.defaults[name] and is_template(value):
+                values[name] = self.render_template(value, context)
         return values
 
     def _run_node(self, command: list[str], env: dict[str, str]) -> tuple[int, str]:

@@ -193,3 +193,30 @@ def _path_under_root(name: str, relative: str, root: str) -> str:
     if path == root_path or root_path not in path.parents:
         raise ConfigError(f"run parameter {name!r}: {relative!r} leads outside {root}")
     return str(path)
+
+
+@dataclass(frozen=True)
+class RuntimeBinding:
+    """The pipeline's TFX RuntimeParameters: their defaults, and how a run may set each.
+
+    Unlike run parameters of ``pipeline_kwargs``, they need no other compile: TFX binds
+    them in each node of the run (``tfx_dags.runner.node --runtime-parameters-json``).
+    """
+
+    defaults: Mapping[str, Any]
+    specs: Mapping[str, RunParam]
+
+    def values(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Every RuntimeParameter's value in a run with these Params, checked again (a run
+        Airflow did not validate must not reach TFX with a wrong value); paths made absolute
+        under their root."""
+        given = {name: params[name] for name in self.specs if params.get(name) is not None}
+        return resolve_run_kwargs(
+            pipeline_kwargs=self.defaults, run_params=self.specs, values=given
+        )
+
+
+def is_template(value: object) -> bool:
+    """An Airflow template as TFX's Airflow runner allowed for a default: ``{{ ds }}``."""
+    text = value.strip() if isinstance(value, str) else ""
+    return text.startswith("{{") and text.endswith("}}")

@@ -30,6 +30,7 @@ EXAMPLES = TESTS / "tfx_examples"
 TAXI = EXAMPLES / "chicago_taxi_pipeline"
 PENGUIN = EXAMPLES / "penguin"
 CUSTOM = TESTS / "user_pipelines" / "custom_components" / "custom_pipeline.py"
+IMPORT_MARKER = "tfx_dags test: taxi_utils imported from the user's module_file"
 MULTI_PROCESSING = ["--direct_running_mode=multi_processing", "--direct_num_workers=0"]
 TRAINING_NODES = ("Transform", "Trainer", "Evaluator")
 # One module file, three DAGs: Beam multi-processing with and without the node server, and
@@ -103,7 +104,7 @@ penguin_local = pipeline_dag(
 chicago_taxi_simple = airflow_runner_dag("{taxi}/taxi_pipeline_simple.py", owner="ml-platform")
 custom_components = pipeline_dag(
     dag_id="custom_components",
-    pipeline="{custom}:create_pipeline",
+    pipeline="{user}/custom_components/custom_pipeline.py:create_pipeline",
     pipeline_kwargs={{"data_root": "{penguin}/data/labelled"}},
     owner="ml-platform", tags=("tfx",), retries=0,
 )
@@ -126,16 +127,21 @@ class ExampleRuns:
         self.user = home / "user"  # $HOME, laid out as TFX's examples expect it
         taxi_home = self.user / "taxi"
         (taxi_home / "data").mkdir(parents=True)
-        shutil.copy(TAXI / "taxi_utils.py", taxi_home)
+        # The user's copy of the module file says where it was imported from; the vendored
+        # one beside the pipeline file (same name, first on the path) does not.
+        (taxi_home / "taxi_utils.py").write_text(
+            (TAXI / "taxi_utils.py").read_text() + f"\nprint({IMPORT_MARKER!r}, flush=True)\n"
+        )
         shutil.copytree(TAXI / "data" / "simple", taxi_home / "data" / "simple")
         (self.user / "penguin").mkdir()
         shutil.copy(PENGUIN / "penguin_utils_keras.py", self.user / "penguin")
         shutil.copy(PENGUIN / "schema" / "user_provided" / "schema.pbtxt", self.user / "penguin")
+        shutil.copytree(CUSTOM.parent, self.user / "custom_components")
         dags = home / "dags"
         dags.mkdir()
         (dags / "tfx_examples.py").write_text(
             DAG_FILE.format(
-                taxi=TAXI, penguin=PENGUIN, user=self.user, custom=CUSTOM,
+                taxi=TAXI, penguin=PENGUIN, user=self.user,
                 multi_processing=MULTI_PROCESSING, training=TRAINING_NODES,
             )  # fmt: skip
         )
@@ -148,7 +154,12 @@ class ExampleRuns:
         self.run("chicago_taxi_simple")
         self.run("custom_components", conf={"min_rows": 5})
         self.run("custom_components", conf={"min_rows": "many"}, name="custom-bad-conf")
+        self.custom_runs_after_bad_conf = len(self.runs("custom_components"))
         self.run("custom_components", conf={"min_rows": 100_000}, name="custom-too-few")
+        self.run("custom_components", conf={"min_rows": 5}, name="custom-unchanged")
+        with (self.user / "custom_components" / "row_tools" / "executor.py").open("a") as code:
+            code.write("\n# Edited: a new version of the custom executor.\n")
+        self.run("custom_components", conf={"min_rows": 5}, name="custom-code-edited")
         # The cache: nothing changed, then the module file, then the schema file.
         self.run("penguin_local", name="penguin-unchanged")
         with (self.user / "penguin" / "penguin_utils_keras.py").open("a") as module:
@@ -326,6 +337,9 @@ def test_the_airflow_runner_file_keeps_its_settings_store_and_beam_args(
     log = runs.logs["chicago_taxi_simple"]
     assert f"ML Metadata: SQLite {runs.taxi_simple_store} (the pipeline's" in log
     assert f"Beam pipeline args of CsvExampleGen: {MULTI_PROCESSING}" in log
+    # The module came from the wheel of the user's module file, never from the file of the
+    # same name beside the pipeline file.
+    assert IMPORT_MARKER in transform_log(log)
     [pushed] = runs.pushed("chicago_taxi_simple", runs.taxi_simple_store)
     assert Path(pushed["destination"]).parent == (
         runs.user / "taxi" / "serving_model" / "chicago_taxi_simple"
@@ -350,12 +364,25 @@ def test_a_bad_runtime_parameter_is_refused_before_any_work(runs: ExampleRuns) -
         "Invalid input for param min_rows: 'many' is not of type 'integer'"
         in runs.logs["custom-bad-conf"]
     )
-    # Two runs reached ML Metadata: the first, and the one with too high a bound.
-    assert len(runs.runs("custom_components")) == 2
+    assert runs.custom_runs_after_bad_conf == 1  # only the first run reached ML Metadata
 
 
 def test_a_failing_user_component_names_the_users_file_and_line(runs: ExampleRuns) -> None:
     assert runs.exit_codes["custom-too-few"] != 0
     log = runs.logs["custom-too-few"]
     assert "fewer than min_rows=100000" in log
-    assert f"(at {CUSTOM}:" in log
+    assert f"(at {runs.user / 'custom_components' / 'custom_pipeline.py'}:" in log
+
+
+def test_an_edited_custom_executor_reruns_its_nodes_and_no_other(runs: ExampleRuns) -> None:
+    for name in ("custom-unchanged", "custom-code-edited"):
+        assert runs.exit_codes[name] == 0, runs.logs[name][-3000:]
+    first, _too_few, unchanged, edited = runs.runs("custom_components")
+    assert set(states(unchanged).values()) == {"CACHED"}, states(unchanged)
+    assert states(edited) == {
+        "CsvExampleGen": "CACHED", "RowCounter": "COMPLETE", "CheckRowCount": "COMPLETE"
+    }
+    for node in ("RowCounter", "CheckRowCount"):
+        digests = [run[node]["properties"]["tfx_dags_code_sha256"] for run in (first, edited)]
+        assert digests[0] != digests[1]
+    assert "tfx_dags_code_sha256" not in first["CsvExampleGen"]["properties"]

@@ -7,6 +7,8 @@ import pytest
 
 from tfx_dags.config import PipelineDagConfig, parse_pipeline_ref
 from tfx_dags.errors import ConfigError, TfxDagsError
+from tfx_dags.graph import RuntimeParameter
+from tfx_dags.params import RunParam, RuntimeBinding, param_schema
 
 GOOD = {"dag_id": "penguin_keras", "pipeline": "modules.penguin.pipeline:create_pipeline"}
 
@@ -120,10 +122,13 @@ def test_bad_task_overrides_are_refused_naming_the_field(
 
 
 def test_run_params_must_name_pipeline_arguments_with_a_fitting_default() -> None:
+    # Before the compile, a name may still be one of the pipeline's RuntimeParameters.
+    unknown = config(run_params={"train_steps": {"minimum": 1}})
+    unknown.validate()
     with pytest.raises(
-        ConfigError, match=r"run_params\['train_steps'\] names no pipeline argument"
+        ConfigError, match=r"run_params\['train_steps'\] names no pipeline argument and no"
     ):
-        config(run_params={"train_steps": {"minimum": 1}}).validate()
+        unknown.params([RuntimeParameter("data_root", "str", "/data")])
     with pytest.raises(ConfigError, match=r"'train_steps': its default 0 is less than the minimum"):
         config(
             pipeline_kwargs={"train_steps": 0}, run_params={"train_steps": {"minimum": 1}}
@@ -140,3 +145,33 @@ def test_schedule_assets_are_uris_and_exclude_a_schedule() -> None:
         config(schedule_assets=("data/penguin",)).validate()
     with pytest.raises(ConfigError, match="set schedule or schedule_assets, not both"):
         config(schedule="@daily", schedule_assets=("file:///data/penguin",)).validate()
+
+
+def test_runtime_parameters_are_run_parameters_bounded_by_run_params() -> None:
+    runtime = [
+        RuntimeParameter("data_root", "str", "/srv/data/taxi"),
+        RuntimeParameter("min_rows", "int", 100),
+        RuntimeParameter("run_date", "str", "{{ ds }}"),
+    ]
+    dag = config(run_params={"data_root": RunParam(path_root="/srv/data")})
+    specs = dag.runtime_params(runtime)
+    assert dag.params(runtime) == {}
+    schema = param_schema("data_root", "/srv/data/taxi", specs["data_root"])
+    assert schema["default"] == "taxi" and "pattern" in schema
+    assert param_schema("min_rows", 100, specs["min_rows"])["type"] == "integer"
+    assert specs["min_rows"].description == "TFX RuntimeParameter (int)"
+    binding = RuntimeBinding({p.name: p.default for p in runtime}, specs)
+    values = binding.values({"data_root": "taxi/2026", "min_rows": 5})
+    assert values == {"data_root": "/srv/data/taxi/2026", "min_rows": 5, "run_date": "{{ ds }}"}
+    with pytest.raises(ConfigError, match="'min_rows': 'many' is not of type 'integer'"):
+        binding.values({"min_rows": "many"})
+    with pytest.raises(ConfigError, match="not a safe relative path"):
+        binding.values({"data_root": "../etc"})
+
+
+def test_runtime_parameters_need_a_default_and_a_name_of_their_own() -> None:
+    with pytest.raises(ConfigError, match="RuntimeParameter 'min_rows' has no default"):
+        config().runtime_params([RuntimeParameter("min_rows", "int", None)])
+    clash = config(pipeline_kwargs={"min_rows": 3})
+    with pytest.raises(ConfigError, match=r"pipeline_kwargs\['min_rows'\] has the name of one"):
+        clash.runtime_params([RuntimeParameter("min_rows", "int", 1)])

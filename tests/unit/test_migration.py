@@ -11,7 +11,7 @@ import pytest
 from tfx_dags.config import TaskOverride
 from tfx_dags.errors import ConfigError
 from tfx_dags.graph import PipelineGraph, TfxNode
-from tfx_dags.migration import dag_settings
+from tfx_dags.migration import dag_settings, merge_task_overrides
 
 SOURCE = Path("/srv/tfx/taxi_pipeline_simple.py")
 NODES = (TfxNode("CsvExampleGen", "CsvExampleGen", ()), TfxNode("Trainer", "Trainer", ()))
@@ -77,3 +77,13 @@ def test_settings_of_the_wrong_kind_name_the_file_and_key(
 ) -> None:
     with pytest.raises(ConfigError, match=f"{SOURCE}: AirflowPipelineConfig {message}"):
         settings_of(airflow)
+
+
+def test_the_declarations_task_overrides_keep_the_files_timeouts() -> None:
+    settings = settings_of({"default_args": {"execution_timeout": {"timedelta_s": 3600}}})
+    merged = merge_task_overrides(
+        settings, {"Trainer": {"pool": "big_gpus", "execution_timeout": timedelta(hours=3)}}
+    )
+    assert merged["CsvExampleGen"] == TaskOverride(execution_timeout=timedelta(hours=1))
+    assert merged["Trainer"] == TaskOverride(pool="big_gpus", execution_timeout=timedelta(hours=3))
+    assert merge_task_overrides({}, {"Trainer": {"pool": "x"}}) == {"Trainer": {"pool": "x"}}

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +31,11 @@ from tfx_dags.runner.errors import COMPILE_ERROR_MARKER, report
 TRAINER_TYPES = ("Trainer", "Tuner")
 # Runtime parameters TFX itself binds in every run; never Airflow Params.
 INTERNAL_RUNTIME_PARAMETERS = ("pipeline-run-id",)
-RUNTIME_PARAMETER_TYPES = {"string_value": "str", "int_value": "int", "double_value": "float"}
 
 
-def build_manifest(ir: Any, definition: Definition, inputs: dict[str, str]) -> dict[str, Any]:
+def build_manifest(
+    ir: Any, definition: Definition, inputs: dict[str, str], wheels: list[str]
+) -> dict[str, Any]:
     from tfx.orchestration.local import runner_utils
 
     deployment = runner_utils.extract_local_deployment_config(ir)
@@ -61,6 +64,7 @@ def build_manifest(ir: Any, definition: Definition, inputs: dict[str, str]) -> d
         "runtime_parameters": runtime_parameters(ir),
         "python_path": definition.python_path,
         "inputs": inputs,
+        "wheels": wheels,
         "airflow": definition.airflow,
         "metadata": own_metadata(deployment),
     }
@@ -94,10 +98,15 @@ def runtime_parameters(ir: Any) -> list[dict[str, Any]]:
                 elif hasattr(item, "ListFields"):
                     visit(item)
 
+    from tfx.proto.orchestration import pipeline_pb2
+
+    kinds = pipeline_pb2.RuntimeParameter
+    names = {kinds.INT: "int", kinds.DOUBLE: "float", kinds.STRING: "str"}
+
     def add(parameter: Any) -> None:
         if parameter.name in INTERNAL_RUNTIME_PARAMETERS:
             return
-        kind = {1: "int", 2: "float", 3: "str"}.get(parameter.type)
+        kind = names.get(parameter.type)
         if kind is None:
             raise DefinitionError(
                 f"RuntimeParameter {parameter.name!r} is neither str, int nor float"
@@ -119,11 +128,10 @@ def runtime_parameters(ir: Any) -> list[dict[str, Any]]:
 
 def own_metadata(deployment: Any) -> str | None:
     """The pipeline's own metadata_connection_config, described without credentials."""
-    if deployment.metadata_connection_config.WhichOneof("connection_config") is None:
-        return None
-    from tfx_dags.runner.metadata import describe_config
+    from tfx_dags.runner.metadata import describe_config, own_connection_config
 
-    return describe_config(deployment.metadata_connection_config.database_connection_config)
+    config = own_connection_config(deployment)
+    return None if config is None else describe_config(config)
 
 
 def push_destination(pipeline_node: Any) -> str | None:
@@ -148,14 +156,13 @@ def compile_pipeline(reference: str, kwargs: dict[str, Any], output_dir: Path) -
         raise DefinitionError(
             f"{reference} returned {type(pipeline).__name__}, not a tfx.dsl.Pipeline"
         )
-    inputs = user_code.package_module_files(pipeline)
+    inputs, wheels = user_code.package_module_files(pipeline)
     ir = compiler.Compiler().compile(pipeline)
-    inputs.update(user_code.fingerprint_schema_files(ir))
-    user_code.uncached_schema_nodes(ir)
+    user_code.fingerprint_user_executors(ir, definition.python_path)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "pipeline_ir.pb").write_bytes(ir.SerializeToString())
     (output_dir / "pipeline_ir.json").write_text(json_format.MessageToJson(ir))
-    manifest = build_manifest(ir, definition, inputs)
+    manifest = build_manifest(ir, definition, inputs, wheels)
     (output_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
 
 
@@ -165,11 +172,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kwargs-json", default="{}")
     parser.add_argument("--output-dir", required=True, type=Path)
     args = parser.parse_args(argv)
+    # TFX builds user-code wheels in temporary folders it never removes: they go with this
+    # compile.
+    scratch = tempfile.mkdtemp(prefix="tfx-dags-compile-")
+    tempfile.tempdir = scratch
     try:
         compile_pipeline(args.pipeline, json.loads(args.kwargs_json), args.output_dir)
     except Exception as error:  # noqa: BLE001 - every failure becomes one reported reason
         report(COMPILE_ERROR_MARKER, error)
         return 2
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return 0
 
 

@@ -17,6 +17,7 @@ Three kinds of reference, all compiled in the TFX environment:
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 import types
 from collections.abc import Callable
@@ -61,6 +62,8 @@ def load_definition(ref: PipelineRef, kwargs: dict[str, Any]) -> Definition:
     if not path.is_file():
         raise DefinitionError(f"pipeline file {path} does not exist")
     python_path = [str(path.parent.resolve())]
+    # Also for a named function: a file written for AirflowDagRunner imports it at the top.
+    captured = install_airflow_runner_stand_in()
     if ref.function:
         module = import_pipeline_file(path)
         return Definition(_function(module, ref.function)(**kwargs), python_path)
@@ -69,7 +72,6 @@ def load_definition(ref: PipelineRef, kwargs: dict[str, Any]) -> Definition:
             f"{path} builds its pipeline itself (AirflowDagRunner); it takes no pipeline_kwargs, "
             f"got {sorted(kwargs)}"
         )
-    captured = install_airflow_runner_stand_in()
     import_pipeline_file(path)
     if not captured:
         raise DefinitionError(
@@ -105,6 +107,14 @@ def import_pipeline_file(path: Path) -> types.ModuleType:
         raise DefinitionError(
             f"pipeline file {path} would be the module {name!r}, which is already "
             f"{getattr(existing, '__file__', None) or 'a built-in module'}; rename the file"
+        )
+    # A file named like an installed or standard module would shadow it, for this process
+    # and (through PYTHONPATH) for the node's Beam workers.
+    installed = importlib.util.find_spec(name)
+    if installed is not None and installed.origin and Path(installed.origin).resolve() != path:
+        raise DefinitionError(
+            f"pipeline file {path} would be the module {name!r}, which is already "
+            f"{installed.origin}; rename the file"
         )
     folder = str(path.parent)
     if folder not in sys.path:

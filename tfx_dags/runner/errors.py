@@ -17,7 +17,9 @@ NODE_ERROR_MARKER = "tfx_dags node error: "
 # without retrying, since the same data fails the same way.
 BAD_DATA_EXIT = 3
 # A node TFX decided not to run (a tfx.dsl.Cond that does not hold): the task is skipped.
+# Exit code and marked last line together, so that a stray exit(4) is a failure.
 SKIPPED_EXIT = 4
+NODE_SKIPPED_MARKER = "tfx_dags node skipped: "
 
 
 def describe(error: BaseException) -> str:

@@ -75,12 +75,23 @@ def describe() -> str:
 
 
 def describe_config(config: Any) -> str:
-    """Where a ConnectionConfig leads, without credentials."""
+    """Where a ConnectionConfig (or an ML Metadata server's client config) leads, without
+    credentials."""
+    if not hasattr(config, "mysql"):  # MetadataStoreClientConfig: an ML Metadata server
+        return f"ML Metadata server {config.host}:{config.port}"
     if config.HasField("mysql"):
         return f"MySQL {config.mysql.host}:{config.mysql.port}/{config.mysql.database}"
     if config.HasField("sqlite"):
         return f"SQLite {config.sqlite.filename_uri}"
     return "a connection of kind " + str(config.WhichOneof("config"))
+
+
+def own_connection_config(deployment: Any) -> Any:
+    """The pipeline's own metadata_connection_config from its IR's deployment config: a
+    database ConnectionConfig or an ML Metadata server's client config; None if it has none."""
+    own = deployment.metadata_connection_config
+    which = own.WhichOneof("connection_config")
+    return getattr(own, which) if which else None
 
 
 def node_connection_config(pipeline: Any) -> tuple[Any, str]:
@@ -92,12 +103,10 @@ def node_connection_config(pipeline: Any) -> tuple[Any, str]:
     deployment's (the Airflow connection, TFX_DAGS_METADATA_URI, or SQLite)."""
     from tfx.orchestration.local import runner_utils
 
-    deployment = runner_utils.extract_local_deployment_config(pipeline)
-    own = deployment.metadata_connection_config
-    if own.WhichOneof("connection_config") == "database_connection_config":
+    own = own_connection_config(runner_utils.extract_local_deployment_config(pipeline))
+    if own is not None:
         if os.environ.get(STORE_ENV) != "deployment":
-            config = own.database_connection_config
-            return config, f"{describe_config(config)} (the pipeline's metadata_connection_config)"
+            return own, f"{describe_config(own)} (the pipeline's metadata_connection_config)"
         where = "the deployment's; the pipeline's own is set aside (metadata_store='deployment')"
     else:
         where = "the deployment's"

@@ -25,7 +25,13 @@ from tfx_dags.runner.anomalies import DataAnomalies, is_validator
 from tfx_dags.runner.beam_worker import route_sdk_workers
 from tfx_dags.runner.csv_check import InputDataError, check_csv_folder, is_csv_example_gen
 from tfx_dags.runner.definitions import install_airflow_runner_stand_in
-from tfx_dags.runner.errors import BAD_DATA_EXIT, NODE_ERROR_MARKER, SKIPPED_EXIT, report
+from tfx_dags.runner.errors import (
+    BAD_DATA_EXIT,
+    NODE_ERROR_MARKER,
+    NODE_SKIPPED_MARKER,
+    SKIPPED_EXIT,
+    report,
+)
 from tfx_dags.runner.lifetime import tie_to_parent
 from tfx_dags.runner.metadata import node_connection_config
 from tfx_dags.runner.timing import TIMINGS, record_launches
@@ -116,6 +122,9 @@ def run_node(
         args = list(executor_spec.beam_pipeline_args)
         logging.info("Beam pipeline args of %s: %s", node_id, args)
     logging.info("ML Metadata: %s", where)
+    schema_digest = user_code.fingerprint_schema_file(pipeline_node)
+    if schema_digest is not None:
+        logging.info("Schema file digest (part of the cache key): %s", schema_digest)
     record_launches()
     if route_sdk_workers():
         logging.info("Beam SDK workers, if any, are forked from the node server.")
@@ -218,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         parameters = json.loads(args.runtime_parameters_json)
         execution, store = run_node(args.pipeline_ir, args.node_id, args.run_id, parameters)
     except NodeSkipped as error:
-        print(f"{NODE_ERROR_MARKER}{error}", file=sys.stderr, flush=True)
+        print(f"{NODE_SKIPPED_MARKER}{error}", file=sys.stderr, flush=True)
         return SKIPPED_EXIT
     except (DataAnomalies, InputDataError) as error:
         # Retrying cannot help: exit code DATA_ANOMALIES tells the operator not to.
