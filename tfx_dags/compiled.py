@@ -5,8 +5,9 @@ runs as a subprocess of the TFX environment's interpreter, and its result is cac
 key made of everything that can change it: the pipeline reference and arguments, the source
 files of the pipeline's package, tfx_dags' own code and the TFX lock. Files the compile step
 finds on the way (``module_file=`` folders) are listed with their digests in the manifest,
-and an entry whose listed files changed (or whose user-code wheels are gone) is compiled
-anew. A parse with a warm cache hashes a few files and reads one JSON file.
+and so are the environment variables the user's files read ($HOME in TFX's examples): an
+entry whose listed files or variables changed (or whose user-code wheels are gone) is
+compiled anew. A parse with a warm cache hashes a few files and reads one JSON file.
 """
 
 from __future__ import annotations
@@ -130,8 +131,13 @@ def _read_manifest(directory: Path) -> dict[str, Any] | None:
 
 
 def inputs_unchanged(manifest: Mapping[str, Any]) -> bool:
-    """Every file the compile listed (module files' folders) is as it was, and every
-    user-code wheel it built is still there (a cleaned pipeline root is built again)."""
+    """Every file the compile listed (module files' folders) is as it was, every environment
+    variable the user's files read has the value it had, and every user-code wheel it built
+    is still there (a cleaned pipeline root is built again)."""
+    for name, digest in dict(manifest.get("environment") or {}).items():
+        value = os.environ.get(name)
+        if (None if value is None else hashlib.sha256(value.encode()).hexdigest()) != digest:
+            return False
     for path, digest in dict(manifest.get("inputs") or {}).items():
         try:
             if hashlib.sha256(Path(path).read_bytes()).hexdigest() != digest:
@@ -195,10 +201,10 @@ def _compile_into(
 
 
 def _entry_name(key: str, manifest: Mapping[str, Any]) -> str:
-    inputs = manifest.get("inputs") or {}
-    if not inputs:
+    found = {name: manifest.get(name) for name in ("inputs", "environment") if manifest.get(name)}
+    if not found:
         return key
-    digest = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+    digest = hashlib.sha256(json.dumps(found, sort_keys=True).encode()).hexdigest()
     return f"{key}-{digest[:12]}"
 
 

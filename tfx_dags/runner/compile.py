@@ -65,6 +65,7 @@ def build_manifest(
         "python_path": definition.python_path,
         "inputs": inputs,
         "wheels": wheels,
+        "environment": definition.environment,
         "airflow": definition.airflow,
         "metadata": own_metadata(deployment),
     }

@@ -16,14 +16,18 @@ Three kinds of reference, all compiled in the TFX environment:
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
+import os
 import sys
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from tfx_dags.config import PipelineRef
@@ -51,6 +55,10 @@ class Definition:
     python_path: list[str] = field(default_factory=list)
     # An AirflowDagRunner file's DAG settings, as JSON values (see airflow_settings).
     airflow: dict[str, Any] | None = None
+    # Environment variables the user's files read while building the pipeline (TFX's
+    # examples read $HOME at import): a digest of the value each had (values may be
+    # secrets, and the manifest is a file), None for unset.
+    environment: dict[str, str | None] = field(default_factory=dict)
 
 
 def load_definition(ref: PipelineRef, kwargs: dict[str, Any]) -> Definition:
@@ -64,15 +72,17 @@ def load_definition(ref: PipelineRef, kwargs: dict[str, Any]) -> Definition:
     python_path = [str(path.parent.resolve())]
     # Also for a named function: a file written for AirflowDagRunner imports it at the top.
     captured = install_airflow_runner_stand_in()
-    if ref.function:
-        module = import_pipeline_file(path)
-        return Definition(_function(module, ref.function)(**kwargs), python_path)
-    if kwargs:
-        raise DefinitionError(
-            f"{path} builds its pipeline itself (AirflowDagRunner); it takes no pipeline_kwargs, "
-            f"got {sorted(kwargs)}"
-        )
-    import_pipeline_file(path)
+    with recording_environment(python_path) as environment:
+        if ref.function:
+            module = import_pipeline_file(path)
+            pipeline = _function(module, ref.function)(**kwargs)
+            return Definition(pipeline, python_path, environment=environment)
+        if kwargs:
+            raise DefinitionError(
+                f"{path} builds its pipeline itself (AirflowDagRunner); it takes no "
+                f"pipeline_kwargs, got {sorted(kwargs)}"
+            )
+        import_pipeline_file(path)
     if not captured:
         raise DefinitionError(
             f"{path} never called AirflowDagRunner(...).run(pipeline) at import; name the "
@@ -82,7 +92,52 @@ def load_definition(ref: PipelineRef, kwargs: dict[str, Any]) -> Definition:
         names = [run.pipeline.pipeline_info.pipeline_name for run in captured]
         raise DefinitionError(f"{path} runs {len(captured)} pipelines {names}; one per file")
     [run] = captured
-    return Definition(run.pipeline, python_path, airflow_settings(path, run.dag_config))
+    settings = airflow_settings(path, run.dag_config)
+    return Definition(run.pipeline, python_path, settings, environment)
+
+
+@contextmanager
+def recording_environment(user_folders: list[str]) -> Iterator[dict[str, str | None]]:
+    """Record the environment variables that code in the user's folders reads (``os.environ``
+    and ``os.getenv``): the compiled pipeline depends on them, so the Airflow side compiles
+    again when one differs. Reads by TFX's and other libraries' code are not recorded."""
+    read: dict[str, str | None] = {}
+    original = type(os.environ)
+    folders = tuple(folder.rstrip(os.sep) + os.sep for folder in user_folders)
+
+    class RecordingEnviron(original):  # type: ignore[valid-type, misc]
+        def __getitem__(self, key: str) -> str:
+            try:
+                value = super().__getitem__(key)
+            except KeyError:
+                if _read_by_user_code(folders):
+                    read[key] = None
+                raise
+            if _read_by_user_code(folders):
+                read[key] = environment_digest(value)
+            return str(value)
+
+    os.environ.__class__ = RecordingEnviron
+    try:
+        yield read
+    finally:
+        os.environ.__class__ = original
+
+
+def environment_digest(value: str | None) -> str | None:
+    """What the manifest keeps of a variable's value (the Airflow side compares the same)."""
+    return None if value is None else hashlib.sha256(value.encode()).hexdigest()
+
+
+_LOOKUP_FILES = ("/os.py", "_collections_abc.py")
+
+
+def _read_by_user_code(folders: tuple[str, ...]) -> bool:
+    """Whether the nearest caller outside os and collections.abc is in the user's folders."""
+    frame: FrameType | None = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.endswith(_LOOKUP_FILES):
+        frame = frame.f_back
+    return frame is not None and frame.f_code.co_filename.startswith(folders)
 
 
 def _function(module: types.ModuleType, name: str) -> Callable[..., Any]:

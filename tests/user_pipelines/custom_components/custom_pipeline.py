@@ -39,4 +39,5 @@ def create_pipeline(pipeline_name, pipeline_root, data_root):
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,
         components=[example_gen, row_counter, check],
+        enable_cache=True,
     )
