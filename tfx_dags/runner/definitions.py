@@ -129,13 +129,14 @@ def environment_digest(value: str | None) -> str | None:
     return None if value is None else hashlib.sha256(value.encode()).hexdigest()
 
 
-_LOOKUP_FILES = ("/os.py", "_collections_abc.py")
+# Modules between the user's code and os.environ (os.getenv, Mapping.get); frozen in 3.11.
+_LOOKUP_MODULES = ("os", "_collections_abc", "collections.abc")
 
 
 def _read_by_user_code(folders: tuple[str, ...]) -> bool:
     """Whether the nearest caller outside os and collections.abc is in the user's folders."""
     frame: FrameType | None = sys._getframe(2)
-    while frame is not None and frame.f_code.co_filename.endswith(_LOOKUP_FILES):
+    while frame is not None and frame.f_globals.get("__name__") in _LOOKUP_MODULES:
         frame = frame.f_back
     return frame is not None and frame.f_code.co_filename.startswith(folders)
 

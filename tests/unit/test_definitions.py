@@ -1,0 +1,103 @@
+"""Pipeline files loaded as Python would run them, without TFX: the module name, what an
+AirflowDagRunner file hands over, and the environment its code reads."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tfx_dags.config import PipelineRef
+from tfx_dags.runner.definitions import (
+    AIRFLOW_RUNNER_MODULE,
+    DefinitionError,
+    environment_digest,
+    load_definition,
+)
+
+RUNNER_FILE = """
+import datetime
+import os
+from types import SimpleNamespace
+
+from tfx.orchestration.airflow.airflow_dag_runner import AirflowDagRunner, AirflowPipelineConfig
+
+_root = os.path.join(os.environ["TFX_DAGS_TEST_ROOT"], "tfx")
+_flag = os.getenv("TFX_DAGS_TEST_UNSET")
+_pipeline = SimpleNamespace(pipeline_info=SimpleNamespace(pipeline_name="legacy"), root=_root)
+DAG = AirflowDagRunner(AirflowPipelineConfig({
+    "schedule_interval": datetime.timedelta(days=1),
+    "start_date": datetime.datetime(2019, 1, 1),
+    "default_args": {"retries": 2},
+})).run(_pipeline)
+"""
+
+
+@pytest.fixture
+def clean_modules() -> Iterator[None]:
+    before = set(sys.modules)
+    path = list(sys.path)
+    yield
+    for name in set(sys.modules) - before:
+        del sys.modules[name]
+    sys.path[:] = path
+
+
+def test_an_airflow_runner_file_hands_over_its_pipeline_settings_and_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_modules: None
+) -> None:
+    monkeypatch.setenv("TFX_DAGS_TEST_ROOT", "/home/me")
+    monkeypatch.delenv("TFX_DAGS_TEST_UNSET", raising=False)
+    (tmp_path / "legacy_dag.py").write_text(RUNNER_FILE)
+    definition = load_definition(PipelineRef(str(tmp_path / "legacy_dag.py")), {})
+    assert definition.pipeline.root == "/home/me/tfx"
+    assert definition.python_path == [str(tmp_path.resolve())]
+    assert definition.airflow == {
+        "schedule_interval": {"timedelta_s": timedelta(days=1).total_seconds()},
+        "start_date": {"datetime": datetime(2019, 1, 1).isoformat()},
+        "default_args": {"retries": 2},
+    }
+    # What the file read, not what this test or any library read.
+    assert definition.environment == {
+        "TFX_DAGS_TEST_ROOT": environment_digest("/home/me"),
+        "TFX_DAGS_TEST_UNSET": None,
+    }
+    assert "/home/me" not in str(definition.environment)
+    assert type(sys.modules[AIRFLOW_RUNNER_MODULE]).__name__ == "module"
+
+
+def test_settings_tfx_dags_cannot_carry_over_are_refused_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_modules: None
+) -> None:
+    monkeypatch.setenv("TFX_DAGS_TEST_ROOT", "/home/me")
+    text = RUNNER_FILE.replace('"default_args"', '"concurrency": 4, "default_args"')
+    (tmp_path / "legacy_dag.py").write_text(text)
+    with pytest.raises(DefinitionError, match=r"sets \['concurrency'\], which tfx_dags does not"):
+        load_definition(PipelineRef(str(tmp_path / "legacy_dag.py")), {})
+
+
+def test_a_file_named_like_an_installed_module_is_refused(
+    tmp_path: Path, clean_modules: None
+) -> None:
+    for name in ("json.py", "fractions.py"):  # imported already, and not yet
+        (tmp_path / name).write_text("def create_pipeline():\n    return None\n")
+        with pytest.raises(DefinitionError, match=f"would be the module '{name[:-3]}'"):
+            load_definition(PipelineRef(str(tmp_path / name), "create_pipeline"), {})
+
+
+def test_a_file_function_gets_its_folder_on_the_path_and_its_name_as_module(
+    tmp_path: Path, clean_modules: None
+) -> None:
+    (tmp_path / "helpers_for_my_pipeline.py").write_text("ROWS = 3\n")
+    (tmp_path / "my_pipeline.py").write_text(
+        "import helpers_for_my_pipeline\n\n"
+        "def create_pipeline(scale):\n    return helpers_for_my_pipeline.ROWS * scale\n"
+    )
+    definition = load_definition(
+        PipelineRef(str(tmp_path / "my_pipeline.py"), "create_pipeline"), {"scale": 2}
+    )
+    assert definition.pipeline == 6
+    assert sys.modules["my_pipeline"].__file__ == str(tmp_path / "my_pipeline.py")
