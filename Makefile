@@ -50,6 +50,7 @@ view: setup
 
 lint: setup
 	$(AIRFLOW_VENV)/bin/ruff check .
+	$(AIRFLOW_VENV)/bin/ruff format --check .
 	$(AIRFLOW_VENV)/bin/mypy
 
 test: lint

@@ -71,9 +71,7 @@ def task_times(log: str) -> dict[str, dict[str, float]]:
             else:
                 times.setdefault(task, {})["wall_s"] = stamp - starts[task]
     for match in TIMINGS.finditer(log):
-        times.setdefault(match[1], {}).update(
-            launch_s=float(match[2]), executor_s=float(match[3])
-        )
+        times.setdefault(match[1], {}).update(launch_s=float(match[2]), executor_s=float(match[3]))
     return times
 
 

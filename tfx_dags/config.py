@@ -167,8 +167,7 @@ class PipelineDagConfig:
         if not isinstance(self.task_overrides, Mapping):
             raise ConfigError(f"task_overrides={self.task_overrides!r} must be a mapping")
         return {
-            node_id: task_override(node_id, value)
-            for node_id, value in self.task_overrides.items()
+            node_id: task_override(node_id, value) for node_id, value in self.task_overrides.items()
         }
 
     def params(

@@ -33,8 +33,7 @@ CUSTOM = TESTS / "user_pipelines" / "custom_components" / "custom_pipeline.py"
 IMPORT_MARKER = "tfx_dags test: taxi_utils imported from the user's module_file"
 MULTI_PROCESSING = ["--direct_running_mode=multi_processing", "--direct_num_workers=0"]
 TRAINING_NODES = ("Transform", "Trainer", "Evaluator")
-# One module file, three DAGs: Beam multi-processing with and without the node server, and
-# Beam in memory.
+# The DAGs of tfx_examples' native Keras taxi pipeline (see DAG_FILE's TAXI_VARIANTS).
 TAXI_DAGS = ("taxi_native_keras", "taxi_native_keras_no_server", "taxi_native_keras_in_memory")
 
 DAG_FILE = '''
@@ -42,44 +41,28 @@ DAG_FILE = '''
 from tfx_dags import settings
 from tfx_dags.factory import airflow_runner_dag, pipeline_dag
 
-TAXI_KWARGS = {{
-    "data_root": "{taxi}/data/simple",
-    "module_file": "{taxi}/taxi_utils_native_keras.py",
-    "metadata_path": str(settings.metadata_sqlite_path()),
+# One module file, three DAGs: the file's own multi-processing Beam args with the node
+# server, the same with the training nodes in fresh interpreters, and Beam in memory.
+SERVER_OFF = {{node: {{"env": {{"TFX_DAGS_NODE_SERVER": "off"}}}} for node in {training!r}}}
+TAXI_VARIANTS = {{
+    "taxi_native_keras": ({multi_processing!r}, {{}}),
+    "taxi_native_keras_no_server": ({multi_processing!r}, SERVER_OFF),
+    "taxi_native_keras_in_memory": (["--direct_running_mode=in_memory"], {{}}),
 }}
-taxi_native_keras = pipeline_dag(
-    dag_id="taxi_native_keras",
-    pipeline="{taxi}/taxi_pipeline_native_keras.py:_create_pipeline",
-    pipeline_kwargs={{
-        **TAXI_KWARGS,
-        "serving_model_dir": str(settings.serving_dir("taxi_native_keras")),
-        "beam_pipeline_args": {multi_processing!r},
-    }},
-    owner="ml-platform", tags=("tfx",),
-)
-# The same module file, multi-processing Beam, the training nodes in fresh interpreters.
-taxi_native_keras_no_server = pipeline_dag(
-    dag_id="taxi_native_keras_no_server",
-    pipeline="{taxi}/taxi_pipeline_native_keras.py:_create_pipeline",
-    pipeline_kwargs={{
-        **TAXI_KWARGS,
-        "serving_model_dir": str(settings.serving_dir("taxi_native_keras_no_server")),
-        "beam_pipeline_args": {multi_processing!r},
-    }},
-    task_overrides={{node: {{"env": {{"TFX_DAGS_NODE_SERVER": "off"}}}} for node in {training!r}}},
-    owner="ml-platform", tags=("tfx",),
-)
-# The same module file, Beam in memory, every node forked by the node server.
-taxi_native_keras_in_memory = pipeline_dag(
-    dag_id="taxi_native_keras_in_memory",
-    pipeline="{taxi}/taxi_pipeline_native_keras.py:_create_pipeline",
-    pipeline_kwargs={{
-        **TAXI_KWARGS,
-        "serving_model_dir": str(settings.serving_dir("taxi_native_keras_in_memory")),
-        "beam_pipeline_args": ["--direct_running_mode=in_memory"],
-    }},
-    owner="ml-platform", tags=("tfx",),
-)
+for dag_id, (beam_args, task_overrides) in TAXI_VARIANTS.items():
+    globals()[dag_id] = pipeline_dag(
+        dag_id=dag_id,
+        pipeline="{taxi}/taxi_pipeline_native_keras.py:_create_pipeline",
+        pipeline_kwargs={{
+            "data_root": "{taxi}/data/simple",
+            "module_file": "{taxi}/taxi_utils_native_keras.py",
+            "metadata_path": str(settings.metadata_sqlite_path()),
+            "serving_model_dir": str(settings.serving_dir(dag_id)),
+            "beam_pipeline_args": beam_args,
+        }},
+        task_overrides=task_overrides,
+        owner="ml-platform", tags=("tfx",),
+    )
 penguin_local = pipeline_dag(
     dag_id="penguin_local",
     pipeline="{penguin}/penguin_pipeline_local.py:create_pipeline",
@@ -141,8 +124,11 @@ class ExampleRuns:
         dags.mkdir()
         (dags / "tfx_examples.py").write_text(
             DAG_FILE.format(
-                taxi=TAXI, penguin=PENGUIN, user=self.user,
-                multi_processing=MULTI_PROCESSING, training=TRAINING_NODES,
+                taxi=TAXI,
+                penguin=PENGUIN,
+                user=self.user,
+                multi_processing=MULTI_PROCESSING,
+                training=TRAINING_NODES,
             )  # fmt: skip
         )
         self.env = {**local_airflow.environment(home, dags_folder=dags), "HOME": str(self.user)}
@@ -180,9 +166,7 @@ class ExampleRuns:
         """The pipeline's runs in ML Metadata, oldest first."""
         env = {**self.env, "TFX_DAGS_METADATA_SQLITE": str(store)} if store else self.env
         runs = json.loads(local_airflow.tfx_query(env, "runs", "--pipeline", dag_id))
-        return [
-            runs[run_id] for run_id in sorted(runs, key=lambda run: min_execution(runs[run]))
-        ]
+        return [runs[run_id] for run_id in sorted(runs, key=lambda run: min_execution(runs[run]))]
 
     def pushed(self, dag_id: str, store: Path | None = None) -> list[dict[str, Any]]:
         env = {**self.env, "TFX_DAGS_METADATA_SQLITE": str(store)} if store else self.env
@@ -380,7 +364,9 @@ def test_an_edited_custom_executor_reruns_its_nodes_and_no_other(runs: ExampleRu
     first, _too_few, unchanged, edited = runs.runs("custom_components")
     assert set(states(unchanged).values()) == {"CACHED"}, states(unchanged)
     assert states(edited) == {
-        "CsvExampleGen": "CACHED", "RowCounter": "COMPLETE", "CheckRowCount": "COMPLETE"
+        "CsvExampleGen": "CACHED",
+        "RowCounter": "COMPLETE",
+        "CheckRowCount": "COMPLETE",
     }
     for node in ("RowCounter", "CheckRowCount"):
         digests = [run[node]["properties"]["tfx_dags_code_sha256"] for run in (first, edited)]

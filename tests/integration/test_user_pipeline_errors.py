@@ -37,7 +37,9 @@ def _create_pipeline(name):
     )
 """
 
-DAILY = HEADER + """
+DAILY = (
+    HEADER
+    + """
 _airflow_config = {
     "schedule_interval": datetime.timedelta(hours=6),
     "start_date": datetime.datetime(2025, 6, 1),
@@ -53,17 +55,24 @@ _airflow_config = {
 }
 DAG = AirflowDagRunner(AirflowPipelineConfig(_airflow_config)).run(_create_pipeline("daily"))
 """
+)
 
-UNSUPPORTED = HEADER + """
+UNSUPPORTED = (
+    HEADER
+    + """
 DAG = AirflowDagRunner(AirflowPipelineConfig({"concurrency": 4, "schedule_interval": None})).run(
     _create_pipeline("unsupported")
 )
 """
+)
 
-RAISES = HEADER + """
+RAISES = (
+    HEADER
+    + """
 _data = os.environ["NO_SUCH_VARIABLE_FOR_TFX_DAGS"]
 DAG = AirflowDagRunner(AirflowPipelineConfig({})).run(_create_pipeline("raises"))
 """
+)
 
 MISSING_MODULE = """
 from tfx.components import CsvExampleGen, SchemaGen, StatisticsGen, Transform

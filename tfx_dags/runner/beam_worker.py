@@ -32,13 +32,13 @@ def route_sdk_workers() -> bool:
         return False
     from apache_beam.transforms import environments
 
-    original = environments.SubprocessSDKEnvironment.from_command_string.__func__  # type: ignore[attr-defined]
+    original = environments.SubprocessSDKEnvironment.from_command_string.__func__
 
     def from_command_string(cls: type, command_string: str, **kwargs: object) -> object:
         command_string = command_string.replace(f"-m {SDK_WORKER}", f"-m {__name__}")
         return original(cls, command_string=command_string, **kwargs)
 
-    environments.SubprocessSDKEnvironment.from_command_string = classmethod(from_command_string)  # type: ignore[assignment]
+    environments.SubprocessSDKEnvironment.from_command_string = classmethod(from_command_string)
     return True
 
 

@@ -158,7 +158,8 @@ def import_pipeline_file(path: Path) -> types.ModuleType:
         )
     existing = sys.modules.get(name)
     if existing is not None:
-        if getattr(existing, "__file__", None) and Path(existing.__file__).resolve() == path:
+        existing_file = getattr(existing, "__file__", None)
+        if existing_file and Path(existing_file).resolve() == path:
             return existing
         raise DefinitionError(
             f"pipeline file {path} would be the module {name!r}, which is already "

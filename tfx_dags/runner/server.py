@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import os
 import selectors
 import signal
@@ -154,7 +155,8 @@ class NodeServer:
             os.close(devnull)
             os.close(output_fd)
             for stream in (sys.stdout, sys.stderr):
-                stream.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
+                if isinstance(stream, io.TextIOWrapper):
+                    stream.reconfigure(line_buffering=True)
             os.chdir(request["cwd"])
             os.environ.clear()
             os.environ.update(request["env"])
