@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from tfx_dags.runner.server import SOCKET_ENV  # set by the server in every node it forks
+from tfx_dags.runner.protocol import SOCKET_ENV  # set by the server in every node it forks
 
 SDK_WORKER = "apache_beam.runners.worker.sdk_worker_main"
 

@@ -17,6 +17,9 @@ from typing import Any
 
 HEADER = struct.Struct("!I")
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
+# Set by the server in every node it forks: where the node's own Beam SDK workers are forked
+# too (tfx_dags.runner.beam_worker).
+SOCKET_ENV = "TFX_DAGS_NODE_SERVER_SOCKET"
 
 
 def send_request(sock: socket.socket, request: dict[str, Any], output_fd: int) -> None:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tfx_dags.node_process import signal_group
-from tfx_dags.runner.protocol import receive_request, send_line
+from tfx_dags.runner.protocol import SOCKET_ENV, receive_request, send_line
 
 # What TFX's launcher and the standard components' executors import, in load order.
 DEFAULT_PREIMPORTS = (
@@ -53,7 +53,6 @@ DEFAULT_PREIMPORTS = (
     "keras",
 )
 REQUEST_TIMEOUT_S = 10.0
-SOCKET_ENV = "TFX_DAGS_NODE_SERVER_SOCKET"
 
 
 @dataclass
