@@ -26,7 +26,12 @@ from typing import Any
 from tfx_dags import node_process, settings
 from tfx_dags.config import PipelineRef
 from tfx_dags.errors import ManifestError, PipelineCompileError
-from tfx_dags.graph import MANIFEST_FORMAT, PipelineGraph, graph_from_manifest
+from tfx_dags.graph import (
+    MANIFEST_FORMAT,
+    PipelineGraph,
+    environment_digest,
+    graph_from_manifest,
+)
 from tfx_dags.runner.errors import COMPILE_ERROR_MARKER
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -135,8 +140,7 @@ def inputs_unchanged(manifest: Mapping[str, Any]) -> bool:
     variable the user's files read has the value it had, and every user-code wheel it built
     is still there (a cleaned pipeline root is built again)."""
     for name, digest in dict(manifest.get("environment") or {}).items():
-        value = os.environ.get(name)
-        if (None if value is None else hashlib.sha256(value.encode()).hexdigest()) != digest:
+        if environment_digest(os.environ.get(name)) != digest:
             return False
     for path, digest in dict(manifest.get("inputs") or {}).items():
         try:

@@ -6,6 +6,7 @@ tests use it without Airflow or TensorFlow.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,13 @@ from tfx_dags.errors import ManifestError
 # user-code path, and the files outside the compile key that the IR depends on.
 MANIFEST_FORMAT = 2
 RUNTIME_PARAMETER_TYPES = ("str", "int", "float")
+
+
+def environment_digest(value: str | None) -> str | None:
+    """What a manifest keeps of an environment variable's value (values may be secrets, and
+    the manifest is a file): its digest, None for unset. The compile writes it, the Airflow
+    side compares with it."""
+    return None if value is None else hashlib.sha256(value.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

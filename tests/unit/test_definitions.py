@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from tfx_dags.config import PipelineRef
+from tfx_dags.graph import environment_digest
 from tfx_dags.runner.definitions import (
     AIRFLOW_RUNNER_MODULE,
     DefinitionError,
-    environment_digest,
     load_definition,
 )
 

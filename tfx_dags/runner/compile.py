@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ from tfx_dags.graph import MANIFEST_FORMAT
 from tfx_dags.runner import user_code
 from tfx_dags.runner.definitions import Definition, DefinitionError, load_definition
 from tfx_dags.runner.errors import COMPILE_ERROR_MARKER, report
+from tfx_dags.runner.lifetime import temporary_files_go_with_us
 
 TRAINER_TYPES = ("Trainer", "Tuner")
 # Runtime parameters TFX itself binds in every run; never Airflow Params.
@@ -173,17 +172,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kwargs-json", default="{}")
     parser.add_argument("--output-dir", required=True, type=Path)
     args = parser.parse_args(argv)
-    # TFX builds user-code wheels in temporary folders it never removes: they go with this
-    # compile.
-    scratch = tempfile.mkdtemp(prefix="tfx-dags-compile-")
-    tempfile.tempdir = scratch
-    try:
-        compile_pipeline(args.pipeline, json.loads(args.kwargs_json), args.output_dir)
-    except Exception as error:  # noqa: BLE001 - every failure becomes one reported reason
-        report(COMPILE_ERROR_MARKER, error)
-        return 2
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    with temporary_files_go_with_us("tfx-dags-compile-"):
+        try:
+            compile_pipeline(args.pipeline, json.loads(args.kwargs_json), args.output_dir)
+        except Exception as error:  # noqa: BLE001 - every failure becomes one reported reason
+            report(COMPILE_ERROR_MARKER, error)
+            return 2
     return 0
 
 

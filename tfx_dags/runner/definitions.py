@@ -16,7 +16,6 @@ Three kinds of reference, all compiled in the TFX environment:
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import importlib.util
 import os
@@ -31,6 +30,7 @@ from types import FrameType
 from typing import Any
 
 from tfx_dags.config import PipelineRef
+from tfx_dags.graph import environment_digest
 
 AIRFLOW_RUNNER_MODULE = "tfx.orchestration.airflow.airflow_dag_runner"
 # What tfx_dags can honour of an AirflowPipelineConfig's airflow_dag_config (the keyword
@@ -122,11 +122,6 @@ def recording_environment(user_folders: list[str]) -> Iterator[dict[str, str | N
         yield read
     finally:
         os.environ.__class__ = original
-
-
-def environment_digest(value: str | None) -> str | None:
-    """What the manifest keeps of a variable's value (the Airflow side compares the same)."""
-    return None if value is None else hashlib.sha256(value.encode()).hexdigest()
 
 
 # Modules between the user's code and os.environ (os.getenv, Mapping.get); frozen in 3.11.

@@ -16,10 +16,14 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 
 PR_SET_PDEATHSIG = 1
@@ -49,3 +53,17 @@ def _kill_group(signum: int, frame: FrameType | None) -> None:
     if os.getpgrp() == os.getpid():
         os.killpg(os.getpgrp(), signal.SIGKILL)
     os._exit(128 + signum)
+
+
+@contextmanager
+def temporary_files_go_with_us(prefix: str) -> Iterator[str]:
+    """This process's temporary files (``tempfile``'s default folder) in a scratch folder of
+    its own, removed at the end: TFX builds and unpacks user-code wheels in temporary
+    folders it never removes."""
+    scratch = tempfile.mkdtemp(prefix=prefix)
+    tempfile.tempdir = scratch
+    try:
+        yield scratch
+    finally:
+        tempfile.tempdir = None
+        shutil.rmtree(scratch, ignore_errors=True)

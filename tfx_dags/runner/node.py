@@ -13,9 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging as std_logging
-import shutil
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -32,7 +30,7 @@ from tfx_dags.runner.errors import (
     SKIPPED_EXIT,
     report,
 )
-from tfx_dags.runner.lifetime import tie_to_parent
+from tfx_dags.runner.lifetime import temporary_files_go_with_us, tie_to_parent
 from tfx_dags.runner.metadata import node_connection_config
 from tfx_dags.runner.timing import TIMINGS, record_launches
 
@@ -78,8 +76,8 @@ def configure_logging() -> None:
 def run_node(
     pipeline_ir: Path, node_id: str, run_id: str, parameters: Mapping[str, Any] | None = None
 ) -> Any:
-    """Run the node; return its ExecutionInfo (None when the driver decided not to run) and
-    the ML Metadata connection it used."""
+    """Run the node; return its ExecutionInfo (or the run's earlier execution it reuses) and
+    the ML Metadata connection it used. Raises NodeSkipped when TFX does not run it."""
     configure_logging()
     from absl import logging
     from tfx.orchestration import metadata
@@ -221,25 +219,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     tie_to_parent()
     # The node's temporary files (TFX's unpacked user-code wheels among them) go with it.
-    scratch = tempfile.mkdtemp(prefix="tfx-dags-node-")
-    tempfile.tempdir = scratch
-    try:
-        parameters = json.loads(args.runtime_parameters_json)
-        execution, store = run_node(args.pipeline_ir, args.node_id, args.run_id, parameters)
-    except NodeSkipped as error:
-        print(f"{NODE_SKIPPED_MARKER}{error}", file=sys.stderr, flush=True)
-        return SKIPPED_EXIT
-    except (DataAnomalies, InputDataError) as error:
-        # Retrying cannot help: exit code DATA_ANOMALIES tells the operator not to.
-        print(error, file=sys.stderr)
-        summary = "; ".join(line.strip() for line in str(error).splitlines())
-        print(f"{NODE_ERROR_MARKER}{args.node_id}: {summary}", file=sys.stderr, flush=True)
-        return BAD_DATA_EXIT
-    except Exception as error:  # noqa: BLE001 - every failure becomes one reported reason
-        report(NODE_ERROR_MARKER, error, prefix=f"{args.node_id}: ")
-        return 1
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    with temporary_files_go_with_us("tfx-dags-node-"):
+        try:
+            parameters = json.loads(args.runtime_parameters_json)
+            execution, store = run_node(args.pipeline_ir, args.node_id, args.run_id, parameters)
+        except NodeSkipped as error:
+            print(f"{NODE_SKIPPED_MARKER}{error}", file=sys.stderr, flush=True)
+            return SKIPPED_EXIT
+        except (DataAnomalies, InputDataError) as error:
+            # Retrying cannot help: exit code DATA_ANOMALIES tells the operator not to.
+            print(error, file=sys.stderr)
+            summary = "; ".join(line.strip() for line in str(error).splitlines())
+            print(f"{NODE_ERROR_MARKER}{args.node_id}: {summary}", file=sys.stderr, flush=True)
+            return BAD_DATA_EXIT
+        except Exception as error:  # noqa: BLE001 - every failure becomes one reported reason
+            report(NODE_ERROR_MARKER, error, prefix=f"{args.node_id}: ")
+            return 1
     if args.node_id in TIMINGS:
         # One line the end-to-end benchmark reads from the task log.
         spent = TIMINGS[args.node_id]
