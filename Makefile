@@ -42,11 +42,11 @@ $(TFX_VENV)/.installed: requirements/tfx.lock $(PROJECT_FILES)
 	touch $@
 
 demo: setup
-	$(AIRFLOW_VENV)/bin/python -m tfx_dags.demo
+	$(AIRFLOW_VENV)/bin/python -m tfx_dags.dev.demo
 
 # After `make demo`: the demo's Airflow UI with the TFX view on http://127.0.0.1:8080.
 view: setup
-	$(AIRFLOW_VENV)/bin/python -m tfx_dags.demo serve
+	$(AIRFLOW_VENV)/bin/python -m tfx_dags.dev.demo serve
 
 lint: setup
 	$(AIRFLOW_VENV)/bin/ruff check .

@@ -27,7 +27,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from tfx_dags import node_process  # noqa: E402
+from tfx_dags.node_server import client as node_client  # noqa: E402
 
 DAGS = PROJECT_ROOT / "dags"
 TFX_PYTHON = PROJECT_ROOT / ".venv-tfx" / "bin" / "python"
@@ -79,7 +79,7 @@ def report_cold_parses() -> None:
             "fresh interpreter per compile": cold_parse(TFX_DAGS_NODE_SERVER="off"),
         }
     finally:
-        node_process.stop_servers(Path(server_dir))
+        node_client.stop_servers(Path(server_dir))
     slowest = max(sum(times.values()) for times in cases.values())
     print("\nCold compile cache, all of dags/ (7 pipelines), one fresh interpreter each")
     print(f"{'compiles':42} {'seconds':>8} {'per file':>28} {'slowest / this':>15}")

@@ -42,7 +42,8 @@ sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "tests" / "integration")]
 
 from deployment import Databases, Deployment, wait_for  # noqa: E402
 
-from tfx_dags import node_process, settings  # noqa: E402
+from tfx_dags.common import settings  # noqa: E402
+from tfx_dags.node_server import client as node_client  # noqa: E402
 
 DAG_ID = "penguin_keras"
 # The DAG's pipeline arguments in dags/penguin.py, for LocalDagRunner.
@@ -59,7 +60,7 @@ TIMINGS_LINE = re.compile(r"node (\S+) timings: launch ([\d.]+) s, executor ([\d
 def warm_node_server() -> float:
     """Start the node server (as the first task on a worker would); seconds it took."""
     start = time.perf_counter()
-    node_process.connect_server(settings.tfx_python(), env=os.environ).close()
+    node_client.connect_server(settings.tfx_python(), env=os.environ).close()
     return time.perf_counter() - start
 
 
@@ -70,7 +71,7 @@ def local_run(home: Path, mode: str) -> tuple[float, dict[str, dict[str, float]]
         env = {**os.environ, "TFX_DAGS_METADATA_URI": databases.mlmd_uri,
                "TFX_DAGS_BEAM_DIRECT_MODE": mode}  # fmt: skip
         python = str(settings.tfx_python())
-        subprocess.run([python, "-m", "tfx_dags.runner.metadata", "init"], env=env, check=True)
+        subprocess.run([python, "-m", "tfx_dags.mlmd.connection", "init"], env=env, check=True)
         start = time.perf_counter()
         result = subprocess.run(
             [python, str(PROJECT_ROOT / "bench" / "local_runner.py"), "--home", str(home),
@@ -164,7 +165,7 @@ def main() -> None:
     try:
         report(scratch, args.beam_mode)
     finally:
-        node_process.stop_servers()
+        node_client.stop_servers()
 
 
 def report(scratch: Path, beam_mode: str) -> None:

@@ -30,7 +30,7 @@ def main() -> None:
     from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
     from modules.penguin.pipeline import create_pipeline
-    from tfx_dags.runner.metadata import connection_config
+    from tfx_dags.mlmd.connection import connection_config
     from tfx_dags.runner.timing import record_launches
 
     pipeline = create_pipeline(

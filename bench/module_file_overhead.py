@@ -29,13 +29,15 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(PROJECT_ROOT)]
 
-from tfx_dags import local_airflow, node_process, settings  # noqa: E402
+from tfx_dags.common import settings  # noqa: E402
+from tfx_dags.dev import local_airflow  # noqa: E402
+from tfx_dags.node_server import client as node_client  # noqa: E402
 
 STYLES = ("dotted", "module_file")
 USER_CODE_NODES = ("Transform", "Trainer")
 TIMINGS = re.compile(r"node (\S+) timings: launch ([\d.]+) s, executor ([\d.]+) s")
 DAG_FILE = '''"""Airflow DAGs: one user module by dotted path and as module_file=."""
-from tfx_dags.factory import pipeline_dag
+from tfx_dags.airflow.factory import pipeline_dag
 
 for style in {styles!r}:
     globals()[style] = pipeline_dag(
@@ -95,7 +97,7 @@ def main() -> None:
     }
     os.environ.update(env)
     local_airflow.init_db(env, log=home / "logs" / "db-migrate.log")
-    node_process.connect_server(settings.tfx_python(), env=env).close()  # a warm worker
+    node_client.connect_server(settings.tfx_python(), env=env).close()  # a warm worker
     runs: dict[str, list[dict[str, dict[str, float]]]] = {style: [] for style in STYLES}
     try:
         for repeat in range(args.repeats):
@@ -113,7 +115,7 @@ def main() -> None:
             ).stdout.splitlines()[-1]
         )  # fmt: skip
     finally:
-        node_process.stop_servers()
+        node_client.stop_servers()
     report(runs, wheel, args.repeats)
 
 

@@ -26,9 +26,9 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from tfx_dags import settings  # noqa: E402
-from tfx_dags.compiled import ensure_compiled  # noqa: E402
-from tfx_dags.config import parse_pipeline_ref  # noqa: E402
+from tfx_dags.airflow.compile_cache import ensure_compiled  # noqa: E402
+from tfx_dags.common import settings  # noqa: E402
+from tfx_dags.common.pipeline_ref import parse_pipeline_ref  # noqa: E402
 
 NODES = ("CsvExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator", "Transform",
          "Trainer", "Evaluator")  # fmt: skip

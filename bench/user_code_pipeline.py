@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tfx_dags import settings
+from tfx_dags.common import settings
 
 MODULES = settings.PROJECT_ROOT / "modules" / "penguin"
 

@@ -45,11 +45,11 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="tfx-dags-bench-view-"))
     server_dir = tempfile.mkdtemp(prefix="tfx-dags-bench-srv-")
     # Airflow reads its home when first imported: set everything before importing it.
-    from tfx_dags import local_airflow
+    from tfx_dags.dev import local_airflow
 
     os.environ.update(local_airflow.environment(home))
     os.environ.update(TFX_DAGS_NODE_SERVER_DIR=server_dir, TFX_DAGS_BEAM_DIRECT_MODE="in_memory")
-    from tfx_dags import node_process
+    from tfx_dags.node_server import client as node_client
     from tfx_dags.ui.source import ViewSource
 
     try:
@@ -77,7 +77,7 @@ def main() -> None:
             fresh = timed(question, args.repeat)
             print(f"{name:20} {served:11.2f}s {fresh:12.2f}s {served / fresh:6.2f}x")
     finally:
-        node_process.stop_servers()
+        node_client.stop_servers()
         shutil.rmtree(server_dir, ignore_errors=True)
         shutil.rmtree(home, ignore_errors=True)
 

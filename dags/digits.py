@@ -3,8 +3,8 @@ SavedModel together with its TFLite conversion (TFX pipeline)."""
 
 from pathlib import Path
 
-from tfx_dags import settings
-from tfx_dags.factory import pipeline_dag
+from tfx_dags.airflow.factory import pipeline_dag
+from tfx_dags.common import settings
 
 DAG_ID = "digits_tflite"
 

@@ -22,7 +22,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # The same self-contained setup as the demo: SQLite Airflow home, tfx_dags home, and a
     # DAG-parse timeout above a cold compile (four pipelines in dags/penguin.py take ~40 s,
     # more than Airflow's default 30 s).
-    from tfx_dags import local_airflow
+    from tfx_dags.dev import local_airflow
 
     os.environ.update(local_airflow.environment(Path(tempfile.mkdtemp(prefix="tfx-dags-tests-"))))
     # The test data is tiny: Beam's in-memory DirectRunner beats starting a worker per core.
@@ -34,9 +34,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    from tfx_dags import node_process
+    from tfx_dags.node_server import client as node_client
 
-    node_process.stop_servers()
+    node_client.stop_servers()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,8 +1,48 @@
 """tfx-dags: run TFX pipelines as scheduled Apache Airflow 3 DAGs.
 
-The package is imported in two environments: the Airflow one (DAG files, the factory, the
-operator) and the TFX one (``tfx_dags.runner``, run inside each task). Nothing here imports
-Airflow, TensorFlow or TFX at package level, so either side can import it.
+The folders are the architecture (docs/architecture.md):
+
+- ``airflow/``: the factory, the operator, the compile cache, run parameters, pools (the
+  Airflow environment: DAG processor, scheduler, workers);
+- ``runner/``: the compile and node processes (the TFX environment);
+- ``mlmd/``: every ML Metadata read (TFX environment);
+- ``node_server/``: the warm server that forks nodes, its client and its wire protocol;
+- ``authoring/``: helpers users' pipeline and trainer modules import (TFX environment);
+- ``common/``: what both environments import (settings, errors, the pipeline graph);
+- ``ui/``: the TFX view of the Airflow UI; ``dev/``: the local Airflow of the demo and tests.
+
+The names DAG files use most are here too, imported on first use so that the TFX
+environment (which has no Airflow) can import the package::
+
+    from tfx_dags import pipeline_dag, RunParam
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from tfx_dags import _moved
+
 __version__ = "0.1.0"
+
+_PUBLIC = {
+    "pipeline_dag": "tfx_dags.airflow.factory",
+    "airflow_runner_dag": "tfx_dags.airflow.factory",
+    "pushed_model_asset": "tfx_dags.airflow.factory",
+    "PipelineDagConfig": "tfx_dags.airflow.dag_config",
+    "TaskOverride": "tfx_dags.airflow.dag_config",
+    "RunParam": "tfx_dags.airflow.params",
+    "TfxDagsError": "tfx_dags.common.errors",
+    "ConfigError": "tfx_dags.common.errors",
+}
+__all__ = sorted(_PUBLIC)
+
+_moved.install()
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tfx_dags' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

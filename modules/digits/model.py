@@ -22,7 +22,7 @@ from modules.digits.features import (
     TFLITE_PATH,
     transformed_name,
 )
-from tfx_dags.keras_export import fit_and_export
+from tfx_dags.authoring.keras_export import fit_and_export
 
 BATCH_SIZE = 32
 LEARNING_RATE = 3e-3

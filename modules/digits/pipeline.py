@@ -23,8 +23,8 @@ def create_pipeline(
     component_beam_args: dict[str, list[str]] | None = None,
     enable_cache: bool = True,
 ) -> Any:
-    """Return the digits pipeline; see ``tfx_dags.pipelines.training_pipeline``."""
-    from tfx_dags.pipelines import training_pipeline
+    """Return the digits pipeline; see ``tfx_dags.authoring.pipelines.training_pipeline``."""
+    from tfx_dags.authoring.pipelines import training_pipeline
 
     return training_pipeline(
         pipeline_name=pipeline_name,

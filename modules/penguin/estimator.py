@@ -8,7 +8,7 @@ from typing import Any
 import tensorflow as tf
 
 from modules.penguin.features import FEATURE_KEYS, LABEL_KEY, NUM_CLASSES, transformed_name
-from tfx_dags.estimators import training_spec
+from tfx_dags.authoring.estimators import training_spec
 
 HIDDEN_UNITS = [16, 16]
 LEARNING_RATE = 1e-2

@@ -18,7 +18,7 @@ from tfx.utils import io_utils
 from tfx_bsl.public import tfxio
 
 from modules.penguin.features import FEATURE_KEYS, LABEL_KEY, NUM_CLASSES
-from tfx_dags.training import distribution_strategy, strategy_settings
+from tfx_dags.authoring.distribution import distribution_strategy, strategy_settings
 
 BATCH_SIZE = 32
 STATISTICS_BATCHES = 20

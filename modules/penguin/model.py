@@ -13,7 +13,7 @@ import tensorflow as tf
 from absl import logging
 
 from modules.penguin.features import FEATURE_KEYS, LABEL_KEY, NUM_CLASSES, transformed_name
-from tfx_dags.keras_export import fit_and_export
+from tfx_dags.authoring.keras_export import fit_and_export
 
 BATCH_SIZE = 32
 HIDDEN_UNITS = (16, 16)

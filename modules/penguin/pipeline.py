@@ -34,7 +34,7 @@ def create_pipeline(
     component_beam_args: dict[str, list[str]] | None = None,
     enable_cache: bool = True,
 ) -> Any:
-    """Return the penguin pipeline; see ``tfx_dags.pipelines.training_pipeline``.
+    """Return the penguin pipeline; see ``tfx_dags.authoring.pipelines.training_pipeline``.
 
     Args:
         trainer_module: one of the modules in the table above.
@@ -42,7 +42,7 @@ def create_pipeline(
         distribution_strategy: ``"mirrored"``, ``"one_device"`` or ``"none"`` (default).
         cpu_replicas: logical CPU devices to mirror over on a machine without GPU. Default 1.
     """
-    from tfx_dags.pipelines import training_pipeline
+    from tfx_dags.authoring.pipelines import training_pipeline
 
     return training_pipeline(
         pipeline_name=pipeline_name,

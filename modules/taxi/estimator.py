@@ -13,7 +13,7 @@ from modules.taxi.features import (
     categorical_sizes,
     transformed_name,
 )
-from tfx_dags.estimators import training_spec
+from tfx_dags.authoring.estimators import training_spec
 
 HIDDEN_UNITS = [32, 16]
 LEARNING_RATE = 1e-2

@@ -14,7 +14,7 @@ from modules.taxi.features import (
     categorical_sizes,
     transformed_name,
 )
-from tfx_dags.keras_export import fit_and_export
+from tfx_dags.authoring.keras_export import fit_and_export
 
 BATCH_SIZE = 64
 HIDDEN_UNITS = (32, 16)

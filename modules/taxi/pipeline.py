@@ -33,8 +33,8 @@ def create_pipeline(
     schema_path: str | None = SCHEMA_PATH,
     enable_cache: bool = True,
 ) -> Any:
-    """Return the taxi-style pipeline; see ``tfx_dags.pipelines.training_pipeline``."""
-    from tfx_dags.pipelines import training_pipeline
+    """Return the taxi-style pipeline; see ``tfx_dags.authoring.pipelines.training_pipeline``."""
+    from tfx_dags.authoring.pipelines import training_pipeline
 
     return training_pipeline(
         pipeline_name=pipeline_name,

@@ -27,7 +27,8 @@ from typing import Any
 
 import pytest
 
-from tfx_dags import local_airflow, settings
+from tfx_dags.common import settings
+from tfx_dags.dev import local_airflow
 
 AIRFLOW = Path(sys.executable).parent / "airflow"
 SERVICES = {"PostgreSQL": 5432, "MariaDB": 3306, "Redis": 6379}
@@ -151,7 +152,7 @@ class Deployment:
         env = self.env
         local_airflow.init_db(env, log=self.home / "logs" / "db-migrate.log")
         subprocess.run(
-            [str(settings.tfx_python()), "-m", "tfx_dags.runner.metadata", "init"],
+            [str(settings.tfx_python()), "-m", "tfx_dags.mlmd.connection", "init"],
             env={**env, "TFX_DAGS_METADATA_URI": self.databases.mlmd_uri},
             check=True, capture_output=True,
         )  # fmt: skip

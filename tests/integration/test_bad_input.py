@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from tfx_dags.compiled import ensure_compiled
-from tfx_dags.config import parse_pipeline_ref
-from tfx_dags.operators import TfxNodeOperator
+from tfx_dags.airflow.compile_cache import ensure_compiled
+from tfx_dags.airflow.operators import TfxNodeOperator
+from tfx_dags.common.pipeline_ref import parse_pipeline_ref
 
 PENGUIN_CSV = Path(__file__).resolve().parents[2] / "data" / "penguin" / "penguins.csv"
 

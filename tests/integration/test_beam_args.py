@@ -12,9 +12,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tfx_dags import beam, node_process, settings
-from tfx_dags.compiled import ensure_compiled
-from tfx_dags.config import parse_pipeline_ref
+from tfx_dags.airflow.compile_cache import ensure_compiled
+from tfx_dags.authoring import beam_args
+from tfx_dags.common import settings
+from tfx_dags.common.pipeline_ref import parse_pipeline_ref
+from tfx_dags.node_server import client as node_client
 
 PENGUIN = parse_pipeline_ref("modules.penguin.pipeline:create_pipeline")
 
@@ -42,8 +44,8 @@ def run_node(home: Path, ir_path: Path, node_id: str, *, served: bool = False) -
                str(ir_path), "--node-id", node_id, "--run-id", "manual__beam"]  # fmt: skip
     env = {**os.environ, "TFX_DAGS_HOME": str(home),
            "TFX_DAGS_NODE_SERVER": "on" if served else "off"}  # fmt: skip
-    node = node_process.start(command, env=env)
-    assert isinstance(node, node_process.ServedNode) == served
+    node = node_client.start(command, env=env)
+    assert isinstance(node, node_client.ServedNode) == served
     output = "\n".join(node.output())
     assert node.wait(timeout=600) == 0, output[-3000:]
     return output
@@ -55,7 +57,7 @@ def test_the_default_is_a_multi_processing_direct_runner_with_a_worker_per_core(
     # The suite runs Beam in memory (conftest); this test checks the product default.
     monkeypatch.delenv("TFX_DAGS_BEAM_DIRECT_MODE")
     log = run_node(tmp_path, compile_penguin(tmp_path, "beam_default"), "CsvExampleGen")
-    expected = beam.direct_args()
+    expected = beam_args.direct_args()
     assert expected[1:] == ["--direct_running_mode=multi_processing", "--direct_num_workers=0"]
     assert f"Beam pipeline args of CsvExampleGen: {expected}" in log
     # Multi-processing Beam runs its work in SDK worker processes, whose lines it relays.
@@ -78,8 +80,8 @@ def test_a_served_node_forks_its_beam_sdk_workers_from_the_node_server(
 def test_component_args_are_appended_to_the_pipelines_for_that_component_only(
     tmp_path: Path,
 ) -> None:
-    flink = beam.flink_args(flink_master="flink.invalid:8081", parallelism=4)
-    local = beam.direct_args(running_mode="in_memory")
+    flink = beam_args.flink_args(flink_master="flink.invalid:8081", parallelism=4)
+    local = beam_args.direct_args(running_mode="in_memory")
     ir_path = compile_penguin(
         tmp_path,
         "beam_per_component",

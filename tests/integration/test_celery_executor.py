@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from deployment import Databases, Deployment, require_services
 
-from tfx_dags import settings
+from tfx_dags.common import settings
 
 DAGS = Path(__file__).resolve().parent / "scheduler_dags"
 GPU_WORKER, CPU_WORKER = "gpu-worker", "cpu-worker"
@@ -35,7 +35,7 @@ def celery_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
             "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:6379/{secrets.randbelow(15) + 1}",
             "AIRFLOW__CELERY__RESULT_BACKEND": "db+"
             + databases.airflow_uri.replace("postgresql+psycopg2", "postgresql"),
-            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tfx_dags.local_airflow.worker_hostname",
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tfx_dags.dev.local_airflow.worker_hostname",
         },
     )
     workers = [

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 from deployment import Databases, Deployment, require_services, wait_for
 
-from tfx_dags import local_airflow
+from tfx_dags.dev import local_airflow
 
 DAGS = Path(__file__).resolve().parent / "fault_dags"
 DAG_ID = "fault_penguin"

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from deployment import Databases, Deployment, require_services
 
-from tfx_dags import local_airflow, settings
+from tfx_dags.common import settings
+from tfx_dags.dev import local_airflow
 
 DAGS = Path(__file__).resolve().parent / "scheduler_dags"
 DATA_ROOT = settings.PROJECT_ROOT / "data" / "penguin"

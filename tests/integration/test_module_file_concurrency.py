@@ -18,15 +18,15 @@ from typing import Any
 import pytest
 from deployment import Databases, Deployment, require_services
 
-from tfx_dags import local_airflow
+from tfx_dags.dev import local_airflow
 
 TAXI = Path(__file__).resolve().parents[1] / "tfx_examples" / "chicago_taxi_pipeline"
 DAG_ID = "taxi_module_file"
 
 DAG_FILE = f'''
 """Airflow DAG: TFX's native Keras taxi example, two runs at a time."""
-from tfx_dags import settings
-from tfx_dags.factory import pipeline_dag
+from tfx_dags.common import settings
+from tfx_dags.airflow.factory import pipeline_dag
 
 dag = pipeline_dag(
     dag_id="{DAG_ID}",

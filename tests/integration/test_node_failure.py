@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from airflow.sdk.exceptions import AirflowException
 
-from tfx_dags.compiled import ensure_compiled
-from tfx_dags.config import parse_pipeline_ref
-from tfx_dags.operators import TfxNodeOperator
+from tfx_dags.airflow.compile_cache import ensure_compiled
+from tfx_dags.airflow.operators import TfxNodeOperator
+from tfx_dags.common.pipeline_ref import parse_pipeline_ref
 
 
 def test_a_missing_pipeline_ir_fails_the_task_naming_the_file(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tfx_dags import local_airflow, pools
+from tfx_dags.airflow import pools
+from tfx_dags.dev import local_airflow
 
 
 def test_provisioning_creates_the_gpu_pool_and_the_slot_setting_overrides_the_file(

@@ -13,14 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from tfx_dags import local_airflow, settings
+from tfx_dags.common import settings
+from tfx_dags.dev import local_airflow
 
 TAXI_CSV = settings.PROJECT_ROOT / "data" / "taxi" / "taxi.csv"
 ROWS = 1000
 DAG = """
 # Airflow DAG built by the tfx_dags factory.
-from tfx_dags.factory import pipeline_dag
-from tfx_dags.params import RunParam
+from tfx_dags.airflow.factory import pipeline_dag
+from tfx_dags.airflow.params import RunParam
 
 dag = pipeline_dag(
     dag_id="drift_taxi",

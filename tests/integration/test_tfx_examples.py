@@ -23,7 +23,8 @@ from typing import Any
 
 import pytest
 
-from tfx_dags import local_airflow, settings
+from tfx_dags.common import settings
+from tfx_dags.dev import local_airflow
 
 TESTS = Path(__file__).resolve().parents[1]
 EXAMPLES = TESTS / "tfx_examples"
@@ -38,8 +39,8 @@ TAXI_DAGS = ("taxi_native_keras", "taxi_native_keras_no_server", "taxi_native_ke
 
 DAG_FILE = '''
 """Airflow DAGs: TFX's own example pipelines and a user's custom components, unchanged."""
-from tfx_dags import settings
-from tfx_dags.factory import airflow_runner_dag, pipeline_dag
+from tfx_dags.common import settings
+from tfx_dags.airflow.factory import airflow_runner_dag, pipeline_dag
 
 # One module file, three DAGs: the file's own multi-processing Beam args with the node
 # server, the same with the training nodes in fresh interpreters, and Beam in memory.

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tfx_dags import local_airflow
+from tfx_dags.dev import local_airflow
 
 SCORE_MODEL = Path(__file__).resolve().parents[1] / "tfx_env" / "score_model.py"
 GENERIC = "tfx.components.trainer.executor.GenericExecutor"
@@ -47,8 +47,8 @@ STYLES = (
 ONE_STEP_DAG = """
 # Airflow DAG: penguin_keras_raw as dags/penguin.py defines it, but trained for one step.
 from pathlib import Path
-from tfx_dags import settings
-from tfx_dags.factory import pipeline_dag
+from tfx_dags.common import settings
+from tfx_dags.airflow.factory import pipeline_dag
 
 dag = pipeline_dag(
     dag_id="penguin_keras_raw",

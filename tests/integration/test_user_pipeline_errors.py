@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tfx_dags import local_airflow
+from tfx_dags.dev import local_airflow
 
 HEADER = """
 import datetime
@@ -164,7 +164,7 @@ def dag_file(factory: str, **kwargs: object) -> str:
     call = ", ".join(f"{name}={value!r}" for name, value in kwargs.items())
     return (
         f'"""Airflow DAG: a user pipeline."""\n'
-        f"from tfx_dags.factory import airflow_runner_dag, pipeline_dag\n\n"
+        f"from tfx_dags.airflow.factory import airflow_runner_dag, pipeline_dag\n\n"
         f"dag = {factory}({call}, owner='data-team')\n"
     )
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
-from tfx_dags import pools, settings
-from tfx_dags.config import PipelineDagConfig
+from tfx_dags.airflow import pools
+from tfx_dags.airflow.dag_config import PipelineDagConfig
+from tfx_dags.common import settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DAGS_FOLDER = PROJECT_ROOT / "dags"
@@ -83,7 +84,7 @@ def test_the_penguin_dag_has_one_task_per_node_and_the_pipeline_edges(dag_bag: D
 
 GOOD_DAG = """
 # Airflow DAG built by the tfx_dags factory.
-from tfx_dags.factory import pipeline_dag
+from tfx_dags.airflow.factory import pipeline_dag
 
 dag = pipeline_dag(
     dag_id="good_penguin",
@@ -103,7 +104,7 @@ def good_dag(extra: str = "", *, header: str = "") -> str:
 
 BROKEN_DAG = """
 # Airflow DAG built by the tfx_dags factory.
-from tfx_dags.factory import pipeline_dag
+from tfx_dags.airflow.factory import pipeline_dag
 
 dag = pipeline_dag(dag_id={dag_id!r}, pipeline={pipeline!r}, owner="ml-platform", tags=("tfx",))
 """
@@ -149,7 +150,7 @@ def test_a_broken_pipeline_is_an_import_error_of_its_dag_only(
 
 def test_a_bad_setting_in_a_dag_file_is_an_import_error_naming_it(tmp_path: Path) -> None:
     (tmp_path / "bad.py").write_text(
-        "# Airflow DAG\nfrom tfx_dags.factory import pipeline_dag\n"
+        "# Airflow DAG\nfrom tfx_dags.airflow.factory import pipeline_dag\n"
         "dag = pipeline_dag(dag_id='x', pipeline='modules.penguin.pipeline:create_pipeline', "
         "retries=-2)\n"
     )
@@ -187,7 +188,7 @@ def test_a_dag_naming_an_unprovisioned_pool_fails_the_pool_check(tmp_path: Path)
         "good_penguin.Trainer uses pool 'gpu_a100', which"
     )
     check = subprocess.run(
-        [sys.executable, "-m", "tfx_dags.pools", "check"],
+        [sys.executable, "-m", "tfx_dags.airflow.pools", "check"],
         env={**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(tmp_path)},
         capture_output=True,
         text=True,
@@ -266,7 +267,7 @@ def test_only_trainer_tasks_get_gpu_memory_growth(dag_bag: DagBag) -> None:
 
 
 TRAINER_PIPELINE = """
-from tfx_dags.pipelines import training_pipeline
+from tfx_dags.authoring.pipelines import training_pipeline
 
 
 def make(**kwargs):

@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import pytest
 
-from tfx_dags import beam
-from tfx_dags.errors import ConfigError
+from tfx_dags.authoring import beam_args
+from tfx_dags.common.errors import ConfigError
 
 
 def test_the_default_direct_runner_uses_a_worker_process_per_core() -> None:
-    assert beam.direct_args() == [
+    assert beam_args.direct_args() == [
         "--runner=DirectRunner",
         "--direct_running_mode=multi_processing",
         "--direct_num_workers=0",
     ]
-    assert beam.direct_args(running_mode="in_memory") == [
+    assert beam_args.direct_args(running_mode="in_memory") == [
         "--runner=DirectRunner",
         "--direct_running_mode=in_memory",
     ]
 
 
 def test_dataflow_flink_and_spark_args_carry_what_each_runner_needs() -> None:
-    assert beam.dataflow_args(
+    assert beam_args.dataflow_args(
         project="ml-prod", region="europe-west4", temp_location="gs://ml-prod/tmp",
         max_num_workers=20, sdk_container_image="europe-docker.pkg.dev/ml/tfx:1.15.1",
     ) == [
@@ -29,11 +29,11 @@ def test_dataflow_flink_and_spark_args_carry_what_each_runner_needs() -> None:
         "--temp_location=gs://ml-prod/tmp", "--max_num_workers=20",
         "--sdk_container_image=europe-docker.pkg.dev/ml/tfx:1.15.1",
     ]  # fmt: skip
-    assert beam.flink_args(flink_master="flink:8081", parallelism=8) == [
+    assert beam_args.flink_args(flink_master="flink:8081", parallelism=8) == [
         "--runner=FlinkRunner", "--flink_master=flink:8081", "--parallelism=8",
         "--environment_type=LOOPBACK",
     ]  # fmt: skip
-    assert beam.spark_args(
+    assert beam_args.spark_args(
         spark_master_url="spark://spark:7077", environment_type="DOCKER",
         environment_config="registry/tfx-beam:1.15.1",
     ) == [
@@ -45,19 +45,25 @@ def test_dataflow_flink_and_spark_args_carry_what_each_runner_needs() -> None:
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: beam.direct_args(running_mode="fast"), "running_mode='fast' must be one of"),
-        (lambda: beam.direct_args(workers=-1), "workers=-1 must be an integer >= 0"),
+        (lambda: beam_args.direct_args(running_mode="fast"), "running_mode='fast' must be one of"),
+        (lambda: beam_args.direct_args(workers=-1), "workers=-1 must be an integer >= 0"),
         (
-            lambda: beam.dataflow_args(project="p", region="r", temp_location="/tmp"),
+            lambda: beam_args.dataflow_args(project="p", region="r", temp_location="/tmp"),
             "temp_location='/tmp' must be a gs:// folder",
         ),
-        (lambda: beam.dataflow_args(project="", region="r", temp_location="gs://b"), "project=''"),
-        (lambda: beam.flink_args(flink_master="f:8081", parallelism=0), "parallelism=0 must be"),
         (
-            lambda: beam.flink_args(flink_master="f:8081", environment_type="DOCKER"),
+            lambda: beam_args.dataflow_args(project="", region="r", temp_location="gs://b"),
+            "project=''",
+        ),
+        (
+            lambda: beam_args.flink_args(flink_master="f:8081", parallelism=0),
+            "parallelism=0 must be",
+        ),
+        (
+            lambda: beam_args.flink_args(flink_master="f:8081", environment_type="DOCKER"),
             "environment_type=DOCKER needs environment_config",
         ),
-        (lambda: beam.spark_args(spark_master_url="yarn"), "must be spark://host:port"),
+        (lambda: beam_args.spark_args(spark_master_url="yarn"), "must be spark://host:port"),
     ],
 )
 def test_missing_or_bad_runner_options_are_refused(call: object, message: str) -> None:

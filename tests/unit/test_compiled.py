@@ -4,22 +4,22 @@ from pathlib import Path
 
 import pytest
 
-from tfx_dags import compiled
-from tfx_dags.config import parse_pipeline_ref
-from tfx_dags.errors import ConfigError, PipelineCompileError
-from tfx_dags.runner.errors import COMPILE_ERROR_MARKER
+from tfx_dags.airflow import compile_cache
+from tfx_dags.common.contract import COMPILE_ERROR_MARKER
+from tfx_dags.common.errors import ConfigError, PipelineCompileError
+from tfx_dags.common.pipeline_ref import parse_pipeline_ref
 
 PENGUIN = parse_pipeline_ref("modules.penguin.pipeline:create_pipeline")
 
 
 def test_a_dotted_reference_is_located_without_importing_it() -> None:
-    source = compiled.pipeline_source(PENGUIN)
-    assert source == compiled.settings.PROJECT_ROOT / "modules" / "penguin" / "pipeline.py"
+    source = compile_cache.pipeline_source(PENGUIN)
+    assert source == compile_cache.settings.PROJECT_ROOT / "modules" / "penguin" / "pipeline.py"
 
 
 def test_the_whole_top_level_package_is_hashed() -> None:
-    files = compiled.source_files(PENGUIN, compiled.pipeline_source(PENGUIN))
-    names = {path.relative_to(compiled.settings.PROJECT_ROOT).as_posix() for path in files}
+    files = compile_cache.source_files(PENGUIN, compile_cache.pipeline_source(PENGUIN))
+    names = {path.relative_to(compile_cache.settings.PROJECT_ROOT).as_posix() for path in files}
     assert {
         "modules/__init__.py",
         "modules/penguin/model.py",
@@ -31,13 +31,15 @@ def test_the_cache_key_changes_with_arguments_and_sources(tmp_path: Path) -> Non
     source = tmp_path / "pipe.py"
     source.write_text("def make(**kw): ...\n")
     ref = parse_pipeline_ref(f"{source}:make")
-    files = compiled.source_files(ref, source)
-    key = compiled.cache_key("d", ref, {"steps": 1}, files)
-    assert key == compiled.cache_key("d", ref, {"steps": 1}, files)
-    assert key != compiled.cache_key("d", ref, {"steps": 2}, files)
-    assert key != compiled.cache_key("other", ref, {"steps": 1}, files)
+    files = compile_cache.source_files(ref, source)
+    key = compile_cache.cache_key("d", ref, {"steps": 1}, files)
+    assert key == compile_cache.cache_key("d", ref, {"steps": 1}, files)
+    assert key != compile_cache.cache_key("d", ref, {"steps": 2}, files)
+    assert key != compile_cache.cache_key("other", ref, {"steps": 1}, files)
     (tmp_path / "helper.py").write_text("X = 1\n")
-    assert key != compiled.cache_key("d", ref, {"steps": 1}, compiled.source_files(ref, source))
+    assert key != compile_cache.cache_key(
+        "d", ref, {"steps": 1}, compile_cache.source_files(ref, source)
+    )
 
 
 @pytest.mark.parametrize(
@@ -50,7 +52,7 @@ def test_the_cache_key_changes_with_arguments_and_sources(tmp_path: Path) -> Non
 )
 def test_missing_pipeline_sources_are_reported(reference: str, message: str) -> None:
     with pytest.raises(PipelineCompileError, match=message):
-        compiled.pipeline_source(parse_pipeline_ref(reference))
+        compile_cache.pipeline_source(parse_pipeline_ref(reference))
 
 
 def test_a_missing_tfx_environment_is_named(
@@ -59,19 +61,19 @@ def test_a_missing_tfx_environment_is_named(
     monkeypatch.setenv("TFX_DAGS_TFX_PYTHON", str(tmp_path / "no-python"))
     monkeypatch.setenv("TFX_DAGS_COMPILED_DIR", str(tmp_path / "cache"))
     with pytest.raises(PipelineCompileError, match="no-python does not exist; run `make setup`"):
-        compiled.ensure_compiled(cache_name="d", ref=PENGUIN, kwargs={})
+        compile_cache.ensure_compiled(cache_name="d", ref=PENGUIN, kwargs={})
 
 
 def test_the_marked_reason_is_lifted_from_the_compile_output() -> None:
     stderr = f"Traceback ...\n  File x\nValueError: boom\n{COMPILE_ERROR_MARKER}ValueError: boom\n"
-    assert compiled._reason(stderr, 2) == "ValueError: boom"
-    assert compiled._reason("a\nb\nc\n", 1) == "exit code 1: a | b | c"
+    assert compile_cache._reason(stderr, 2) == "ValueError: boom"
+    assert compile_cache._reason("a\nb\nc\n", 1) == "exit code 1: a | b | c"
 
 
 def test_settings_reject_bad_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TFX_DAGS_COMPILE_TIMEOUT", "soon")
     with pytest.raises(ConfigError, match="TFX_DAGS_COMPILE_TIMEOUT='soon' is not a number"):
-        compiled.settings.compile_timeout_s()
+        compile_cache.settings.compile_timeout_s()
     monkeypatch.setenv("TFX_DAGS_COMPILE_TIMEOUT", "-5")
     with pytest.raises(ConfigError, match="must be a positive number of seconds"):
-        compiled.settings.compile_timeout_s()
+        compile_cache.settings.compile_timeout_s()

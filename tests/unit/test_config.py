@@ -5,10 +5,11 @@ from typing import Any
 
 import pytest
 
-from tfx_dags.config import PipelineDagConfig, parse_pipeline_ref
-from tfx_dags.errors import ConfigError, TfxDagsError
-from tfx_dags.graph import RuntimeParameter
-from tfx_dags.params import RunParam, RuntimeBinding, param_schema
+from tfx_dags.airflow.dag_config import PipelineDagConfig
+from tfx_dags.airflow.params import RunParam, RuntimeBinding, param_schema
+from tfx_dags.common.errors import ConfigError, TfxDagsError
+from tfx_dags.common.graph import RuntimeParameter
+from tfx_dags.common.pipeline_ref import parse_pipeline_ref
 
 GOOD = {"dag_id": "penguin_keras", "pipeline": "modules.penguin.pipeline:create_pipeline"}
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tfx_dags.config import PipelineRef
-from tfx_dags.graph import environment_digest
+from tfx_dags.common.graph import environment_digest
+from tfx_dags.common.pipeline_ref import PipelineRef
 from tfx_dags.runner.definitions import (
     AIRFLOW_RUNNER_MODULE,
     DefinitionError,

@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
-from tfx_dags.errors import ManifestError
-from tfx_dags.graph import MANIFEST_FORMAT, RuntimeParameter, graph_from_manifest
+from tfx_dags.common.errors import ManifestError
+from tfx_dags.common.graph import MANIFEST_FORMAT, RuntimeParameter, graph_from_manifest
 
 
 def manifest(*nodes: dict[str, Any]) -> dict[str, Any]:

@@ -1,11 +1,14 @@
 """The two environments' boundary, read from the sources: every import, at any depth (a
-function-level import runs too, just later).
+function-level import runs too, just later). A module's folder says which side it is on.
 
 - The Airflow side (scheduler, DAG processor, api-server, workers' task processes) never
   imports TensorFlow, TFX, Beam, TFMA, TFT, TFDV or ML Metadata: they are not installed in
   its environment, and the scheduler must stay light.
-- The TFX side (node runner, compile step, node server, the helpers users' modules import)
-  never imports Airflow: it is not installed in the TFX environment.
+- The TFX side (compile and node processes, ML Metadata layer, node server, the helpers
+  users' modules import) never imports Airflow: it is not installed in the TFX environment.
+- What both import (``common/``, the node server's client and protocol) imports neither, and
+  nothing of tfx_dags beyond the shared modules.
+- Only ``mlmd/`` opens ML Metadata; nothing but ``dev/`` imports the development tooling.
 - No import cycle among tfx_dags' modules.
 """
 
@@ -22,16 +25,19 @@ HEAVY = (
     "tensorflow", "tfx", "apache_beam", "tensorflow_model_analysis", "tensorflow_transform",
     "tensorflow_data_validation", "ml_metadata", "keras", "tfx_bsl",
 )  # fmt: skip
-AIRFLOW_SIDE = (
-    "tfx_dags.compiled", "tfx_dags.config", "tfx_dags.demo", "tfx_dags.errors",
-    "tfx_dags.factory", "tfx_dags.graph", "tfx_dags.local_airflow", "tfx_dags.migration",
-    "tfx_dags.node_process", "tfx_dags.operators", "tfx_dags.params", "tfx_dags.pools",
-    "tfx_dags.settings", "tfx_dags.ui.",
-)  # fmt: skip
+# Module name prefixes of each side: a folder, or one file of the node server's folder.
+AIRFLOW_SIDE = ("tfx_dags.airflow.", "tfx_dags.ui.", "tfx_dags.dev.")
 TFX_SIDE = (
-    "tfx_dags.runner.", "tfx_dags.pipelines", "tfx_dags.trainers", "tfx_dags.training",
-    "tfx_dags.estimators", "tfx_dags.keras_export", "tfx_dags.beam",
+    "tfx_dags.runner.", "tfx_dags.mlmd.", "tfx_dags.authoring.",
+    "tfx_dags.node_server.server", "tfx_dags.node_server.beam_workers",
 )  # fmt: skip
+SHARED = (
+    "tfx_dags.common.", "tfx_dags.node_server.client", "tfx_dags.node_server.protocol",
+    "tfx_dags._moved",
+)  # fmt: skip
+PACKAGES = {"tfx_dags"} | {
+    f"tfx_dags.{path.parent.name}" for path in (ROOT / "tfx_dags").glob("*/__init__.py")
+}
 
 
 def module_name(path: Path) -> str:
@@ -57,30 +63,66 @@ def imports(path: Path) -> Iterator[str]:
 
 SOURCES = {module_name(path): path for path in sorted((ROOT / "tfx_dags").rglob("*.py"))}
 GRAPH = {name: sorted(set(imports(path))) for name, path in SOURCES.items()}
+MODULES = [name for name in SOURCES if name not in PACKAGES]
 
 
 def in_side(name: str, side: tuple[str, ...]) -> bool:
     return any(name == prefix or name.startswith(prefix) for prefix in side)
 
 
+def own_imports(name: str) -> list[str]:
+    return [module for module in GRAPH[name] if module in SOURCES and module not in PACKAGES]
+
+
 def test_every_module_is_on_one_side() -> None:
-    for name in SOURCES:
-        if name in ("tfx_dags", "tfx_dags.runner", "tfx_dags.ui"):
-            continue
-        sides = (in_side(name, AIRFLOW_SIDE), in_side(name, TFX_SIDE))
+    for name in MODULES:
+        sides = [in_side(name, side) for side in (AIRFLOW_SIDE, TFX_SIDE, SHARED)]
         assert sides.count(True) == 1, f"{name}: on {sides.count(True)} sides; place it"
 
 
-@pytest.mark.parametrize("name", [n for n in SOURCES if in_side(n, AIRFLOW_SIDE)])
+@pytest.mark.parametrize("name", [n for n in MODULES if in_side(n, AIRFLOW_SIDE)])
 def test_the_airflow_side_never_imports_tensorflow_tfx_or_beam(name: str) -> None:
     heavy = [module for module in GRAPH[name] if module.split(".")[0] in HEAVY]
-    assert heavy == [], f"{SOURCES[name]} imports {heavy}"
+    tfx_side = [module for module in own_imports(name) if in_side(module, TFX_SIDE)]
+    assert heavy + tfx_side == [], f"{SOURCES[name]} imports {heavy + tfx_side}"
 
 
-@pytest.mark.parametrize("name", [n for n in SOURCES if in_side(n, TFX_SIDE)])
+@pytest.mark.parametrize("name", [n for n in MODULES if in_side(n, TFX_SIDE)])
 def test_the_tfx_side_never_imports_airflow(name: str) -> None:
     airflow = [module for module in GRAPH[name] if module.split(".")[0] == "airflow"]
-    assert airflow == [], f"{SOURCES[name]} imports {airflow}"
+    airflow_side = [module for module in own_imports(name) if in_side(module, AIRFLOW_SIDE)]
+    assert airflow + airflow_side == [], f"{SOURCES[name]} imports {airflow + airflow_side}"
+
+
+@pytest.mark.parametrize("name", [n for n in MODULES if in_side(n, SHARED)])
+def test_shared_modules_import_only_the_standard_library_and_each_other(name: str) -> None:
+    outside = [
+        module
+        for module in GRAPH[name]
+        if module.split(".")[0] in (*HEAVY, "airflow")
+        or (module in SOURCES and module not in PACKAGES and not in_side(module, SHARED))
+    ]
+    assert outside == [], f"{SOURCES[name]} imports {outside}"
+
+
+def test_only_the_metadata_layer_opens_ml_metadata() -> None:
+    openers = sorted(
+        name
+        for name in MODULES
+        if any(module.startswith("ml_metadata") for module in GRAPH[name])
+        and not name.startswith("tfx_dags.mlmd.")
+    )
+    assert openers == []
+
+
+def test_the_product_never_imports_the_development_tooling() -> None:
+    users = sorted(
+        name
+        for name in MODULES
+        if not name.startswith("tfx_dags.dev.")
+        and any(module.startswith("tfx_dags.dev") for module in own_imports(name))
+    )
+    assert users == []
 
 
 def test_no_import_cycle_among_the_packages_modules() -> None:

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from tfx_dags.config import TaskOverride
-from tfx_dags.errors import ConfigError
-from tfx_dags.graph import PipelineGraph, TfxNode
-from tfx_dags.migration import dag_settings, merge_task_overrides
+from tfx_dags.airflow.dag_config import TaskOverride
+from tfx_dags.airflow.migration import dag_settings, merge_task_overrides
+from tfx_dags.common.errors import ConfigError
+from tfx_dags.common.graph import PipelineGraph, TfxNode
 
 SOURCE = Path("/srv/tfx/taxi_pipeline_simple.py")
 NODES = (TfxNode("CsvExampleGen", "CsvExampleGen", ()), TfxNode("Trainer", "Trainer", ()))

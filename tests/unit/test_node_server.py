@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from test_operator import alive, wait_until_gone
 
-from tfx_dags import node_process
+from tfx_dags.node_server import client as node_client
 
 FAKE_NODE = textwrap.dedent(
     """
@@ -64,11 +64,11 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
 @pytest.fixture(autouse=True)
 def no_preimports(monkeypatch: pytest.MonkeyPatch) -> None:
     """The server imports nothing up front here: this interpreter has no TensorFlow."""
-    monkeypatch.setattr(node_process, "PREIMPORT", "")
+    monkeypatch.setattr(node_client, "PREIMPORT", "")
 
 
-def start(env: dict[str, str], *args: str) -> node_process.NodeProcess:
-    return node_process.start([sys.executable, "-m", "fake_node", *args], env=env)
+def start(env: dict[str, str], *args: str) -> node_client.NodeProcess:
+    return node_client.start([sys.executable, "-m", "fake_node", *args], env=env)
 
 
 def test_a_served_node_gets_its_arguments_environment_and_directory(
@@ -76,7 +76,7 @@ def test_a_served_node_gets_its_arguments_environment_and_directory(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     node = start({**served, "FAKE_NODE_VALUE": "x y"}, "echo", "a b", "3")
-    assert isinstance(node, node_process.ServedNode)
+    assert isinstance(node, node_client.ServedNode)
     lines = list(node.output())
     assert node.wait() == 3
     assert lines == ["args ['a b', '3']", "env x y", f"cwd {tmp_path} session leader True"]
@@ -112,8 +112,8 @@ def test_a_node_whose_task_process_dies_is_killed_by_the_server(
         [sys.executable, "-c", textwrap.dedent(
             """
             import sys
-            from tfx_dags import node_process
-            node = node_process.start([sys.executable, "-m", "fake_node", "stubborn"],
+            from tfx_dags.node_server import client as node_client
+            node = node_client.start([sys.executable, "-m", "fake_node", "stubborn"],
                                       env=dict(__import__("os").environ))
             print(next(node.output()), flush=True)
             node.wait()
@@ -142,11 +142,12 @@ def test_a_server_that_cannot_start_means_a_fresh_process(
     broken = tmp_path / "python"
     broken.write_text(
         f"#!{sys.executable}\nimport sys\n"
-        "sys.exit(1) if 'tfx_dags.runner.server' in sys.argv else print('fresh', sys.argv[1:])\n"
+        "server = 'tfx_dags.node_server.server' in sys.argv\n"
+        "sys.exit(1) if server else print('fresh', sys.argv[1:])\n"
     )
     broken.chmod(0o755)
-    node = node_process.start([str(broken), "-m", "fake_node", "echo", "0"], env=served)
-    assert isinstance(node, node_process.SpawnedNode)
+    node = node_client.start([str(broken), "-m", "fake_node", "echo", "0"], env=served)
+    assert isinstance(node, node_client.SpawnedNode)
     assert list(node.output()) == ["fresh ['-m', 'fake_node', 'echo', '0']"]
 
 
@@ -158,7 +159,7 @@ def test_a_new_server_retires_the_older_ones_once_they_are_idle(
     other_python.symlink_to(sys.executable)
     old_node = start(served, "stubborn")
     [old_socket] = Path(os.environ["TFX_DAGS_NODE_SERVER_DIR"]).glob("*.sock")
-    new_node = node_process.start([str(other_python), "-m", "fake_node", "echo", "0"], env=served)
+    new_node = node_client.start([str(other_python), "-m", "fake_node", "echo", "0"], env=served)
     assert new_node.wait() == 0
     time.sleep(1)
     assert old_socket.exists(), "the old server left while its node still ran"
@@ -167,7 +168,7 @@ def test_a_new_server_retires_the_older_ones_once_they_are_idle(
     while old_socket.exists():
         assert time.monotonic() < deadline, "the old server did not retire"
         time.sleep(0.1)
-    assert node_process.connect(node_process.server_socket(other_python)) is not None
+    assert node_client.connect(node_client.server_socket(other_python)) is not None
 
 
 def test_the_server_folder_must_be_private(tmp_path: Path) -> None:
@@ -175,7 +176,7 @@ def test_the_server_folder_must_be_private(tmp_path: Path) -> None:
     shared.mkdir(mode=0o777)
     shared.chmod(0o777)
     with pytest.raises(PermissionError, match="private"):
-        node_process.private_dir(shared)
+        node_client.private_dir(shared)
 
 
 def test_an_idle_server_exits(served: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:

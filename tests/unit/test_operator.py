@@ -13,8 +13,8 @@ import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowTaskTimeout
 from airflow.sdk.execution_time.timeout import timeout
 
-from tfx_dags.node_process import SpawnedNode
-from tfx_dags.operators import TfxNodeOperator
+from tfx_dags.airflow.operators import TfxNodeOperator
+from tfx_dags.node_server.client import SpawnedNode
 
 # A parent that starts a child which ignores SIGTERM, prints both pids, then waits forever:
 # the shape of a node whose Beam or TensorFlow workers outlive a polite stop.
@@ -127,8 +127,8 @@ def test_the_node_command_is_an_argument_list_that_keeps_values_verbatim() -> No
 def test_a_bad_run_parameter_fails_the_task_before_any_node_starts(tmp_path: Path) -> None:
     from airflow.sdk.exceptions import AirflowFailException
 
-    from tfx_dags.operators import RunVariant
-    from tfx_dags.params import RunParam
+    from tfx_dags.airflow.operators import RunVariant
+    from tfx_dags.airflow.params import RunParam
 
     variant = RunVariant(
         dag_id="penguin",

@@ -14,8 +14,8 @@ from airflow.sdk.exceptions import ParamValidationError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tfx_dags.errors import ConfigError
-from tfx_dags.params import RunParam, param_schema, resolve_run_kwargs, schema_problem
+from tfx_dags.airflow.params import RunParam, param_schema, resolve_run_kwargs, schema_problem
+from tfx_dags.common.errors import ConfigError
 
 STEPS = RunParam(minimum=1, maximum=10_000)
 ACCURACY = RunParam(minimum=0, maximum=1)

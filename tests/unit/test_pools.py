@@ -8,8 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from tfx_dags import pools, settings
-from tfx_dags.errors import ConfigError
+from tfx_dags.airflow import pools
+from tfx_dags.common import settings
+from tfx_dags.common.errors import ConfigError
 
 
 def test_the_committed_pools_file_gives_the_gpu_pool_one_slot() -> None:

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from tfx_dags.errors import ConfigError
-from tfx_dags.trainers import (
+from tfx_dags.authoring.distribution import strategy_settings
+from tfx_dags.authoring.trainer_executors import (
     TrainerModuleError,
     code_fingerprint,
     require_function,
     trainer_function,
 )
-from tfx_dags.training import strategy_settings
+from tfx_dags.common.errors import ConfigError
 
 RUN_FN = "def run_fn(fn_args):\n    pass\n"
 TRAINER_FN = "def trainer_fn(fn_args, schema):\n    return {}\n"

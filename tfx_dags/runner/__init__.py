@@ -1,5 +1,11 @@
-"""Code that runs inside the TFX environment (.venv-tfx), one process per compile or node.
+"""The processes the Airflow side starts in the TFX environment (``.venv-tfx``).
 
-Never imported by DAG files, the factory or the scheduler: only these modules may import
-TensorFlow, TFX or Beam.
+``python -m tfx_dags.runner.compile`` loads a pipeline definition and writes its IR and
+manifest; ``python -m tfx_dags.runner.node`` runs one node of a compiled pipeline (with
+``definitions`` and ``user_code`` to import users' code as TFX's runners do, ``anomalies`` and
+``csv_check`` to fail bad data early, ``atomic_pusher`` to push models atomically);
+``query`` and ``view_data`` answer questions about ML Metadata for the CLI and the TFX view.
+
+May import TensorFlow, TFX, Beam, ``tfx_dags.common``, ``tfx_dags.mlmd`` and
+``tfx_dags.node_server``; never Airflow.
 """

@@ -20,11 +20,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tfx_dags.config import parse_pipeline_ref
-from tfx_dags.graph import MANIFEST_FORMAT
+from tfx_dags.common.contract import COMPILE_ERROR_MARKER
+from tfx_dags.common.graph import MANIFEST_FORMAT
+from tfx_dags.common.pipeline_ref import parse_pipeline_ref
 from tfx_dags.runner import user_code
 from tfx_dags.runner.definitions import Definition, DefinitionError, load_definition
-from tfx_dags.runner.errors import COMPILE_ERROR_MARKER, report
+from tfx_dags.runner.error_report import report
 from tfx_dags.runner.lifetime import temporary_files_go_with_us
 
 TRAINER_TYPES = ("Trainer", "Tuner")
@@ -128,7 +129,7 @@ def runtime_parameters(ir: Any) -> list[dict[str, Any]]:
 
 def own_metadata(deployment: Any) -> str | None:
     """The pipeline's own metadata_connection_config, described without credentials."""
-    from tfx_dags.runner.metadata import describe_config, own_connection_config
+    from tfx_dags.mlmd.connection import describe_config, own_connection_config
 
     config = own_connection_config(deployment)
     return None if config is None else describe_config(config)

@@ -29,8 +29,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from tfx_dags.config import PipelineRef
-from tfx_dags.graph import environment_digest
+from tfx_dags.common.graph import environment_digest
+from tfx_dags.common.pipeline_ref import PipelineRef
 
 AIRFLOW_RUNNER_MODULE = "tfx.orchestration.airflow.airflow_dag_runner"
 # What tfx_dags can honour of an AirflowPipelineConfig's airflow_dag_config (the keyword

@@ -18,20 +18,20 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tfx_dags.runner import anomalies, user_code
-from tfx_dags.runner.anomalies import DataAnomalies, is_validator
-from tfx_dags.runner.beam_worker import route_sdk_workers
-from tfx_dags.runner.csv_check import InputDataError, check_csv_folder, is_csv_example_gen
-from tfx_dags.runner.definitions import install_airflow_runner_stand_in
-from tfx_dags.runner.errors import (
+from tfx_dags.common.contract import (
     BAD_DATA_EXIT,
     NODE_ERROR_MARKER,
     NODE_SKIPPED_MARKER,
     SKIPPED_EXIT,
-    report,
 )
+from tfx_dags.mlmd.connection import node_connection_config
+from tfx_dags.node_server.beam_workers import route_sdk_workers
+from tfx_dags.runner import anomalies, user_code
+from tfx_dags.runner.anomalies import DataAnomalies, is_validator
+from tfx_dags.runner.csv_check import InputDataError, check_csv_folder, is_csv_example_gen
+from tfx_dags.runner.definitions import install_airflow_runner_stand_in
+from tfx_dags.runner.error_report import report
 from tfx_dags.runner.lifetime import temporary_files_go_with_us, tie_to_parent
-from tfx_dags.runner.metadata import node_connection_config
 from tfx_dags.runner.timing import TIMINGS, record_launches
 
 
@@ -182,7 +182,7 @@ def execution_result(config: Any, execution: Any) -> dict[str, Any]:
     from ml_metadata import metadata_store
     from ml_metadata.proto import metadata_store_pb2
 
-    from tfx_dags.runner.metadata import plain_properties
+    from tfx_dags.mlmd.connection import plain_properties
 
     store = metadata_store.MetadataStore(config)
     output_types = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)

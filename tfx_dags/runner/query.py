@@ -20,7 +20,7 @@ import sys
 from collections import defaultdict
 from typing import Any
 
-from tfx_dags.runner.metadata import connection_config, plain_properties
+from tfx_dags.mlmd.connection import connection_config, plain_properties
 
 # TFX's context type names (tfx.dsl.compiler.constants), repeated to avoid importing TFX.
 PIPELINE_CONTEXT = "pipeline"

@@ -25,9 +25,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from tfx_dags import settings
+from tfx_dags.common import settings
+from tfx_dags.mlmd.connection import connection_config, describe, plain_properties
 from tfx_dags.runner.anomalies import split_files
-from tfx_dags.runner.metadata import connection_config, describe, plain_properties
 from tfx_dags.runner.query import NODE_CONTEXT, PIPELINE_CONTEXT, RUN_CONTEXT, keyed_events
 
 EVALUATION_TYPE = "ModelEvaluation"

@@ -25,7 +25,7 @@ from fastapi.responses import (
 )
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from tfx_dags import settings
+from tfx_dags.common import settings
 from tfx_dags.ui import plots
 from tfx_dags.ui.links import URL_PREFIX
 from tfx_dags.ui.source import NotFound, ViewSource, ViewSourceError

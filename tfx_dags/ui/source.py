@@ -16,9 +16,10 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from tfx_dags import node_process, settings
-from tfx_dags.errors import TfxDagsError
-from tfx_dags.runner.metadata import URI_ENV
+from tfx_dags.common import settings
+from tfx_dags.common.contract import URI_ENV
+from tfx_dags.common.errors import TfxDagsError
+from tfx_dags.node_server import client as node_client
 
 QUERY_TIMEOUT_S = 120.0
 CACHE_SIZE = 256
@@ -96,7 +97,7 @@ class ViewSource:
                 query, *args, "--output", str(output),
             ]  # fmt: skip
             try:
-                returncode, printed = node_process.run(command, env=env, timeout=QUERY_TIMEOUT_S)
+                returncode, printed = node_client.run(command, env=env, timeout=QUERY_TIMEOUT_S)
             except TimeoutError:
                 raise ViewSourceError(
                     f"ML Metadata did not answer {query!r} within {QUERY_TIMEOUT_S:g} s"

@@ -6,9 +6,9 @@ scale_penguin_b  scheduled on its input data's Asset: an Asset event starts it
 
 from pathlib import Path
 
-from tfx_dags import settings
-from tfx_dags.factory import pipeline_dag
-from tfx_dags.params import RunParam
+from tfx_dags.airflow.factory import pipeline_dag
+from tfx_dags.airflow.params import RunParam
+from tfx_dags.common import settings
 
 DATA_DIR = Path(__file__).resolve().parents[3] / "data"
 DATA_ROOT = DATA_DIR / "penguin"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tfx_dags.training import distribution_strategy, strategy_settings
+from tfx_dags.authoring.distribution import distribution_strategy, strategy_settings
 
 
 def transform_signatures(model: Any, tf_transform_output: Any, *, label_key: str) -> dict[str, Any]:

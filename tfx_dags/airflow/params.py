@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tfx_dags.errors import ConfigError
+from tfx_dags.common.errors import ConfigError
 
 # Relative path segments of safe characters; no empty, "." or ".." segment, no leading "/",
 # no line break (``$`` would match before a final one). Valid in Python and JavaScript, so the

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tfx_dags.errors import ConfigError
+from tfx_dags.common.errors import ConfigError
 
 RUNNING_MODES = ("in_memory", "multi_threading", "multi_processing")
 # How the portable runners start the Python SDK harness: in the node's process (LOOPBACK, for

@@ -9,16 +9,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tfx_dags.errors import ConfigError
-from tfx_dags.graph import RuntimeParameter
-from tfx_dags.params import RunParam, as_run_param, param_schema
+from tfx_dags.airflow.params import RunParam, as_run_param, param_schema
+from tfx_dags.common.errors import ConfigError
+from tfx_dags.common.graph import RuntimeParameter
+from tfx_dags.common.pipeline_ref import PipelineRef, parse_pipeline_ref
 
 # Airflow's own rule for dag_id and task_id (airflow.utils.helpers.KEY_REGEX).
 KEY_PATTERN = re.compile(r"^[\w.-]+$")
-_DOTTED = r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*"
-_PIPELINE_REF = re.compile(
-    rf"^(?:(?P<module>{_DOTTED})|(?P<file>/.+\.py))(?::(?P<function>[A-Za-z_]\w*))?$"
-)
 # The factory passes these to the pipeline function itself.
 FACTORY_KWARGS = ("pipeline_name", "pipeline_root")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -53,40 +50,6 @@ class TaskOverride:
     def operator_kwargs(self) -> dict[str, Any]:
         fields = ("pool", "queue", "retries", "retry_delay", "execution_timeout", "priority_weight")
         return {name: getattr(self, name) for name in fields if getattr(self, name) is not None}
-
-
-@dataclass(frozen=True)
-class PipelineRef:
-    """Where a pipeline comes from: a function in a dotted module or in an absolute ``.py``
-    path, or (no function) the pipeline a file hands to TFX's ``AirflowDagRunner``."""
-
-    module: str
-    function: str = ""
-
-    @property
-    def is_file(self) -> bool:
-        return self.module.endswith(".py")
-
-    @property
-    def is_runner_file(self) -> bool:
-        """A DAG file written for TFX's AirflowDagRunner: it builds its pipeline itself."""
-        return self.is_file and not self.function
-
-    def __str__(self) -> str:
-        return f"{self.module}:{self.function}" if self.function else self.module
-
-
-def parse_pipeline_ref(value: str) -> PipelineRef:
-    """Parse ``package.module:function``, ``/abs/path/file.py:function`` or, for a file that
-    calls ``AirflowDagRunner(...).run(...)``, ``/abs/path/file.py``."""
-    match = _PIPELINE_REF.match(value) if isinstance(value, str) else None
-    if match is None or (match["module"] and not match["function"]):
-        raise ConfigError(
-            f"pipeline={value!r} is not a pipeline reference; use 'package.module:function' "
-            "or '/absolute/path/file.py:function' naming a function that returns a tfx Pipeline"
-            " (or '/absolute/path/file.py' for a file that calls AirflowDagRunner)"
-        )
-    return PipelineRef(match["module"] or match["file"], match["function"] or "")
 
 
 @dataclass(frozen=True)

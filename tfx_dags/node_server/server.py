@@ -1,6 +1,6 @@
 """A warm node server: TensorFlow, TFX and Beam imported once, one fork per node.
 
-    python -m tfx_dags.runner.server --socket PATH [--idle-exit SECONDS] [--preimport M,M]
+    python -m tfx_dags.node_server.server --socket PATH [--idle-exit SECONDS] [--preimport M,M]
 
 Starting a fresh interpreter for a node costs 6-9 s of imports here (``tfx`` pulls in
 TensorFlow, Beam, TFDV, TFMA and TFT through its launcher) before the node does anything:
@@ -33,8 +33,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfx_dags.node_process import signal_group
-from tfx_dags.runner.protocol import SOCKET_ENV, receive_request, send_line
+from tfx_dags.node_server.protocol import SOCKET_ENV, receive_request, send_line, signal_group
 
 # What TFX's launcher and the standard components' executors import, in load order.
 DEFAULT_PREIMPORTS = (
@@ -159,7 +158,7 @@ class NodeServer:
             os.chdir(request["cwd"])
             os.environ.clear()
             os.environ.update(request["env"])
-            # Where the node's own Beam SDK workers get forked too (tfx_dags.runner.beam_worker).
+            # Where the node's own Beam SDK workers get forked too (beam_workers).
             os.environ[SOCKET_ENV] = self.socket_path
             sys.path[:] = [request["cwd"], *_pythonpath(request["env"]), *self.base_path]
             sys.argv = [request["module"], *request["args"]]

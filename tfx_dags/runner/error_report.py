@@ -1,4 +1,4 @@
-"""One-line error reports that the Airflow side lifts out of a runner's output.
+"""A runner's failure, reported for the task log and as one line the Airflow side lifts out.
 
 A runner prints the full traceback for the task log, then one marked line that states the
 problem plainly; the factory and the operator put that line into the error the user sees.
@@ -10,16 +10,6 @@ import sys
 import sysconfig
 import traceback
 from pathlib import Path
-
-COMPILE_ERROR_MARKER = "tfx_dags compile error: "
-NODE_ERROR_MARKER = "tfx_dags node error: "
-# A node's exit code for bad input data (unreadable CSV, schema anomalies): the task fails
-# without retrying, since the same data fails the same way.
-BAD_DATA_EXIT = 3
-# A node TFX decided not to run (a tfx.dsl.Cond that does not hold): the task is skipped.
-# Exit code and marked last line together, so that a stray exit(4) is a failure.
-SKIPPED_EXIT = 4
-NODE_SKIPPED_MARKER = "tfx_dags node skipped: "
 
 
 def describe(error: BaseException) -> str:

@@ -16,7 +16,7 @@ import importlib.util
 from pathlib import Path
 from typing import Any, Literal
 
-from tfx_dags.errors import ConfigError
+from tfx_dags.common.errors import ConfigError
 
 TrainerFunction = Literal["run_fn", "trainer_fn"]
 TRAINER_FUNCTIONS: tuple[TrainerFunction, ...] = ("run_fn", "trainer_fn")
@@ -108,7 +108,7 @@ def trainer_component(*, module: str, executor: str = "auto", **trainer_args: An
 
 
 # Library code that runs inside the Trainer and so shapes the model like user code does.
-TRAINER_SIDE_HELPERS = ("estimators.py", "keras_export.py", "training.py")
+TRAINER_SIDE_HELPERS = ("estimators.py", "keras_export.py", "distribution.py")
 FINGERPRINT_KEY = "tfx_dags_code_fingerprint"
 
 

@@ -1,5 +1,5 @@
-"""The node server's wire format, shared by the server (TFX environment) and the operator
-(Airflow environment): standard library only.
+"""The node server's wire format and process signalling, shared by the server (TFX
+environment) and its clients (the operator, Airflow environment): standard library only.
 
 A client sends one request: a 4-byte length, then JSON ``{"module", "args", "env", "cwd"}``,
 with the file descriptor the node writes its output to attached (SCM_RIGHTS). The server
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import struct
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 HEADER = struct.Struct("!I")
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 # Set by the server in every node it forks: where the node's own Beam SDK workers are forked
-# too (tfx_dags.runner.beam_worker).
+# too (tfx_dags.node_server.beam_workers).
 SOCKET_ENV = "TFX_DAGS_NODE_SERVER_SOCKET"
 
 
@@ -60,4 +61,12 @@ def _close(fd: int) -> None:
     try:
         os.close(fd)
     except OSError:
+        pass
+
+
+def signal_group(group: int, signum: signal.Signals) -> None:
+    """Signal a process group that may already be gone."""
+    try:
+        os.killpg(group, signum)
+    except (ProcessLookupError, PermissionError):
         pass

@@ -4,7 +4,7 @@ fresh interpreter.
 Either way the node leads its own process group (a group kill reaches its Beam and TensorFlow
 workers), writes stdout and stderr into one pipe the task reads, and ends with a return code
 as ``subprocess`` reports it (negative: killed by that signal). The node server
-(``tfx_dags.runner.server``) is started on first use, detached from any task, and reused by
+(``tfx_dags.node_server.server``) is started on first use, detached from any task, and reused by
 every task of this machine's user until it idles out.
 """
 
@@ -24,8 +24,8 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from tfx_dags import settings
-from tfx_dags.runner.protocol import send_request
+from tfx_dags.common import settings
+from tfx_dags.node_server.protocol import send_request, signal_group
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ def run(command: list[str], *, env: Mapping[str, str], timeout: float) -> tuple[
 def server_socket(python: Path) -> Path:
     """One server per interpreter and version of this package's code: a change to either
     starts a new server (the old one idles out)."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256(str(python).encode())
     for source in sorted(package.rglob("*.py")):
         stat = source.stat()
@@ -192,7 +192,7 @@ def _signal_servers(
             command = Path(f"/proc/{pid}/cmdline").read_bytes()
         except (OSError, ValueError):
             continue
-        if b"tfx_dags.runner.server" in command:
+        if b"tfx_dags.node_server.server" in command:
             os.kill(pid, signum)
             signalled.append(pid)
     return signalled
@@ -248,7 +248,7 @@ def _spawn_server(python: Path, path: Path, env: Mapping[str, str]) -> subproces
         name: value for name, value in env.items()
         if not name.startswith("AIRFLOW_CONN_") and name != "TFX_DAGS_METADATA_URI"
     }  # fmt: skip
-    command = [str(python), "-m", "tfx_dags.runner.server", "--socket", str(path),
+    command = [str(python), "-m", "tfx_dags.node_server.server", "--socket", str(path),
                "--idle-exit", str(settings.node_server_idle_s())]  # fmt: skip
     if PREIMPORT is not None:
         command += ["--preimport", PREIMPORT]
@@ -258,11 +258,3 @@ def _spawn_server(python: Path, path: Path, env: Mapping[str, str]) -> subproces
             env=server_env, cwd=settings.PROJECT_ROOT, stdin=subprocess.DEVNULL,
             stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-
-
-def signal_group(group: int, signum: signal.Signals) -> None:
-    """Signal a process group that may already be gone."""
-    try:
-        os.killpg(group, signum)
-    except (ProcessLookupError, PermissionError):
-        pass

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tfx_dags.errors import ManifestError
+from tfx_dags.common.errors import ManifestError
 
 # 2: runtime parameters, the pipeline's own root, store and AirflowDagRunner settings, the
 # user-code path, and the files outside the compile key that the IR depends on.

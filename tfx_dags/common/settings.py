@@ -30,9 +30,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from tfx_dags.errors import ConfigError
+from tfx_dags.common.errors import ConfigError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _path(variable: str, default: Path) -> Path:
@@ -132,7 +132,7 @@ def beam_direct_mode() -> str:
 
 
 def node_server(environ: Mapping[str, str] | None = None) -> bool:
-    """Whether tasks fork their node from a warm node server (``tfx_dags.runner.server``:
+    """Whether tasks fork their node from a warm node server (``tfx_dags.node_server.server``:
     TensorFlow, TFX and Beam imported once per worker) rather than start a fresh interpreter;
     ``off`` for one process per node, e.g. where each task is its own container. ``environ``:
     a node's environment (a node's ``env`` override can turn it off), default this process's."""

@@ -23,18 +23,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tfx_dags import node_process, settings
-from tfx_dags.config import PipelineRef
-from tfx_dags.errors import ManifestError, PipelineCompileError
-from tfx_dags.graph import (
+from tfx_dags.common import settings
+from tfx_dags.common.contract import COMPILE_ERROR_MARKER
+from tfx_dags.common.errors import ManifestError, PipelineCompileError
+from tfx_dags.common.graph import (
     MANIFEST_FORMAT,
     PipelineGraph,
     environment_digest,
     graph_from_manifest,
 )
-from tfx_dags.runner.errors import COMPILE_ERROR_MARKER
+from tfx_dags.common.pipeline_ref import PipelineRef
+from tfx_dags.node_server import client as node_client
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
 TFX_LOCK = settings.PROJECT_ROOT / "requirements" / "tfx.lock"
 IR_FILE = "pipeline_ir.pb"
 MANIFEST_FILE = "manifest.json"
@@ -95,7 +96,7 @@ def cache_key(
     }
     digest.update(json.dumps(header, sort_keys=True).encode())
     # This package's own code: the compile step and the pipeline helpers a definition calls
-    # (tfx_dags.pipelines, .trainers) shape the IR too.
+    # (tfx_dags.authoring.pipelines, .trainers) shape the IR too.
     package_files = sorted(PACKAGE_DIR.rglob("*.py"))
     for path in [*files, *package_files, TFX_LOCK]:
         digest.update(str(path).encode())
@@ -181,7 +182,7 @@ def _compile_into(
     try:
         # Through the node server when it is on: TFX's imports are then paid once per
         # machine, not per compile (a cold dags/penguin.py compiles four pipelines).
-        returncode, output = node_process.run(command, env=os.environ, timeout=timeout)
+        returncode, output = node_client.run(command, env=os.environ, timeout=timeout)
         if returncode != 0:
             raise PipelineCompileError(
                 f"cannot compile pipeline {ref} (defined in {source}): "

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from tfx_dags import settings
+from tfx_dags.common import settings
 
 AIRFLOW_BIN = Path(sys.executable).parent / "airflow"
 
@@ -64,7 +64,7 @@ def airflow(
 
 def init_db(env: Mapping[str, str], *, log: Path) -> None:
     """Create or upgrade Airflow's database and provision the project's pools in it."""
-    from tfx_dags import pools
+    from tfx_dags.airflow import pools
 
     airflow(env, "db", "migrate", log=log)
     pools.provision(env)

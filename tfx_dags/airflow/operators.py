@@ -18,18 +18,20 @@ from airflow.sdk.exceptions import (
     AirflowSkipException,
 )
 
-from tfx_dags import node_process, settings
-from tfx_dags.compiled import ensure_compiled
-from tfx_dags.config import parse_pipeline_ref
-from tfx_dags.errors import TfxDagsError
-from tfx_dags.params import RunParam, RuntimeBinding, is_template, resolve_run_kwargs
-from tfx_dags.runner.errors import (
+from tfx_dags.airflow.compile_cache import ensure_compiled
+from tfx_dags.airflow.params import RunParam, RuntimeBinding, is_template, resolve_run_kwargs
+from tfx_dags.common import settings
+from tfx_dags.common.contract import (
     BAD_DATA_EXIT,
     NODE_ERROR_MARKER,
     NODE_SKIPPED_MARKER,
     SKIPPED_EXIT,
+    STORE_ENV,
+    URI_ENV,
 )
-from tfx_dags.runner.metadata import STORE_ENV, URI_ENV
+from tfx_dags.common.errors import TfxDagsError
+from tfx_dags.common.pipeline_ref import parse_pipeline_ref
+from tfx_dags.node_server import client as node_client
 from tfx_dags.ui.links import TfxArtifactsLink
 
 
@@ -109,7 +111,7 @@ class TfxNodeOperator(BaseOperator):
         self.runtime = runtime
         self.metadata_store = metadata_store
         self.pushed_model_alias = pushed_model_alias
-        self._node: node_process.NodeProcess | None = None
+        self._node: node_client.NodeProcess | None = None
 
     def node_command(
         self,
@@ -195,8 +197,8 @@ class TfxNodeOperator(BaseOperator):
     def _run_node(self, command: list[str], env: dict[str, str]) -> tuple[int, str]:
         """Run the node with its output in the task log; its return code and last line."""
         self.log.info("Running command: %s", command)
-        self._node = node_process.start(command, env=env)
-        served = isinstance(self._node, node_process.ServedNode)
+        self._node = node_client.start(command, env=env)
+        served = isinstance(self._node, node_client.ServedNode)
         how = "forked by the node server" if served else "a new process"
         # Both pids in the log: what an operator (or a fault test) needs to find the node.
         self.log.info(

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tfx_dags.keras_export import transformed_dataset
-from tfx_dags.training import distribution_strategy, strategy_settings
+from tfx_dags.authoring.distribution import distribution_strategy, strategy_settings
+from tfx_dags.authoring.keras_export import transformed_dataset
 
 BATCH_SIZE = 32
 

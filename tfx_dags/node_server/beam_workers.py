@@ -9,7 +9,7 @@ the worker (with the environment Beam gave it) and lives exactly as long as it, 
 own stop (killing this process) ends the worker: the server kills a node whose client hangs
 up. Without a server it becomes the usual worker.
 
-    python -m tfx_dags.runner.beam_worker   (environment as Beam sets it)
+    python -m tfx_dags.node_server.beam_workers   (environment as Beam sets it)
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from tfx_dags.runner.protocol import SOCKET_ENV  # set by the server in every node it forks
+from tfx_dags.node_server.protocol import SOCKET_ENV  # set by the server in every node it forks
 
 SDK_WORKER = "apache_beam.runners.worker.sdk_worker_main"
 
@@ -43,7 +43,7 @@ def route_sdk_workers() -> bool:
 
 
 def main() -> int:
-    from tfx_dags.node_process import ServedNode, connect
+    from tfx_dags.node_server.client import ServedNode, connect
 
     path = os.environ.get(SOCKET_ENV)
     connection = connect(Path(path)) if path else None

@@ -11,16 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tfx_dags import settings
-from tfx_dags.beam import direct_args
-from tfx_dags.errors import ConfigError
-from tfx_dags.trainers import (
+from tfx_dags.authoring.beam_args import direct_args
+from tfx_dags.authoring.trainer_executors import (
     FINGERPRINT_KEY,
     code_fingerprint,
     require_function,
     trainer_component,
     trainer_function,
 )
+from tfx_dags.common import settings
+from tfx_dags.common.errors import ConfigError
 
 
 def default_beam_args() -> list[str]:
@@ -134,8 +134,9 @@ def training_pipeline(
             ``"SparseCategoricalAccuracy"`` (``"BinaryAccuracy"`` for binary labels).
         trainer_config: the Trainer's ``custom_config`` (e.g. ``distribution_strategy``,
             ``cpu_replicas``). Default none.
-        beam_pipeline_args: for every Beam-backed component (see ``tfx_dags.beam``). Default:
-            DirectRunner, multi-processing, one worker per core.
+        beam_pipeline_args: for every Beam-backed component (see
+            ``tfx_dags.authoring.beam_args``). Default: DirectRunner, multi-processing, one
+            worker per core.
         component_beam_args: per component id (e.g. ``{"Transform": [...]}``), appended to
             ``beam_pipeline_args`` for that component only. Default none.
         schema_path: a curated schema (``schema.pbtxt``) to validate the data against

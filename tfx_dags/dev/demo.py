@@ -1,7 +1,7 @@
 """`make demo`: a fresh SQLite Airflow runs the penguin DAG end to end.
 
 The last line printed is the absolute path of the SavedModel the Pusher pushed.
-``python -m tfx_dags.demo serve`` (`make view`) then serves that home's Airflow UI, with the
+``python -m tfx_dags.dev.demo serve`` (`make view`) then serves that home's Airflow UI, with the
 TFX view, on http://127.0.0.1:8080 (TFX_DAGS_VIEW_PORT for another port).
 """
 
@@ -14,7 +14,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tfx_dags import local_airflow, node_process, settings
+from tfx_dags.common import settings
+from tfx_dags.dev import local_airflow
+from tfx_dags.node_server import client as node_client
 
 DAG_ID = "penguin_keras"
 
@@ -22,7 +24,7 @@ DAG_ID = "penguin_keras"
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args not in ([], ["serve"]):
-        print("usage: python -m tfx_dags.demo [serve]", file=sys.stderr)
+        print("usage: python -m tfx_dags.dev.demo [serve]", file=sys.stderr)
         return 2
     # The demo's own node server, stopped when it ends (a worker's would stay up for more).
     server_dir = tempfile.mkdtemp(prefix="tfx-dags-demo-")
@@ -30,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return serve() if args else run_demo()
     finally:
-        node_process.stop_servers()
+        node_client.stop_servers()
         shutil.rmtree(server_dir, ignore_errors=True)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tfx_dags.errors import ConfigError
+from tfx_dags.common.errors import ConfigError
 
 STRATEGIES = ("mirrored", "one_device", "none")
 

@@ -4,8 +4,8 @@ The pools file (TFX_DAGS_POOLS_FILE, default ``pools.json``) is in the format of
 ``airflow pools import``: ``{"name": {"slots": N, "description": "...", "include_deferred":
 false}}``. It holds the slot counts; the DAGs name their pools through settings.
 
-    python -m tfx_dags.pools provision    # import the pools file into Airflow's database
-    python -m tfx_dags.pools check        # every pool a DAG in the dags folder names exists
+    python -m tfx_dags.airflow.pools provision    # import the pools file into Airflow's database
+    python -m tfx_dags.airflow.pools check        # every pool a DAG in the dags folder names exists
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from tfx_dags import settings
-from tfx_dags.config import KEY_PATTERN
-from tfx_dags.errors import ConfigError
+from tfx_dags.airflow.dag_config import KEY_PATTERN
+from tfx_dags.common import settings
+from tfx_dags.common.errors import ConfigError
 
 # Airflow creates this pool itself; every database has it.
 BUILTIN_POOLS = ("default_pool",)
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         for problem in problems:
             print(problem, file=sys.stderr)
         return 1 if problems else 0
-    print("usage: python -m tfx_dags.pools provision|check", file=sys.stderr)
+    print("usage: python -m tfx_dags.airflow.pools provision|check", file=sys.stderr)
     return 2
 
 

@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tfx_dags.config import TaskOverride, task_override
-from tfx_dags.errors import ConfigError
-from tfx_dags.graph import PipelineGraph
+from tfx_dags.airflow.dag_config import TaskOverride, task_override
+from tfx_dags.common.errors import ConfigError
+from tfx_dags.common.graph import PipelineGraph
 
 
 def dag_settings(source: Path, graph: PipelineGraph) -> dict[str, Any]:

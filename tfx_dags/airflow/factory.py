@@ -15,19 +15,19 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, AssetAlias, Param
 
-from tfx_dags import settings
-from tfx_dags.compiled import CompiledPipeline, ensure_compiled
-from tfx_dags.config import (
+from tfx_dags.airflow.compile_cache import CompiledPipeline, ensure_compiled
+from tfx_dags.airflow.dag_config import (
     KEY_PATTERN,
     PipelineDagConfig,
     TaskOverride,
     parse_pipeline_ref,
 )
-from tfx_dags.errors import ConfigError, PipelineCompileError
-from tfx_dags.graph import TfxNode
-from tfx_dags.migration import dag_settings, merge_task_overrides
-from tfx_dags.operators import RunVariant, TfxNodeOperator
-from tfx_dags.params import RuntimeBinding, param_schema
+from tfx_dags.airflow.migration import dag_settings, merge_task_overrides
+from tfx_dags.airflow.operators import RunVariant, TfxNodeOperator
+from tfx_dags.airflow.params import RuntimeBinding, param_schema
+from tfx_dags.common import settings
+from tfx_dags.common.errors import ConfigError, PipelineCompileError
+from tfx_dags.common.graph import TfxNode
 
 # Airflow's built-in pool, always present.
 DEFAULT_POOL = "default_pool"

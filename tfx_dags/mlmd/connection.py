@@ -5,7 +5,7 @@ deployment) selects MySQL: ``mysql://user:password@host:3306/database``. Without
 SQLite file TFX_DAGS_METADATA_SQLITE. The URI holds a password: it is read from the
 environment only, and nothing here prints it.
 
-    python -m tfx_dags.runner.metadata init    # create the schema once, before concurrent runs
+    python -m tfx_dags.mlmd.connection init    # create the schema once, before concurrent runs
 """
 
 from __future__ import annotations
@@ -15,12 +15,10 @@ import sys
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from tfx_dags import settings
-from tfx_dags.errors import ConfigError
+from tfx_dags.common import settings
+from tfx_dags.common.contract import STORE_ENV, URI_ENV
+from tfx_dags.common.errors import ConfigError
 
-URI_ENV = "TFX_DAGS_METADATA_URI"
-# Set to "deployment" by the operator when a DAG puts a pipeline's own store aside.
-STORE_ENV = "TFX_DAGS_METADATA_STORE"
 MYSQL_SCHEMES = ("mysql", "mariadb")
 
 
@@ -125,7 +123,7 @@ def init_schema() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args != ["init"]:
-        print("usage: python -m tfx_dags.runner.metadata init", file=sys.stderr)
+        print("usage: python -m tfx_dags.mlmd.connection init", file=sys.stderr)
         return 2
     init_schema()
     print(f"ML Metadata schema ready: {describe()}")

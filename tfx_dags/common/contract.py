@@ -1,0 +1,25 @@
+"""What a compile or node process and the Airflow side that started it agree on.
+
+The operator and the compile cache (Airflow environment) start ``python -m
+tfx_dags.runner.compile`` and ``python -m tfx_dags.runner.node`` (TFX environment); these
+are the environment variables they pass, the exit codes they read back and the marked lines
+they lift out of the output into the error the user sees.
+"""
+
+from __future__ import annotations
+
+# The ML Metadata store of the deployment, as a URI (mysql://user:password@host:port/db),
+# set by the operator from the Airflow connection. It holds a password: never printed.
+URI_ENV = "TFX_DAGS_METADATA_URI"
+# Set to "deployment" by the operator when a DAG puts a pipeline's own store aside.
+STORE_ENV = "TFX_DAGS_METADATA_STORE"
+
+COMPILE_ERROR_MARKER = "tfx_dags compile error: "
+NODE_ERROR_MARKER = "tfx_dags node error: "
+# A node's exit code for bad input data (unreadable CSV, schema anomalies): the task fails
+# without retrying, since the same data fails the same way.
+BAD_DATA_EXIT = 3
+# A node TFX decided not to run (a tfx.dsl.Cond that does not hold): the task is skipped.
+# Exit code and marked last line together, so that a stray exit(4) is a failure.
+SKIPPED_EXIT = 4
+NODE_SKIPPED_MARKER = "tfx_dags node skipped: "
