@@ -1,4 +1,4 @@
-"""The ML Metadata connection of every node and query in this process, from settings.
+"""Which ML Metadata store a process uses, and opening it: the layer's only door to a store.
 
 ``TFX_DAGS_METADATA_URI`` (set by the operator from the Airflow connection, or by the
 deployment) selects MySQL: ``mysql://user:password@host:3306/database``. Without it, the
@@ -10,8 +10,12 @@ environment only, and nothing here prints it.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -53,18 +57,6 @@ def connection_config(*, read_only: bool = False) -> Any:
     config.sqlite.filename_uri = str(path)
     config.sqlite.connection_mode = modes.READONLY if read_only else modes.READWRITE_OPENCREATE
     return config
-
-
-def plain_properties(properties: Any) -> dict[str, Any]:
-    """ML Metadata properties (artifact or execution, e.g. TFX's exec properties or the
-    Pusher's ``pushed`` flag) as JSON values; protos and structs are left out."""
-    plain = {}
-    for name in properties:
-        value = properties[name]
-        which = value.WhichOneof("value")
-        if which in ("int_value", "double_value", "string_value"):
-            plain[name] = getattr(value, which)
-    return plain
 
 
 def describe() -> str:
@@ -112,12 +104,57 @@ def node_connection_config(pipeline: Any) -> tuple[Any, str]:
     return config, f"{describe_config(config)} ({where})"
 
 
+def open_store(config: Any) -> Any:
+    """An ml_metadata MetadataStore on a ConnectionConfig (or a server's client config)."""
+    from ml_metadata import metadata_store
+
+    return metadata_store.MetadataStore(config)
+
+
+class StoreMissing(Exception):
+    """A read-only reader found no ML Metadata store (SQLite file) yet."""
+
+
+def open_read_only() -> Any:
+    """The deployment's store for readers (the query command, the TFX view): SQLite opened
+    read-only, nothing created on MySQL; StoreMissing if there is no SQLite file yet."""
+    config = connection_config(read_only=True)
+    if config.HasField("sqlite") and not Path(config.sqlite.filename_uri).exists():
+        raise StoreMissing(f"no ML Metadata store at {config.sqlite.filename_uri} yet")
+    return open_store(config)
+
+
+@contextmanager
+def held_open(config: Any) -> Iterator[Any]:
+    """TFX's ``Metadata`` connection on ``config``, its store opened once for everything a
+    node does: TFX's own ``Metadata`` opens a new store on every ``with`` (its launcher
+    enters it for the driver, the execution's registration and the publish), each a new
+    MySQL connection."""
+    connection = _metadata_held_open()(config)
+    with connection:
+        yield connection
+
+
+@functools.cache
+def _metadata_held_open() -> type:
+    from tfx.orchestration import metadata
+
+    class MetadataHeldOpen(metadata.Metadata):
+        """A nested ``with`` reuses the open store (TFX 1.15's ``_store``/``_users``)."""
+
+        def __enter__(self) -> MetadataHeldOpen:
+            if self._store is None:
+                return super().__enter__()
+            self._users += 1
+            return self
+
+    return MetadataHeldOpen
+
+
 def init_schema() -> None:
     """Connect once, which creates or upgrades the schema: done before concurrent runs, since
     two nodes creating it at the same moment race."""
-    from ml_metadata import metadata_store
-
-    metadata_store.MetadataStore(connection_config())
+    open_store(connection_config())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,7 +24,8 @@ from tfx_dags.common.contract import (
     NODE_SKIPPED_MARKER,
     SKIPPED_EXIT,
 )
-from tfx_dags.mlmd.connection import node_connection_config
+from tfx_dags.mlmd import lineage
+from tfx_dags.mlmd.connection import held_open, node_connection_config
 from tfx_dags.node_server.beam_workers import route_sdk_workers
 from tfx_dags.runner import anomalies, user_code
 from tfx_dags.runner.anomalies import DataAnomalies, is_validator
@@ -75,41 +76,58 @@ def configure_logging() -> None:
 
 def run_node(
     pipeline_ir: Path, node_id: str, run_id: str, parameters: Mapping[str, Any] | None = None
-) -> Any:
-    """Run the node; return its ExecutionInfo (or the run's earlier execution it reuses) and
-    the ML Metadata connection it used. Raises NodeSkipped when TFX does not run it."""
+) -> dict[str, Any]:
+    """Run the node, or reuse its earlier success in this run; return what the operator reads
+    (``execution_id``, ``outputs`` as ML Metadata recorded them, ``reused``). Raises
+    NodeSkipped when TFX does not run it. ML Metadata is opened once for all of it."""
     configure_logging()
     from absl import logging
-    from tfx.orchestration import metadata
-    from tfx.orchestration.local import runner_utils
-    from tfx.orchestration.portable import launcher
 
     prepare_user_code(pipeline_ir)
     pipeline = load_pipeline(pipeline_ir, run_id, parameters)
     if parameters:
         logging.info("Runtime parameters of this run: %s", dict(parameters))
-    store, where = node_connection_config(pipeline)
+    config, where = node_connection_config(pipeline)
     nodes = {node.pipeline_node.node_info.id: node.pipeline_node for node in pipeline.nodes}
     if node_id not in nodes:
         raise KeyError(f"node {node_id!r} is not in {pipeline_ir}; nodes: {sorted(nodes)}")
     pipeline_node = nodes[node_id]
     if pipeline_node.execution_options.HasField("skip"):
         raise NodeSkipped(f"{node_id} is marked to be skipped in the pipeline")
-    earlier = completed_execution(store, pipeline.pipeline_info.id, node_id, run_id)
-    if earlier is not None:
-        # A cleared task of a run, or a whole run re-run: the node already succeeded in this
-        # run, and launching it again could resolve other inputs (the Evaluator's baseline is
-        # "the latest blessed model", which this very run may have pushed since). Reusing the
-        # run's own result keeps a re-run from changing anything.
-        logging.info(
-            "Node %s already succeeded in run %s (ML Metadata execution %d): reusing it.",
-            node_id, run_id, earlier.id,
-        )  # fmt: skip
-        reused = ReusedExecution(earlier.id)
-        if is_validator(pipeline_node.node_info.type.name):
-            outputs = execution_result(store, reused)["outputs"].get("anomalies", [])
-            anomalies.check([artifact["uri"] for artifact in outputs])
-        return reused, store
+    with held_open(config) as connection:
+        earlier = lineage.completed_execution(
+            connection.store, pipeline.pipeline_info.id, node_id, run_id
+        )
+        if earlier is not None:
+            # A cleared task of a run, or a whole run re-run: the node already succeeded in
+            # this run, and launching it again could resolve other inputs (the Evaluator's
+            # baseline is "the latest blessed model", which this very run may have pushed
+            # since). Reusing the run's own result keeps a re-run from changing anything.
+            logging.info(
+                "Node %s already succeeded in run %s (ML Metadata execution %d): reusing it.",
+                node_id, run_id, earlier.id,
+            )  # fmt: skip
+            outputs = lineage.output_artifacts(connection.store, earlier.id)
+            if is_validator(pipeline_node.node_info.type.name):
+                anomalies.check([artifact["uri"] for artifact in outputs.get("anomalies", [])])
+            return {"execution_id": earlier.id, "outputs": outputs, "reused": True}
+        logging.info("ML Metadata: %s", where)
+        execution_id = launch(pipeline, pipeline_node, connection)
+        return {
+            "execution_id": execution_id,
+            "outputs": lineage.output_artifacts(connection.store, execution_id),
+            "reused": False,
+        }
+
+
+def launch(pipeline: Any, pipeline_node: Any, connection: Any) -> int:
+    """Launch the node through TFX's portable launcher on an open ML Metadata connection;
+    the id of the execution it recorded."""
+    from absl import logging
+    from tfx.orchestration.local import runner_utils
+    from tfx.orchestration.portable import launcher
+
+    node_id = pipeline_node.node_info.id
     if is_csv_example_gen(pipeline_node.node_info.type.name):
         input_base = pipeline_node.parameters.parameters["input_base"].field_value.string_value
         rows = check_csv_folder(input_base)
@@ -119,7 +137,6 @@ def run_node(
     if executor_spec is not None and hasattr(executor_spec, "beam_pipeline_args"):
         args = list(executor_spec.beam_pipeline_args)
         logging.info("Beam pipeline args of %s: %s", node_id, args)
-    logging.info("ML Metadata: %s", where)
     schema_digest = user_code.fingerprint_schema_file(pipeline_node)
     if schema_digest is not None:
         logging.info("Schema file digest (part of the cache key): %s", schema_digest)
@@ -128,83 +145,24 @@ def run_node(
         logging.info("Beam SDK workers, if any, are forked from the node server.")
     node_launcher = launcher.Launcher(
         pipeline_node=pipeline_node,
-        mlmd_connection=metadata.Metadata(store),
+        mlmd_connection=connection,
         pipeline_info=pipeline.pipeline_info,
         pipeline_runtime_spec=pipeline.runtime_spec,
         executor_spec=executor_spec,
         custom_driver_spec=runner_utils.extract_custom_driver_spec(deployment, node_id),
     )
     execution = node_launcher.launch()
-    if execution is not None and getattr(execution, "execution_id", 0) is None:
+    if execution is None or getattr(execution, "execution_id", 0) is None:
         # TFX skipped the node: its inputs resolved to nothing (a tfx.dsl.Cond that does not
         # hold, e.g. a Pusher inside "if blessed"). Nothing ran, nothing was published.
         raise NodeSkipped(f"{node_id} skipped by TFX: its inputs resolved to nothing")
-    if execution is not None and is_validator(pipeline_node.node_info.type.name):
+    if is_validator(pipeline_node.node_info.type.name):
         anomalies.check([artifact.uri for artifact in execution.output_dict["anomalies"]])
-    return execution, store
+    return int(execution.execution_id)
 
 
 class NodeSkipped(Exception):
     """TFX decided not to run the node; the task shows as skipped."""
-
-
-class ReusedExecution:
-    """A node's earlier successful execution in the same run, standing in for a launch."""
-
-    def __init__(self, execution_id: int) -> None:
-        self.execution_id = execution_id
-
-
-def completed_execution(config: Any, pipeline_name: str, node_id: str, run_id: str) -> Any:
-    """This node's COMPLETE or CACHED execution in this pipeline run, if there is one."""
-    from ml_metadata import metadata_store
-    from ml_metadata.proto import metadata_store_pb2
-
-    store = metadata_store.MetadataStore(config)
-    run = store.get_context_by_type_and_name("pipeline_run", run_id)
-    node = store.get_context_by_type_and_name("node", f"{pipeline_name}.{node_id}")
-    if run is None or node is None:
-        return None
-    in_node = {execution.id for execution in store.get_executions_by_context(node.id)}
-    succeeded = (metadata_store_pb2.Execution.COMPLETE, metadata_store_pb2.Execution.CACHED)
-    done = [
-        execution
-        for execution in store.get_executions_by_context(run.id)
-        if execution.id in in_node and execution.last_known_state in succeeded
-    ]
-    return max(done, key=lambda execution: execution.id) if done else None
-
-
-def execution_result(config: Any, execution: Any) -> dict[str, Any]:
-    """What the operator needs to know of a finished node: its output artifacts as ML
-    Metadata recorded them (the executor's copies may lack what was published, e.g. the
-    Pusher's ``pushed`` flag), as JSON."""
-    from ml_metadata import metadata_store
-    from ml_metadata.proto import metadata_store_pb2
-
-    from tfx_dags.mlmd.connection import plain_properties
-
-    store = metadata_store.MetadataStore(config)
-    output_types = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
-    keys = {
-        event.artifact_id: event.path.steps[0].key
-        for event in store.get_events_by_execution_ids([execution.execution_id])
-        if event.type in output_types and event.path.steps
-    }
-    outputs: dict[str, list[dict[str, Any]]] = {}
-    for artifact in store.get_artifacts_by_id(sorted(keys)):
-        outputs.setdefault(keys[artifact.id], []).append(
-            {
-                "id": artifact.id,
-                "uri": artifact.uri,
-                "custom_properties": plain_properties(artifact.custom_properties),
-            }
-        )
-    return {
-        "execution_id": execution.execution_id,
-        "outputs": outputs,
-        "reused": isinstance(execution, ReusedExecution),
-    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -222,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     with temporary_files_go_with_us("tfx-dags-node-"):
         try:
             parameters = json.loads(args.runtime_parameters_json)
-            execution, store = run_node(args.pipeline_ir, args.node_id, args.run_id, parameters)
+            result = run_node(args.pipeline_ir, args.node_id, args.run_id, parameters)
         except NodeSkipped as error:
             print(f"{NODE_SKIPPED_MARKER}{error}", file=sys.stderr, flush=True)
             return SKIPPED_EXIT
@@ -243,14 +201,12 @@ def main(argv: list[str] | None = None) -> int:
             f"executor {spent['executor_s']:.3f} s",
             flush=True,
         )
-    if execution is not None and args.result_file is not None:
-        args.result_file.write_text(json.dumps(execution_result(store, execution)))
-    if execution is not None:
-        print(
-            f"tfx_dags: node {args.node_id} finished, ML Metadata execution "
-            f"{execution.execution_id}",
-            flush=True,
-        )
+    if args.result_file is not None:
+        args.result_file.write_text(json.dumps(result))
+    print(
+        f"tfx_dags: node {args.node_id} finished, ML Metadata execution {result['execution_id']}",
+        flush=True,
+    )
     return 0
 
 

@@ -1,0 +1,237 @@
+"""What ML Metadata records of TFX pipelines, read the way TFX writes it.
+
+TFX puts every execution of a node into three contexts: its pipeline (``pipeline``, named
+after the pipeline), its run (``pipeline_run``, named after the run id: the Airflow run id
+here) and its node (``node``, named ``<pipeline>.<node id>``). Events tie executions to the
+artifacts they read (INPUT) and wrote (OUTPUT, DECLARED_OUTPUT), under the input or output
+key (``examples``, ``model``, ``blessing``, ...). The node runner, the query command and the
+TFX view ask their questions through here; ml_metadata itself is imported only by this layer.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+# TFX's context type names (tfx.dsl.compiler.constants), repeated to avoid importing TFX:
+# the query command and the view answer in about a second with ml_metadata alone.
+PIPELINE_CONTEXT = "pipeline"
+RUN_CONTEXT = "pipeline_run"
+NODE_CONTEXT = "node"
+
+
+def node_context_name(pipeline_name: str, node_id: str) -> str:
+    return f"{pipeline_name}.{node_id}"
+
+
+def plain_properties(properties: Any) -> dict[str, Any]:
+    """ML Metadata properties (artifact or execution, e.g. TFX's exec properties or the
+    Pusher's ``pushed`` flag) as JSON values; protos and structs are left out."""
+    plain = {}
+    for name in properties:
+        value = properties[name]
+        which = value.WhichOneof("value")
+        if which in ("int_value", "double_value", "string_value"):
+            plain[name] = getattr(value, which)
+    return plain
+
+
+def state_name(execution: Any) -> str:
+    """COMPLETE, CACHED, RUNNING, FAILED, ... of an execution."""
+    from ml_metadata.proto import metadata_store_pb2
+
+    return str(metadata_store_pb2.Execution.State.Name(execution.last_known_state))
+
+
+def artifact_state_name(artifact: Any) -> str:
+    """LIVE, PENDING, DELETED, ... of an artifact."""
+    from ml_metadata.proto import metadata_store_pb2
+
+    return str(metadata_store_pb2.Artifact.State.Name(artifact.state))
+
+
+def is_output(event: Any) -> bool:
+    from ml_metadata.proto import metadata_store_pb2
+
+    return event.type in (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
+
+
+def keyed_events(events: Iterable[Any], *, inputs: bool) -> list[tuple[str, Any]]:
+    """(input or output key, event) of the input events, or of the output events."""
+    from ml_metadata.proto import metadata_store_pb2
+
+    kinds = metadata_store_pb2.Event
+    wanted = {kinds.INPUT} if inputs else {kinds.OUTPUT, kinds.DECLARED_OUTPUT}
+    return [(e.path.steps[0].key, e) for e in events if e.type in wanted and e.path.steps]
+
+
+def completed_execution(store: Any, pipeline_name: str, node_id: str, run_id: str) -> Any:
+    """This node's newest COMPLETE or CACHED execution in this pipeline run, if there is one."""
+    from ml_metadata.proto import metadata_store_pb2
+
+    run = store.get_context_by_type_and_name(RUN_CONTEXT, run_id)
+    node = store.get_context_by_type_and_name(
+        NODE_CONTEXT, node_context_name(pipeline_name, node_id)
+    )
+    if run is None or node is None:
+        return None
+    in_node = {execution.id for execution in store.get_executions_by_context(node.id)}
+    succeeded = (metadata_store_pb2.Execution.COMPLETE, metadata_store_pb2.Execution.CACHED)
+    done = [
+        execution
+        for execution in store.get_executions_by_context(run.id)
+        if execution.id in in_node and execution.last_known_state in succeeded
+    ]
+    return max(done, key=lambda execution: execution.id) if done else None
+
+
+def output_artifacts(store: Any, execution_id: int) -> dict[str, list[dict[str, Any]]]:
+    """An execution's output artifacts by output key, as ML Metadata recorded them (the
+    executor's in-memory copies may lack what was published, e.g. the Pusher's ``pushed``
+    flag): ``{"id", "uri", "custom_properties"}`` each."""
+    keys = {
+        event.artifact_id: key
+        for key, event in keyed_events(
+            store.get_events_by_execution_ids([execution_id]), inputs=False
+        )
+    }
+    outputs: dict[str, list[dict[str, Any]]] = {}
+    for artifact in store.get_artifacts_by_id(sorted(keys)):
+        outputs.setdefault(keys[artifact.id], []).append(
+            {
+                "id": artifact.id,
+                "uri": artifact.uri,
+                "custom_properties": plain_properties(artifact.custom_properties),
+            }
+        )
+    return outputs
+
+
+class Lineage:
+    """Read-only questions about the pipelines, runs, executions and artifacts of one store.
+    Type names are looked up once per store."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self._type_names: dict[tuple[str, int], str] = {}
+
+    # -- pipelines and runs ---------------------------------------------------------------
+
+    def pipelines(self) -> list[str]:
+        return sorted(c.name for c in self.store.get_contexts_by_type(PIPELINE_CONTEXT))
+
+    def pipeline_context(self, name: str) -> Any:
+        return self.store.get_context_by_type_and_name(PIPELINE_CONTEXT, name)
+
+    def run_contexts(self, name: str, *, safe_name: bool) -> list[Any]:
+        """The pipeline's runs (``pipeline_run`` contexts, children of its pipeline context),
+        newest first. ``safe_name``: the caller checked that ``name`` may go into a filter
+        query (letters, digits, ``_.-``)."""
+        from ml_metadata.metadata_store import metadata_store
+
+        if not safe_name:
+            raise ValueError(f"{name!r} was not checked for a filter query")
+        query = (
+            f"parent_contexts_a.name = '{name}' AND parent_contexts_a.type = '{PIPELINE_CONTEXT}'"
+            f" AND type = '{RUN_CONTEXT}'"
+        )
+        options = metadata_store.ListOptions(
+            filter_query=query, order_by=metadata_store.OrderByField.CREATE_TIME, is_asc=False
+        )
+        return list(self.store.get_contexts(list_options=options))
+
+    def run_context(self, name: str, run_id: str) -> Any:
+        """The run's context if it is a run of that pipeline, else None."""
+        context = self.store.get_context_by_type_and_name(RUN_CONTEXT, run_id)
+        if context is None:
+            return None
+        parents = self.store.get_parent_contexts_by_context(context.id)
+        return context if name in [parent.name for parent in parents] else None
+
+    def run_executions(self, context: Any) -> dict[str, list[Any]]:
+        """A run's executions by node id (each node's attempts, oldest first)."""
+        grouped: dict[str, list[Any]] = defaultdict(list)
+        executions = self.store.get_executions_by_context(context.id)
+        for execution in sorted(executions, key=lambda e: e.id):
+            node = self.node_of(execution.id)
+            if node:
+                grouped[node].append(execution)
+        return dict(grouped)
+
+    def pipeline_executions(self, name: str) -> list[Any]:
+        """Every execution of the pipeline, oldest first."""
+        pipeline = self.pipeline_context(name)
+        if pipeline is None:
+            return []
+        return sorted(self.store.get_executions_by_context(pipeline.id), key=lambda e: e.id)
+
+    # -- the contexts of an execution --------------------------------------------------------
+
+    def contexts_by_type(self, execution_id: int) -> dict[str, str]:
+        """Context type name -> context name, of one execution."""
+        return {
+            self.type_name("context", context.type_id): str(context.name)
+            for context in self.store.get_contexts_by_execution(execution_id)
+        }
+
+    def node_of(self, execution_id: int) -> str:
+        """The node id of an execution ('' for none): node contexts are '<pipeline>.<node>'."""
+        return self.contexts_by_type(execution_id).get(NODE_CONTEXT, "").partition(".")[2]
+
+    def run_of(self, execution_id: int) -> str | None:
+        return self.contexts_by_type(execution_id).get(RUN_CONTEXT)
+
+    # -- events and artifacts ----------------------------------------------------------------
+
+    def type_name(self, kind: str, type_id: int) -> str:
+        """The name of a context, execution or artifact type (e.g. 'Model')."""
+        key = (kind, type_id)
+        if key not in self._type_names:
+            getter = {
+                "context": self.store.get_context_types_by_id,
+                "execution": self.store.get_execution_types_by_id,
+                "artifact": self.store.get_artifact_types_by_id,
+            }[kind]
+            [found] = getter([type_id])
+            self._type_names[key] = found.name
+        return self._type_names[key]
+
+    def events_of_executions(self, execution_ids: Iterable[int]) -> list[Any]:
+        ids = sorted(set(execution_ids))
+        return list(self.store.get_events_by_execution_ids(ids)) if ids else []
+
+    def events_of_artifacts(self, artifact_ids: Iterable[int]) -> list[Any]:
+        ids = sorted(set(artifact_ids))
+        return list(self.store.get_events_by_artifact_ids(ids)) if ids else []
+
+    def artifacts_by_id(self, ids: Iterable[int]) -> dict[int, Any]:
+        wanted = sorted(set(ids))
+        return {a.id: a for a in self.store.get_artifacts_by_id(wanted)} if wanted else {}
+
+    def artifact_in_pipeline(self, name: str, artifact_id: int) -> bool:
+        pipeline = self.pipeline_context(name)
+        if pipeline is None:
+            return False
+        return any(
+            context.id == pipeline.id
+            for context in self.store.get_contexts_by_artifact(artifact_id)
+        )
+
+    def newest_artifacts(
+        self, name: str, type_name: str, *, limit: int, safe_name: bool
+    ) -> list[Any]:
+        """The pipeline's newest artifacts of one type (e.g. 'Model'), newest first."""
+        from ml_metadata.metadata_store import metadata_store
+
+        if not safe_name:
+            raise ValueError(f"{name!r} was not checked for a filter query")
+        query = (
+            f"contexts_a.name = '{name}' AND contexts_a.type = '{PIPELINE_CONTEXT}'"
+            f" AND type = '{type_name}'"
+        )
+        options = metadata_store.ListOptions(
+            filter_query=query, order_by=metadata_store.OrderByField.CREATE_TIME,
+            is_asc=False, limit=limit,
+        )  # fmt: skip
+        return list(self.store.get_artifacts(list_options=options))
