@@ -50,9 +50,13 @@ print(json.dumps(time.perf_counter() - start))
 
 def probe(python: str, code: str, *args: str, env: Mapping[str, str] | None = None) -> object:
     result = subprocess.run(
-        [python, "-c", code, *args], capture_output=True, text=True, check=True,
-        cwd=PROJECT_ROOT, env=None if env is None else dict(env),
-    )  # fmt: skip
+        [python, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=PROJECT_ROOT,
+        env=None if env is None else dict(env),
+    )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 

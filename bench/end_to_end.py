@@ -68,16 +68,30 @@ def local_run(home: Path, mode: str) -> tuple[float, dict[str, dict[str, float]]
     databases = Databases()
     databases.create()
     try:
-        env = {**os.environ, "TFX_DAGS_METADATA_URI": databases.mlmd_uri,
-               "TFX_DAGS_BEAM_DIRECT_MODE": mode}  # fmt: skip
+        env = {
+            **os.environ,
+            "TFX_DAGS_METADATA_URI": databases.mlmd_uri,
+            "TFX_DAGS_BEAM_DIRECT_MODE": mode,
+        }
         python = str(settings.tfx_python())
         subprocess.run([python, "-m", "tfx_dags.mlmd.connection", "init"], env=env, check=True)
         start = time.perf_counter()
         result = subprocess.run(
-            [python, str(PROJECT_ROOT / "bench" / "local_runner.py"), "--home", str(home),
-             "--name", DAG_ID, "--kwargs", json.dumps(PIPELINE_KWARGS)],
-            env=env, capture_output=True, text=True, cwd=PROJECT_ROOT,
-        )  # fmt: skip
+            [
+                python,
+                str(PROJECT_ROOT / "bench" / "local_runner.py"),
+                "--home",
+                str(home),
+                "--name",
+                DAG_ID,
+                "--kwargs",
+                json.dumps(PIPELINE_KWARGS),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=PROJECT_ROOT,
+        )
         wall = time.perf_counter() - start
     finally:
         databases.drop()
@@ -111,7 +125,7 @@ def airflow_run(
         extra_env={
             "TFX_DAGS_BEAM_DIRECT_MODE": mode,
             "TFX_DAGS_NODE_SERVER": "on" if node_server else "off",
-        },  # fmt: skip
+        },
     )
     deployment.start()
     try:
@@ -181,17 +195,21 @@ def report(scratch: Path, beam_mode: str) -> None:
     print(f"End to end, {DAG_ID}, DirectRunner {beam_mode}, same machine, same run")
     print(f"  LocalDagRunner   {local_wall:7.1f} s  1.00x")
     print(f"  Airflow DAG run  {airflow_wall:7.1f} s  {airflow_wall / local_wall:.2f}x")
-    print(f"  Airflow DAG run, a fresh interpreter per node (TFX_DAGS_NODE_SERVER=off) "
-          f"{fresh_wall:7.1f} s  {fresh_wall / local_wall:.2f}x, "
-          f"all tasks {sum(fresh_tasks.values()):.1f} s")  # fmt: skip
+    print(
+        f"  Airflow DAG run, a fresh interpreter per node (TFX_DAGS_NODE_SERVER=off) "
+        f"{fresh_wall:7.1f} s  {fresh_wall / local_wall:.2f}x, "
+        f"all tasks {sum(fresh_tasks.values()):.1f} s"
+    )
     print(f"  (node server start, once per worker before the run: {server_s:.1f} s)")
     print(
         f"  Airflow's own processes used {airflow_cpu:.1f} CPU-seconds during the run: "
         f"{airflow_cpu / (airflow_wall * os.cpu_count()):.0%} of this machine's "
         f"{os.cpu_count()} cores\n"
     )
-    print(f"{'task':30} {'task s':>7} {'launch s':>9} {'executor s':>11} {'overhead s':>11}"
-          f" | {'LocalDagRunner launch s':>24} {'executor s':>11}")  # fmt: skip
+    print(
+        f"{'task':30} {'task s':>7} {'launch s':>9} {'executor s':>11} {'overhead s':>11}"
+        f" | {'LocalDagRunner launch s':>24} {'executor s':>11}"
+    )
     zero = {"launch_s": 0.0, "executor_s": 0.0}
     for task_id, seconds in sorted(tasks.items(), key=lambda item: -item[1]):
         ours, theirs = nodes.get(task_id, zero), local_nodes.get(task_id, zero)

@@ -111,9 +111,12 @@ def main() -> None:
         wheel = json.loads(
             subprocess.run(
                 [str(settings.tfx_python()), "-c", WHEEL_CHECK, str(wheels[0])],
-                env=env, capture_output=True, text=True, check=True,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
             ).stdout.splitlines()[-1]
-        )  # fmt: skip
+        )
     finally:
         node_client.stop_servers()
     report(runs, wheel, args.repeats)

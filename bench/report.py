@@ -36,8 +36,11 @@ def run(script: str, args: list[str]) -> tuple[str, float]:
     start = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, str(PROJECT_ROOT / "bench" / script), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=PROJECT_ROOT,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
     assert process.stdout is not None
     lines = []
     for line in process.stdout:

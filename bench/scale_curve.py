@@ -30,8 +30,15 @@ from tfx_dags.airflow.compile_cache import ensure_compiled  # noqa: E402
 from tfx_dags.common import settings  # noqa: E402
 from tfx_dags.common.pipeline_ref import parse_pipeline_ref  # noqa: E402
 
-NODES = ("CsvExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator", "Transform",
-         "Trainer", "Evaluator")  # fmt: skip
+NODES = (
+    "CsvExampleGen",
+    "StatisticsGen",
+    "ImportSchemaGen",
+    "ExampleValidator",
+    "Transform",
+    "Trainer",
+    "Evaluator",
+)
 MEASURED = ("Transform", "Evaluator")
 
 
@@ -59,10 +66,22 @@ def run_node(ir: Path, node_id: str, env: dict[str, str]) -> tuple[float, int]:
     """Wall seconds and peak tree memory (bytes) of one node run."""
     start = time.perf_counter()
     process = subprocess.Popen(
-        [str(settings.tfx_python()), "-m", "tfx_dags.runner.node", "--pipeline-ir", str(ir),
-         "--node-id", node_id, "--run-id", "bench"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            str(settings.tfx_python()),
+            "-m",
+            "tfx_dags.runner.node",
+            "--pipeline-ir",
+            str(ir),
+            "--node-id",
+            node_id,
+            "--run-id",
+            "bench",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     peak = 0
 
     def sample() -> None:
@@ -85,10 +104,17 @@ def measure(rows: int, mode: str, scratch: Path) -> dict[str, tuple[float, int]]
     if not data.exists():
         data.mkdir(parents=True)
         subprocess.run(
-            [str(settings.tfx_python()), str(PROJECT_ROOT / "data" / "generate_taxi.py"),
-             "--rows", str(rows), "--out", str(data / "taxi.csv")],
-            check=True, capture_output=True,
-        )  # fmt: skip
+            [
+                str(settings.tfx_python()),
+                str(PROJECT_ROOT / "data" / "generate_taxi.py"),
+                "--rows",
+                str(rows),
+                "--out",
+                str(data / "taxi.csv"),
+            ],
+            check=True,
+            capture_output=True,
+        )
     home = scratch / f"home-{rows}-{mode}"
     env = {**os.environ, "TFX_DAGS_HOME": str(home), "TFX_DAGS_BEAM_DIRECT_MODE": mode}
     os.environ["TFX_DAGS_BEAM_DIRECT_MODE"] = mode  # the compile step reads it

@@ -36,9 +36,10 @@ def create_pipeline(
     statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])
     schema_gen = SchemaGen(statistics=statistics_gen.outputs["statistics"])
     transform = Transform(
-        examples=example_gen.outputs["examples"], schema=schema_gen.outputs["schema"],
+        examples=example_gen.outputs["examples"],
+        schema=schema_gen.outputs["schema"],
         **transform_code,
-    )  # fmt: skip
+    )
     trainer = Trainer(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],

@@ -3,8 +3,7 @@ SavedModel together with its TFLite conversion (TFX pipeline)."""
 
 from pathlib import Path
 
-from tfx_dags.airflow.factory import pipeline_dag
-from tfx_dags.common import settings
+from tfx_dags import pipeline_dag, settings
 
 DAG_ID = "digits_tflite"
 

@@ -8,9 +8,7 @@ penguin_keras_estimator  Keras model wrapped with tf.keras.estimator.model_to_es
 
 from pathlib import Path
 
-from tfx_dags.airflow.factory import pipeline_dag
-from tfx_dags.airflow.params import RunParam
-from tfx_dags.common import settings
+from tfx_dags import RunParam, pipeline_dag, settings
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 DATA_ROOT = DATA_DIR / "penguin"

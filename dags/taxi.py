@@ -6,8 +6,7 @@ Data: data/taxi/taxi.csv, made by data/generate_taxi.py (seeded, 5000 rows by de
 
 from pathlib import Path
 
-from tfx_dags.airflow.factory import pipeline_dag
-from tfx_dags.common import settings
+from tfx_dags import pipeline_dag, settings
 
 DATA_ROOT = Path(__file__).resolve().parents[1] / "data" / "taxi"
 TRAINERS = {"taxi_estimator": "modules.taxi.estimator", "taxi_keras": "modules.taxi.model"}

@@ -11,10 +11,10 @@ The folders are the architecture (docs/architecture.md):
 - ``common/``: what both environments import (settings, errors, the pipeline graph);
 - ``ui/``: the TFX view of the Airflow UI; ``dev/``: the local Airflow of the demo and tests.
 
-The names DAG files use most are here too, imported on first use so that the TFX
-environment (which has no Airflow) can import the package::
+The names DAG files use are here too, imported on first use so that the TFX environment
+(which has no Airflow) can import the package::
 
-    from tfx_dags import pipeline_dag, RunParam
+    from tfx_dags import RunParam, pipeline_dag, settings
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ _PUBLIC = {
     "RunParam": "tfx_dags.airflow.params",
     "TfxDagsError": "tfx_dags.common.errors",
     "ConfigError": "tfx_dags.common.errors",
+    # A module: the deployment's settings (homes, pools, queues), read when called.
+    "settings": "tfx_dags.common",
 }
 __all__ = sorted(_PUBLIC)
 
@@ -45,4 +47,7 @@ def __getattr__(name: str) -> Any:
     module = _PUBLIC.get(name)
     if module is None:
         raise AttributeError(f"module 'tfx_dags' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    owner = importlib.import_module(module)
+    if name in vars(owner) or not hasattr(owner, "__path__"):
+        return getattr(owner, name)
+    return importlib.import_module(f"{module}.{name}")  # a module of that package

@@ -26,10 +26,17 @@ ELEMENT = "element-6066-11e4-a52e-4f735466cecf"  # the W3C key of an element ref
 # As root, without a GPU, and quiet: this machine's network is closed, and Chromium's
 # background connections would otherwise be refused by the dozen.
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--window-size=1400,1000",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1400,1000",
+]
 
 
 class WebDriverError(RuntimeError):
@@ -53,8 +60,9 @@ class Browser:
         self._profile = tempfile.mkdtemp(prefix="tfx-dags-chromium-")
         self._driver = subprocess.Popen(
             [str(CHROMEDRIVER), f"--port={port}", f"--log-path={log}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
         self._url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
         while True:
@@ -76,9 +84,11 @@ class Browser:
     def _call(self, method: str, path: str, body: Any = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(
-            self._url + path, data=data, method=method,
+            self._url + path,
+            data=data,
+            method=method,
             headers={"Content-Type": "application/json"},
-        )  # fmt: skip
+        )
         try:
             with urllib.request.urlopen(request, timeout=120) as response:
                 return json.loads(response.read())["value"]

@@ -89,18 +89,34 @@ class Databases:
     def sql(self, query: str) -> list[list[str]]:
         """Rows of a query on Airflow's database, fields as text."""
         result = subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-U", "root", "-d", self.name, "-At", "-F", "\t",
-             "-c", query],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
+            [
+                "psql",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "root",
+                "-d",
+                self.name,
+                "-At",
+                "-F",
+                "\t",
+                "-c",
+                query,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return [line.split("\t") for line in result.stdout.splitlines() if line]
 
 
 def _psql(statement: str, *, check: bool = True) -> None:
     subprocess.run(
         ["psql", "-h", "127.0.0.1", "-U", "root", "-d", "postgres", "-c", statement],
-        capture_output=True, text=True, check=check,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=check,
+    )
 
 
 def _mariadb(statements: str, *, check: bool = True) -> None:
@@ -154,10 +170,13 @@ class Deployment:
         subprocess.run(
             [str(settings.tfx_python()), "-m", "tfx_dags.mlmd.connection", "init"],
             env={**env, "TFX_DAGS_METADATA_URI": self.databases.mlmd_uri},
-            check=True, capture_output=True,
-        )  # fmt: skip
-        self._spawn("api-server", ["api-server", "--host", "127.0.0.1", "--port", str(self.port),
-                                   "--workers", "1"])  # fmt: skip
+            check=True,
+            capture_output=True,
+        )
+        self._spawn(
+            "api-server",
+            ["api-server", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"],
+        )
         self._spawn("dag-processor", ["dag-processor"])
         self._spawn("scheduler", ["scheduler"])
         for name, args, extra in workers:
@@ -167,9 +186,12 @@ class Deployment:
     def _spawn(self, name: str, args: Sequence[str], extra: Mapping[str, str] = {}) -> None:
         log = (self.home / "logs" / f"{name}.log").open("w")
         self.processes[name] = subprocess.Popen(
-            [str(AIRFLOW), *args], env={**self.env, **extra}, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [str(AIRFLOW), *args],
+            env={**self.env, **extra},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def stop(self) -> None:
         for process in self.processes.values():
@@ -220,8 +242,9 @@ class Deployment:
     def wait_for_dag(self, dag_id: str, timeout: float = 300) -> None:
         wait_for(
             lambda: self.request("GET", f"/api/v2/dags/{dag_id}")[0] == 200,
-            timeout=timeout, what=f"DAG {dag_id} to be parsed",
-        )  # fmt: skip
+            timeout=timeout,
+            what=f"DAG {dag_id} to be parsed",
+        )
 
     def wait_for_runs(
         self, dag_id: str, count: int = 1, timeout: float = 900

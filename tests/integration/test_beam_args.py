@@ -40,10 +40,22 @@ def compile_penguin(home: Path, dag_id: str, **kwargs: Any) -> Path:
 
 def run_node(home: Path, ir_path: Path, node_id: str, *, served: bool = False) -> str:
     """The node's output; ``served``: forked by the node server, as a task does by default."""
-    command = [str(settings.tfx_python()), "-m", "tfx_dags.runner.node", "--pipeline-ir",
-               str(ir_path), "--node-id", node_id, "--run-id", "manual__beam"]  # fmt: skip
-    env = {**os.environ, "TFX_DAGS_HOME": str(home),
-           "TFX_DAGS_NODE_SERVER": "on" if served else "off"}  # fmt: skip
+    command = [
+        str(settings.tfx_python()),
+        "-m",
+        "tfx_dags.runner.node",
+        "--pipeline-ir",
+        str(ir_path),
+        "--node-id",
+        node_id,
+        "--run-id",
+        "manual__beam",
+    ]
+    env = {
+        **os.environ,
+        "TFX_DAGS_HOME": str(home),
+        "TFX_DAGS_NODE_SERVER": "on" if served else "off",
+    }
     node = node_client.start(command, env=env)
     assert isinstance(node, node_client.ServedNode) == served
     output = "\n".join(node.output())

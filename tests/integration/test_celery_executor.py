@@ -41,16 +41,25 @@ def celery_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
     workers = [
         (
             name,
-            ["celery", "worker", "--queues", queue, "--concurrency", concurrency,
-             "--celery-hostname", f"{name}@%h", "--without-mingle", "--without-gossip"],
-            {"TFX_DAGS_WORKER_NAME": name,
-             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(port)},
+            [
+                "celery",
+                "worker",
+                "--queues",
+                queue,
+                "--concurrency",
+                concurrency,
+                "--celery-hostname",
+                f"{name}@%h",
+                "--without-mingle",
+                "--without-gossip",
+            ],
+            {"TFX_DAGS_WORKER_NAME": name, "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(port)},
         )
         for name, queue, concurrency, port in (
             (GPU_WORKER, settings.gpu_queue(), "1", 18793 + secrets.randbelow(500)),
             (CPU_WORKER, settings.default_queue(), "2", 19793 + secrets.randbelow(500)),
         )
-    ]  # fmt: skip
+    ]
     try:
         deployment.start(workers)
         deployment.wait_for_dag("scale_penguin_a")

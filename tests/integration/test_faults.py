@@ -97,19 +97,25 @@ class FaultRuns:
 
     def _clear(self, run_id: str, task_ids: list[str] | None = None) -> tuple[int, Any]:
         body: dict[str, Any] = {
-            "dag_run_id": run_id, "only_failed": False, "dry_run": False, "reset_dag_runs": True,
-        }  # fmt: skip
+            "dag_run_id": run_id,
+            "only_failed": False,
+            "dry_run": False,
+            "reset_dag_runs": True,
+        }
         if task_ids:
             body["task_ids"] = task_ids
         started = time.time()
         result = self.deployment.request("POST", f"/api/v2/dags/{DAG_ID}/clearTaskInstances", body)
         # The run is queued again before the clear returns; wait until it ran again.
         wait_for(
-            lambda: self._run(run_id).get("state") not in ("success", "failed")
-            or _timestamp(self._run(run_id).get("end_date") or "1970-01-01T00:00:00+00:00")
-            > started,
-            timeout=120, what=f"run {run_id} to restart",
-        )  # fmt: skip
+            lambda: (
+                self._run(run_id).get("state") not in ("success", "failed")
+                or _timestamp(self._run(run_id).get("end_date") or "1970-01-01T00:00:00+00:00")
+                > started
+            ),
+            timeout=120,
+            what=f"run {run_id} to restart",
+        )
         return result
 
     def _run(self, run_id: str) -> dict[str, Any]:
@@ -149,13 +155,20 @@ class FaultRuns:
         """Until the Trainer's first attempt logs that training began (40k steps last tens of
         seconds from there), plus a moment."""
         log = (
-            self.deployment.home / "airflow" / "logs" / f"dag_id={DAG_ID}" / f"run_id={run_id}"
-            / "task_id=Trainer" / "attempt=1.log"
-        )  # fmt: skip
+            self.deployment.home
+            / "airflow"
+            / "logs"
+            / f"dag_id={DAG_ID}"
+            / f"run_id={run_id}"
+            / "task_id=Trainer"
+            / "attempt=1.log"
+        )
         wait_for(
             lambda: log.is_file() and "Training model." in log.read_text(errors="replace"),
-            timeout=600, what="the Trainer to start training", every=0.5,
-        )  # fmt: skip
+            timeout=600,
+            what="the Trainer to start training",
+            every=0.5,
+        )
         time.sleep(2)
         node, task = node_and_task(log.read_text(errors="replace"))
         assert alive(node), "the Trainer ended before the fault"

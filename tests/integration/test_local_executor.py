@@ -38,9 +38,14 @@ class ScaleRuns:
             for conf in ({"train_steps": 0}, {"train_steps": "many"}, {"data_root": "../../etc"})
         ]
         self.bad_cli = local_airflow.airflow(
-            self.deployment.env, "dags", "trigger", "scale_penguin_a",
-            "-c", json.dumps({"train_steps": -5}), check=False,
-        )  # fmt: skip
+            self.deployment.env,
+            "dags",
+            "trigger",
+            "scale_penguin_a",
+            "-c",
+            json.dumps({"train_steps": -5}),
+            check=False,
+        )
         self.runs_after_bad_triggers = self._run_count("scale_penguin_a")
         # Both runs start together: one by hand with parameters, one by new data.
         self.triggered = self.deployment.request(

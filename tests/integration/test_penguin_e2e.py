@@ -111,7 +111,7 @@ def test_the_pushed_model_scores_serialized_raw_examples(
             "species",
             "--evaluation",
             evaluation,
-        ],  # fmt: skip
+        ],
         capture_output=True,
         text=True,
         env=runs.env,
@@ -163,8 +163,15 @@ def test_the_tfx_view_reads_the_sqlite_store_without_writing_it(
     assert [run["run_id"] for run in summary["runs"]] == runs.run_ids[::-1]
     [model] = summary["models"]  # the second run's Trainer was a cache hit
     assert model["blessed"] and len(model["evaluations"]) == 2 and len(model["pushes"]) == 2
-    _view_data(runs.env, "run", "--pipeline", DAG_ID, "--run-id", runs.run_ids[1],
-               output=tmp_path / "r.json")  # fmt: skip
+    _view_data(
+        runs.env,
+        "run",
+        "--pipeline",
+        DAG_ID,
+        "--run-id",
+        runs.run_ids[1],
+        output=tmp_path / "r.json",
+    )
     assert (store.read_bytes(), store.stat().st_mtime_ns) == before
     # Where nothing has run yet, the view finds no store and creates none.
     missing = tmp_path / "none" / "metadata.sqlite"

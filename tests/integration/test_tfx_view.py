@@ -105,13 +105,17 @@ def _mlmd_checksums(view: ViewRuns) -> str:
     database = view.deployment.databases.name
     tables = subprocess.run(
         ["mariadb", "-uroot", "-N", "-e", f"SHOW TABLES FROM {database}"],
-        capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     listed = ", ".join(f"{database}.{table}" for table in tables)
     return subprocess.run(
         ["mariadb", "-uroot", "-N", "-e", f"CHECKSUM TABLE {listed} EXTENDED"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 # -- the ML Metadata queries ----------------------------------------------------------

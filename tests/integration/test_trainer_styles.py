@@ -145,14 +145,21 @@ def test_the_pushed_model_learned_and_scores_raw_examples(
     assert model.parent == runs.home / "serving" / style.dag_id
     examples = run["CsvExampleGen"]["outputs"]["examples"][0]["uri"]
     command = [
-        str(tfx_python), str(SCORE_MODEL),
-        "--model", str(model),
-        "--examples", f"{examples}/Split-eval/*.gz",
-        "--label", style.label,
-        "--signature", style.signature,
-        "--output", style.output,
-        "--evaluation", run["Evaluator"]["outputs"]["evaluation"][0]["uri"],
-    ]  # fmt: skip
+        str(tfx_python),
+        str(SCORE_MODEL),
+        "--model",
+        str(model),
+        "--examples",
+        f"{examples}/Split-eval/*.gz",
+        "--label",
+        style.label,
+        "--signature",
+        style.signature,
+        "--output",
+        style.output,
+        "--evaluation",
+        run["Evaluator"]["outputs"]["evaluation"][0]["uri"],
+    ]
     if style.dag_id == "digits_tflite":
         command += ["--tflite", str(model / "tflite" / "model.tflite")]
     result = subprocess.run(command, capture_output=True, text=True, env=runs.env, check=False)

@@ -216,8 +216,11 @@ def test_task_overrides_from_the_dag_file_reach_the_tasks(tmp_path: Path) -> Non
     dag = bag.dags["good_penguin"]
     trainer, transform = dag.get_task("Trainer"), dag.get_task("Transform")
     assert (trainer.pool, trainer.queue, trainer.retries, trainer.priority_weight) == (
-        settings.gpu_pool(), "gpu_a100", 3, 7,
-    )  # fmt: skip
+        settings.gpu_pool(),
+        "gpu_a100",
+        3,
+        7,
+    )
     assert trainer.retry_delay == timedelta(minutes=5)
     assert trainer.execution_timeout == timedelta(hours=2)
     assert trainer.node_env == {"TF_FORCE_GPU_ALLOW_GROWTH": "true", "CUDA_VISIBLE_DEVICES": "1"}
@@ -240,8 +243,11 @@ def test_run_parameters_are_typed_bounded_params_of_the_penguin_dags(dag_bag: Da
         params = dag_bag.dags[dag_id].params
         schemas = {name: params.get_param(name).schema for name in params}
         assert schemas["train_steps"] == {
-            "type": "integer", "title": "train_steps", "minimum": 1, "maximum": 100_000,
-        }  # fmt: skip
+            "type": "integer",
+            "title": "train_steps",
+            "minimum": 1,
+            "maximum": 100_000,
+        }
         assert params.get_param("train_steps").description == "Trainer steps"
         assert schemas["min_accuracy"]["type"] == "number"
         assert schemas["data_root"]["pattern"].startswith("^")

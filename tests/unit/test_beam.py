@@ -22,24 +22,35 @@ def test_the_default_direct_runner_uses_a_worker_process_per_core() -> None:
 
 def test_dataflow_flink_and_spark_args_carry_what_each_runner_needs() -> None:
     assert beam_args.dataflow_args(
-        project="ml-prod", region="europe-west4", temp_location="gs://ml-prod/tmp",
-        max_num_workers=20, sdk_container_image="europe-docker.pkg.dev/ml/tfx:1.15.1",
+        project="ml-prod",
+        region="europe-west4",
+        temp_location="gs://ml-prod/tmp",
+        max_num_workers=20,
+        sdk_container_image="europe-docker.pkg.dev/ml/tfx:1.15.1",
     ) == [
-        "--runner=DataflowRunner", "--project=ml-prod", "--region=europe-west4",
-        "--temp_location=gs://ml-prod/tmp", "--max_num_workers=20",
+        "--runner=DataflowRunner",
+        "--project=ml-prod",
+        "--region=europe-west4",
+        "--temp_location=gs://ml-prod/tmp",
+        "--max_num_workers=20",
         "--sdk_container_image=europe-docker.pkg.dev/ml/tfx:1.15.1",
-    ]  # fmt: skip
+    ]
     assert beam_args.flink_args(flink_master="flink:8081", parallelism=8) == [
-        "--runner=FlinkRunner", "--flink_master=flink:8081", "--parallelism=8",
+        "--runner=FlinkRunner",
+        "--flink_master=flink:8081",
+        "--parallelism=8",
         "--environment_type=LOOPBACK",
-    ]  # fmt: skip
+    ]
     assert beam_args.spark_args(
-        spark_master_url="spark://spark:7077", environment_type="DOCKER",
+        spark_master_url="spark://spark:7077",
+        environment_type="DOCKER",
         environment_config="registry/tfx-beam:1.15.1",
     ) == [
-        "--runner=SparkRunner", "--spark_master_url=spark://spark:7077",
-        "--environment_type=DOCKER", "--environment_config=registry/tfx-beam:1.15.1",
-    ]  # fmt: skip
+        "--runner=SparkRunner",
+        "--spark_master_url=spark://spark:7077",
+        "--environment_type=DOCKER",
+        "--environment_config=registry/tfx-beam:1.15.1",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -155,7 +155,11 @@ def test_runtime_parameters_are_run_parameters_bounded_by_run_params() -> None:
         RuntimeParameter("run_date", "str", "{{ ds }}"),
     ]
     dag = config(run_params={"data_root": RunParam(path_root="/srv/data")})
-    specs = dag.runtime_params(runtime)
+    checked = dag.runtime_params(runtime)
+    specs = {name: param.spec for name, param in checked.items()}
+    assert checked["data_root"].schema == param_schema(
+        "data_root", "/srv/data/taxi", specs["data_root"]
+    )
     assert dag.params(runtime) == {}
     schema = param_schema("data_root", "/srv/data/taxi", specs["data_root"])
     assert schema["default"] == "taxi" and "pattern" in schema

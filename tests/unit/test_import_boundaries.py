@@ -22,19 +22,31 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = (
-    "tensorflow", "tfx", "apache_beam", "tensorflow_model_analysis", "tensorflow_transform",
-    "tensorflow_data_validation", "ml_metadata", "keras", "tfx_bsl",
-)  # fmt: skip
+    "tensorflow",
+    "tfx",
+    "apache_beam",
+    "tensorflow_model_analysis",
+    "tensorflow_transform",
+    "tensorflow_data_validation",
+    "ml_metadata",
+    "keras",
+    "tfx_bsl",
+)
 # Module name prefixes of each side: a folder, or one file of the node server's folder.
 AIRFLOW_SIDE = ("tfx_dags.airflow.", "tfx_dags.ui.", "tfx_dags.dev.")
 TFX_SIDE = (
-    "tfx_dags.runner.", "tfx_dags.mlmd.", "tfx_dags.authoring.",
-    "tfx_dags.node_server.server", "tfx_dags.node_server.beam_workers",
-)  # fmt: skip
+    "tfx_dags.runner.",
+    "tfx_dags.mlmd.",
+    "tfx_dags.authoring.",
+    "tfx_dags.node_server.server",
+    "tfx_dags.node_server.beam_workers",
+)
 SHARED = (
-    "tfx_dags.common.", "tfx_dags.node_server.client", "tfx_dags.node_server.protocol",
+    "tfx_dags.common.",
+    "tfx_dags.node_server.client",
+    "tfx_dags.node_server.protocol",
     "tfx_dags._moved",
-)  # fmt: skip
+)
 PACKAGES = {"tfx_dags"} | {
     f"tfx_dags.{path.parent.name}" for path in (ROOT / "tfx_dags").glob("*/__init__.py")
 }

@@ -109,8 +109,11 @@ def test_a_node_whose_task_process_dies_is_killed_by_the_server(
 ) -> None:
     # A task process (a client) that starts a stubborn node, reports its pids and waits.
     client = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(
-            """
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                """
             import sys
             from tfx_dags.node_server import client as node_client
             node = node_client.start([sys.executable, "-m", "fake_node", "stubborn"],
@@ -118,9 +121,12 @@ def test_a_node_whose_task_process_dies_is_killed_by_the_server(
             print(next(node.output()), flush=True)
             node.wait()
             """
-        )],
-        env=served, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+            ),
+        ],
+        env=served,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert client.stdout is not None
     pids = [int(pid) for pid in client.stdout.readline().split()]
     client.kill()

@@ -117,11 +117,15 @@ def test_the_node_command_is_an_argument_list_that_keeps_values_verbatim() -> No
     hostile = "manual__x; rm -rf / $(reboot)"
     command = operator.node_command(hostile)
     assert command[1:] == [
-        "-m", "tfx_dags.runner.node",
-        "--pipeline-ir", "/ir.pb",
-        "--node-id", "Pusher",
-        "--run-id", hostile,
-    ]  # fmt: skip
+        "-m",
+        "tfx_dags.runner.node",
+        "--pipeline-ir",
+        "/ir.pb",
+        "--node-id",
+        "Pusher",
+        "--run-id",
+        hostile,
+    ]
 
 
 def test_a_bad_run_parameter_fails_the_task_before_any_node_starts(tmp_path: Path) -> None:

@@ -38,9 +38,12 @@ def resolve(**values: object) -> dict[str, object]:
 
 def test_schemas_carry_type_bounds_and_a_root_relative_default() -> None:
     assert param_schema("train_steps", 200, STEPS) == {
-        "type": "integer", "title": "train_steps", "minimum": 1, "maximum": 10_000,
+        "type": "integer",
+        "title": "train_steps",
+        "minimum": 1,
+        "maximum": 10_000,
         "default": 200,
-    }  # fmt: skip
+    }
     data = param_schema("data_root", KWARGS["data_root"], DATA)
     assert data["type"] == "string" and data["default"] == "penguin"
 
@@ -55,9 +58,21 @@ def test_a_run_gets_its_values_and_absolute_paths_under_the_root() -> None:
 
 @pytest.mark.parametrize(
     "hostile",
-    ["../../etc", "/etc/passwd", "penguin/../../etc", "..", ".", "", "penguin; rm -rf /",
-     "$(reboot)", "`id`", "penguin\n", "a//b", "~root"],
-)  # fmt: skip
+    [
+        "../../etc",
+        "/etc/passwd",
+        "penguin/../../etc",
+        "..",
+        ".",
+        "",
+        "penguin; rm -rf /",
+        "$(reboot)",
+        "`id`",
+        "penguin\n",
+        "a//b",
+        "~root",
+    ],
+)
 def test_hostile_paths_are_refused_by_airflow_and_at_run_time(hostile: str) -> None:
     schema = param_schema("data_root", KWARGS["data_root"], DATA)
     with pytest.raises(ParamValidationError):

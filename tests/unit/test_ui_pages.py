@@ -13,10 +13,15 @@ HOSTILE = '<script>alert("x")</script>'
 
 def artifact(artifact_id: int, kind: str, **properties: Any) -> dict[str, Any]:
     return {
-        "id": artifact_id, "type": kind, "uri": f"/root/{kind}/{artifact_id}",
-        "path": f"{kind}/{artifact_id}", "readable": True, "state": "LIVE",
-        "created_ms": 0, "properties": properties,
-    }  # fmt: skip
+        "id": artifact_id,
+        "type": kind,
+        "uri": f"/root/{kind}/{artifact_id}",
+        "path": f"{kind}/{artifact_id}",
+        "readable": True,
+        "state": "LIVE",
+        "created_ms": 0,
+        "properties": properties,
+    }
 
 
 def run_summary() -> dict[str, Any]:
@@ -46,7 +51,7 @@ def run_summary() -> dict[str, Any]:
                     "evaluation": [artifact(3, "ModelEvaluation")],
                     "blessing": [artifact(4, "ModelBlessing", blessed=0, comment=HOSTILE)],
                 },
-            }  # fmt: skip
+            }
         ],
         "summaries": {"3": evaluation},
     }

@@ -173,11 +173,16 @@ def _compile_into(
     folder.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".compiling-", dir=folder))
     command = [
-        str(python), "-m", "tfx_dags.runner.compile",
-        "--pipeline", str(ref),
-        "--kwargs-json", json.dumps(kwargs, sort_keys=True),
-        "--output-dir", str(staging),
-    ]  # fmt: skip
+        str(python),
+        "-m",
+        "tfx_dags.runner.compile",
+        "--pipeline",
+        str(ref),
+        "--kwargs-json",
+        json.dumps(kwargs, sort_keys=True),
+        "--output-dir",
+        str(staging),
+    ]
     timeout = settings.compile_timeout_s()
     try:
         # Through the node server when it is on: TFX's imports are then paid once per

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from tfx_dags.airflow.params import RunParam, as_run_param, param_schema
@@ -135,30 +136,40 @@ class PipelineDagConfig:
 
     def params(
         self, runtime_parameters: Sequence[RuntimeParameter] | None = None
-    ) -> dict[str, RunParam]:
-        """``run_params`` of pipeline arguments, as validated ``RunParam``s.
+    ) -> dict[str, CheckedParam]:
+        """``run_params`` of pipeline arguments, checked against their defaults.
 
         Entries may also name one of the pipeline's TFX RuntimeParameters (see
         ``runtime_params``); those are known once the pipeline is compiled. Given them, a
         name that is neither is refused; without them (before the compile), such names wait.
         """
+        if runtime_parameters is not None:
+            runtime = {parameter.name for parameter in runtime_parameters}
+            for name in self.run_params:
+                if name not in self.pipeline_kwargs and name not in runtime:
+                    raise ConfigError(
+                        f"run_params[{name!r}] names no pipeline argument and no "
+                        "RuntimeParameter of the pipeline; add "
+                        f"{name!r} with its default value to pipeline_kwargs"
+                    )
+        return dict(self._pipeline_params)
+
+    @cached_property
+    def _pipeline_params(self) -> dict[str, CheckedParam]:
+        # Checked once: validate() before the compile, the factory after it.
         if not isinstance(self.run_params, Mapping):
             raise ConfigError(f"run_params={self.run_params!r} must be a mapping")
-        runtime = None if runtime_parameters is None else {p.name for p in runtime_parameters}
         params = {}
         for name, spec in self.run_params.items():
-            run_param = as_run_param(name, spec)
             if name in self.pipeline_kwargs:
-                param_schema(name, self.pipeline_kwargs[name], run_param)
-                params[name] = run_param
-            elif runtime is not None and name not in runtime:
-                raise ConfigError(
-                    f"run_params[{name!r}] names no pipeline argument and no RuntimeParameter "
-                    f"of the pipeline; add {name!r} with its default value to pipeline_kwargs"
-                )
+                params[name] = CheckedParam.of(name, self.pipeline_kwargs[name], spec)
+            else:
+                as_run_param(name, spec)  # a RuntimeParameter's bounds: checked in shape now
         return params
 
-    def runtime_params(self, runtime_parameters: Sequence[RuntimeParameter]) -> dict[str, RunParam]:
+    def runtime_params(
+        self, runtime_parameters: Sequence[RuntimeParameter]
+    ) -> dict[str, CheckedParam]:
         """How a run may set each of the pipeline's TFX RuntimeParameters: its ``run_params``
         entry (bounds, choices, a path root), else just its type and default."""
         specs = {}
@@ -173,14 +184,28 @@ class PipelineDagConfig:
                     f"RuntimeParameter {parameter.name!r} has no default; give it one (a "
                     "scheduled run has no trigger values to take it from)"
                 )
-            spec = self.run_params.get(parameter.name, RunParam())
-            run_param = as_run_param(parameter.name, spec)
+            run_param = as_run_param(
+                parameter.name, self.run_params.get(parameter.name, RunParam())
+            )
             if not run_param.description:
                 description = f"TFX RuntimeParameter ({parameter.type})"
                 run_param = replace(run_param, description=description)
-            param_schema(parameter.name, parameter.default, run_param)
-            specs[parameter.name] = run_param
+            specs[parameter.name] = CheckedParam.of(parameter.name, parameter.default, run_param)
         return specs
+
+
+@dataclass(frozen=True)
+class CheckedParam:
+    """One run parameter checked against its default: how a run may set it (``spec``) and
+    the JSON schema of the Airflow Param the DAG shows (``schema``, default included)."""
+
+    spec: RunParam
+    schema: dict[str, Any]
+
+    @classmethod
+    def of(cls, name: str, default: object, spec: RunParam | Mapping[str, Any]) -> CheckedParam:
+        run_param = as_run_param(name, spec)
+        return cls(run_param, param_schema(name, default, run_param))
 
 
 def _validate_dag_id(dag_id: object) -> None:

@@ -1,8 +1,9 @@
 """The DAG factory: one TFX pipeline definition in, one Airflow DAG out.
 
-Three layers (see STYLE.md): a validated ``PipelineDagConfig``; the Airflow-free graph read
-from the compiled pipeline's manifest; and here, one ``TfxNodeOperator`` per TFX node with the
-graph's edges. Nothing on this path imports TensorFlow, TFX or Beam.
+Three layers: a validated ``PipelineDagConfig`` (``dag_config``); the Airflow-free graph read
+from the compiled pipeline's manifest (``tfx_dags.common.graph``); and here, one
+``TfxNodeOperator`` per TFX node with the graph's edges. Nothing on this path imports
+TensorFlow, TFX or Beam.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from tfx_dags.airflow.dag_config import (
 )
 from tfx_dags.airflow.migration import dag_settings, merge_task_overrides
 from tfx_dags.airflow.operators import RunVariant, TfxNodeOperator
-from tfx_dags.airflow.params import RuntimeBinding, param_schema
+from tfx_dags.airflow.params import RuntimeBinding
 from tfx_dags.common import settings
 from tfx_dags.common.errors import ConfigError, PipelineCompileError
 from tfx_dags.common.graph import TfxNode
@@ -118,19 +119,24 @@ def build_dag(config: PipelineDagConfig, *, compiled: CompiledPipeline | None = 
             f"{[node.node_id for node in compiled.graph.nodes]}"
         )
     runtime_parameters = compiled.graph.runtime_parameters
+    params = config.params(runtime_parameters)
     variant = RunVariant(
         dag_id=config.dag_id,
         pipeline=str(ref),
         pipeline_kwargs=kwargs,
-        run_params=config.params(runtime_parameters),
+        run_params={name: checked.spec for name, checked in params.items()},
     )
     # TFX RuntimeParameters are run parameters too (TFX's Airflow runner took them from
     # dag_run.conf); TFX binds them in each node, so they need no compile of their own.
+    runtime_params = config.runtime_params(runtime_parameters)
     runtime = RuntimeBinding(
         defaults={parameter.name: parameter.default for parameter in runtime_parameters},
-        specs=config.runtime_params(runtime_parameters),
+        specs={name: checked.spec for name, checked in runtime_params.items()},
     )
-    return _airflow_dag(config, compiled, overrides, variant, runtime)
+    airflow_params = {
+        name: Param(**checked.schema) for name, checked in {**params, **runtime_params}.items()
+    }
+    return _airflow_dag(config, compiled, overrides, variant, runtime, airflow_params)
 
 
 def pushed_model_asset(serving_model_dir: str) -> Asset:
@@ -144,13 +150,8 @@ def _airflow_dag(
     overrides: dict[str, TaskOverride],
     variant: RunVariant,
     runtime: RuntimeBinding,
+    params: dict[str, Param],
 ) -> DAG:
-    params = {
-        name: Param(**param_schema(name, config.pipeline_kwargs[name], spec))
-        for name, spec in variant.run_params.items()
-    }
-    for name, spec in runtime.specs.items():
-        params[name] = Param(**param_schema(name, runtime.defaults[name], spec))
     schedule: Any = config.schedule
     if config.schedule_assets:
         schedule = [Asset(uri=uri) for uri in config.schedule_assets]

@@ -123,11 +123,16 @@ class TfxNodeOperator(BaseOperator):
     ) -> list[str]:
         """Argument list only: no shell ever sees the run id or any other value."""
         command = [
-            str(settings.tfx_python()), "-m", "tfx_dags.runner.node",
-            "--pipeline-ir", pipeline_ir or self.pipeline_ir,
-            "--node-id", self.tfx_node_id,
-            "--run-id", run_id,
-        ]  # fmt: skip
+            str(settings.tfx_python()),
+            "-m",
+            "tfx_dags.runner.node",
+            "--pipeline-ir",
+            pipeline_ir or self.pipeline_ir,
+            "--node-id",
+            self.tfx_node_id,
+            "--run-id",
+            run_id,
+        ]
         if result_file:
             command += ["--result-file", result_file]
         if runtime_values:
@@ -203,8 +208,11 @@ class TfxNodeOperator(BaseOperator):
         # Both pids in the log: what an operator (or a fault test) needs to find the node.
         self.log.info(
             "TFX node %s: process %d (%s), task process %d",
-            self.tfx_node_id, self._node.pid, how, os.getpid(),
-        )  # fmt: skip
+            self.tfx_node_id,
+            self._node.pid,
+            how,
+            os.getpid(),
+        )
         last_line = ""
         for line in self._node.output():
             self.log.info("%s", line)

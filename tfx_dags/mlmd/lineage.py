@@ -231,7 +231,9 @@ class Lineage:
             f" AND type = '{type_name}'"
         )
         options = metadata_store.ListOptions(
-            filter_query=query, order_by=metadata_store.OrderByField.CREATE_TIME,
-            is_asc=False, limit=limit,
-        )  # fmt: skip
+            filter_query=query,
+            order_by=metadata_store.OrderByField.CREATE_TIME,
+            is_asc=False,
+            limit=limit,
+        )
         return list(self.store.get_artifacts(list_options=options))

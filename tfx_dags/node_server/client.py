@@ -64,9 +64,13 @@ class SpawnedNode(NodeProcess):
 
     def __init__(self, command: list[str], env: Mapping[str, str]) -> None:
         self.process = subprocess.Popen(
-            command, env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            command,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.pid = self.process.pid
 
     def output(self) -> Iterator[str]:
@@ -85,8 +89,15 @@ class ServedNode(NodeProcess):
     """A child of the node server. The connection stays open while the node runs: if this
     process dies, the server sees it close and kills the node's group."""
 
-    def __init__(self, connection: socket.socket, module: str, args: list[str],
-                 env: Mapping[str, str], *, output_fd: int | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        connection: socket.socket,
+        module: str,
+        args: list[str],
+        env: Mapping[str, str],
+        *,
+        output_fd: int | None = None,
+    ) -> None:
         """``output_fd``: where the node writes, e.g. this process's stdout; default a pipe
         that ``output()`` reads."""
         self.connection = connection
@@ -245,16 +256,28 @@ def connect(path: Path) -> socket.socket | None:
 def _spawn_server(python: Path, path: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
     # The server outlives this task: its own session, no secret of this task's environment.
     server_env = {
-        name: value for name, value in env.items()
+        name: value
+        for name, value in env.items()
         if not name.startswith("AIRFLOW_CONN_") and name != "TFX_DAGS_METADATA_URI"
-    }  # fmt: skip
-    command = [str(python), "-m", "tfx_dags.node_server.server", "--socket", str(path),
-               "--idle-exit", str(settings.node_server_idle_s())]  # fmt: skip
+    }
+    command = [
+        str(python),
+        "-m",
+        "tfx_dags.node_server.server",
+        "--socket",
+        str(path),
+        "--idle-exit",
+        str(settings.node_server_idle_s()),
+    ]
     if PREIMPORT is not None:
         command += ["--preimport", PREIMPORT]
     with open(f"{path}.log", "ab") as server_log:
         return subprocess.Popen(
             command,
-            env=server_env, cwd=settings.PROJECT_ROOT, stdin=subprocess.DEVNULL,
-            stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            env=server_env,
+            cwd=settings.PROJECT_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=server_log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )

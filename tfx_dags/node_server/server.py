@@ -267,9 +267,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--socket", required=True, type=Path)
     parser.add_argument("--idle-exit", type=float, default=900.0)
     parser.add_argument(
-        "--preimport", default=",".join(DEFAULT_PREIMPORTS),
+        "--preimport",
+        default=",".join(DEFAULT_PREIMPORTS),
         help="comma-separated modules to import before serving ('' for none)",
-    )  # fmt: skip
+    )
     args = parser.parse_args(argv)
     import fcntl
 

@@ -53,9 +53,12 @@ def _feature_stats(feature: Any) -> dict[str, Any]:
     if feature.HasField("num_stats"):
         numeric = feature.num_stats
         summary.update(
-            mean=numeric.mean, std_dev=numeric.std_dev, min=numeric.min, max=numeric.max,
+            mean=numeric.mean,
+            std_dev=numeric.std_dev,
+            min=numeric.min,
+            max=numeric.max,
             zeros=int(numeric.num_zeros),
-        )  # fmt: skip
+        )
     elif feature.HasField("string_stats"):
         strings = feature.string_stats
         summary.update(

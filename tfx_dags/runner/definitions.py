@@ -36,9 +36,15 @@ AIRFLOW_RUNNER_MODULE = "tfx.orchestration.airflow.airflow_dag_runner"
 # What tfx_dags can honour of an AirflowPipelineConfig's airflow_dag_config (the keyword
 # arguments TFX's runner passed to Airflow 2's DAG), and of its default_args.
 AIRFLOW_DAG_KEYS = (
-    "schedule_interval", "schedule", "start_date", "catchup", "default_args",
-    "max_active_runs", "tags", "description",
-)  # fmt: skip
+    "schedule_interval",
+    "schedule",
+    "start_date",
+    "catchup",
+    "default_args",
+    "max_active_runs",
+    "tags",
+    "description",
+)
 AIRFLOW_DEFAULT_ARGS = ("owner", "retries", "retry_delay", "execution_timeout")
 
 

@@ -105,8 +105,10 @@ def run_node(
             # since). Reusing the run's own result keeps a re-run from changing anything.
             logging.info(
                 "Node %s already succeeded in run %s (ML Metadata execution %d): reusing it.",
-                node_id, run_id, earlier.id,
-            )  # fmt: skip
+                node_id,
+                run_id,
+                earlier.id,
+            )
             outputs = lineage.output_artifacts(connection.store, earlier.id)
             if is_validator(pipeline_node.node_info.type.name):
                 anomalies.check([artifact["uri"] for artifact in outputs.get("anomalies", [])])

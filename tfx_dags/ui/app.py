@@ -94,17 +94,24 @@ def create_app(source: ViewSource | None = None) -> FastAPI:
         readable = get_auth_manager().get_authorized_dag_ids(user=user, method="GET")
         pipelines = [name for name in source.pipelines() if name in readable]
         return page(
-            request, "index.html", title="TFX pipelines", pipelines=pipelines,
+            request,
+            "index.html",
+            title="TFX pipelines",
+            pipelines=pipelines,
             metadata=_metadata_description(),
-        )  # fmt: skip
+        )
 
     @app.get("/pipelines/{dag_id}", response_class=HTMLResponse, dependencies=read_dag)
     def pipeline(request: Request, dag_id: str) -> HTMLResponse:
         summary = source.pipeline(dag_id)
         return page(
-            request, "pipeline.html", title=dag_id, p=summary, serving=_serving(summary),
+            request,
+            "pipeline.html",
+            title=dag_id,
+            p=summary,
+            serving=_serving(summary),
             dag_runs=_dag_runs(dag_id),
-        )  # fmt: skip
+        )
 
     @app.get(
         "/pipelines/{dag_id}/runs/{run_id}", response_class=HTMLResponse, dependencies=read_dag
@@ -112,10 +119,13 @@ def create_app(source: ViewSource | None = None) -> FastAPI:
     def run(request: Request, dag_id: str, run_id: str) -> HTMLResponse:
         summary = source.run(dag_id, run_id)
         return page(
-            request, "run.html", title=f"{dag_id} {run_id}", r=summary,
+            request,
+            "run.html",
+            title=f"{dag_id} {run_id}",
+            r=summary,
             dag_run=_dag_runs(dag_id, run_id=run_id).get(run_id),
             **_sections(summary),
-        )  # fmt: skip
+        )
 
     @app.get(
         "/pipelines/{dag_id}/evaluations/{artifact_id}/plots/{metric}.svg",
@@ -143,9 +153,14 @@ def create_app(source: ViewSource | None = None) -> FastAPI:
                 for p in sorted(target.iterdir())
             ]
             return page(
-                request, "files.html", title=f"artifact {artifact_id}", pipeline=dag_id,
-                artifact=artifact, relative=relative.strip("/"), entries=entries,
-            )  # fmt: skip
+                request,
+                "files.html",
+                title=f"artifact {artifact_id}",
+                pipeline=dag_id,
+                artifact=artifact,
+                relative=relative.strip("/"),
+                entries=entries,
+            )
         return _file_response(target)
 
     return app
@@ -179,9 +194,11 @@ def _file_response(path: Path) -> Response:
         if text is not None and "\x00" not in text:
             return Response(text, media_type="text/plain; charset=utf-8", headers=headers)
     return FileResponse(
-        path, media_type=guessed if guessed.startswith("image/") else "application/octet-stream",
-        filename=path.name, headers=headers,
-    )  # fmt: skip
+        path,
+        media_type=guessed if guessed.startswith("image/") else "application/octet-stream",
+        filename=path.name,
+        headers=headers,
+    )
 
 
 def _serving(summary: dict[str, Any]) -> dict[str, Any] | None:

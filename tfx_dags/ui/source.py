@@ -93,9 +93,14 @@ class ViewSource:
         with tempfile.TemporaryDirectory(prefix="tfx-view-") as scratch:
             output = Path(scratch) / "answer.json"
             command = [
-                str(settings.tfx_python()), "-m", "tfx_dags.runner.view_data",
-                query, *args, "--output", str(output),
-            ]  # fmt: skip
+                str(settings.tfx_python()),
+                "-m",
+                "tfx_dags.runner.view_data",
+                query,
+                *args,
+                "--output",
+                str(output),
+            ]
             try:
                 returncode, printed = node_client.run(command, env=env, timeout=QUERY_TIMEOUT_S)
             except TimeoutError:

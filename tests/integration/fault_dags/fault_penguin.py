@@ -4,9 +4,7 @@ Trainer long enough to be killed mid-training."""
 from datetime import timedelta
 from pathlib import Path
 
-from tfx_dags.airflow.factory import pipeline_dag
-from tfx_dags.airflow.params import RunParam
-from tfx_dags.common import settings
+from tfx_dags import RunParam, pipeline_dag, settings
 
 DATA_ROOT = Path(__file__).resolve().parents[3] / "data" / "penguin"
 

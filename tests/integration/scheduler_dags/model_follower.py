@@ -4,8 +4,7 @@ from pathlib import Path
 
 from airflow.sdk import DAG, task
 
-from tfx_dags.airflow.factory import pushed_model_asset
-from tfx_dags.common import settings
+from tfx_dags import pushed_model_asset, settings
 
 with DAG(
     dag_id="scale_model_follower",

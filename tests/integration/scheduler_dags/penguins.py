@@ -6,9 +6,7 @@ scale_penguin_b  scheduled on its input data's Asset: an Asset event starts it
 
 from pathlib import Path
 
-from tfx_dags.airflow.factory import pipeline_dag
-from tfx_dags.airflow.params import RunParam
-from tfx_dags.common import settings
+from tfx_dags import RunParam, pipeline_dag, settings
 
 DATA_DIR = Path(__file__).resolve().parents[3] / "data"
 DATA_ROOT = DATA_DIR / "penguin"
