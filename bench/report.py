@@ -1,11 +1,11 @@
-"""`make bench`: run the five benchmarks and write their report.
+"""`make bench`: run the six benchmarks and write their report.
 
     .venv-airflow/bin/python bench/report.py [--out var/bench/RESULTS.md] [--quick]
 
-Runs bench/dag_parse.py, bench/end_to_end.py, bench/scale_curve.py, bench/view_pages.py and
-bench/module_file_overhead.py one after another (each prints ratios against a baseline it
-measures in the same run), shows their output as it comes, and writes it into one Markdown
-report with the machine it ran on.
+Runs bench/dag_parse.py, bench/end_to_end.py, bench/scale_curve.py, bench/view_pages.py,
+bench/module_file_overhead.py and bench/openlineage_overhead.py one after another (each prints
+ratios against a baseline it measures in the same run), shows their output as it comes, and
+writes it into one Markdown report with the machine it ran on.
 ``--quick`` stops the scale curve at 100k rows (about 10 minutes instead of 30 here).
 bench/RESULTS.md is the committed, commented copy of such a report.
 """
@@ -28,6 +28,7 @@ BENCHMARKS = (
     ("3. Beam scale curve", "scale_curve.py", []),
     ("4. TFX view queries", "view_pages.py", []),
     ("5. module_file= against dotted paths", "module_file_overhead.py", []),
+    ("6. OpenLineage per task", "openlineage_overhead.py", []),
 )
 
 

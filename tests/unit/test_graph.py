@@ -99,3 +99,21 @@ def test_runtime_parameters_and_the_pipelines_own_settings_are_read() -> None:
     assert graph.pipeline_root == "/home/me/tfx/pipelines/p"
     assert graph.airflow == {"schedule_interval": None}
     assert graph.metadata == "SQLite /home/me/tfx/metadata.db"
+
+
+def test_input_channels_say_which_upstream_output_each_input_reads() -> None:
+    trainer = {
+        **node("Trainer", "Gen", "Schema"),
+        "inputs": [
+            {"key": "examples", "producer": "Gen", "output_key": "examples"},
+            {"key": "schema", "producer": "Schema", "output_key": "schema"},
+        ],
+    }
+    graph = graph_from_manifest(manifest(node("Gen"), node("Schema", "Gen"), trainer))
+    assert graph.node("Trainer").inputs == (
+        ("examples", "Gen", "examples"),
+        ("schema", "Schema", "schema"),
+    )
+    assert graph.node("Gen").inputs == ()
+    with pytest.raises(ManifestError, match="input .* of node 'Trainer' is malformed"):
+        graph_from_manifest(manifest(node("Gen"), {**trainer, "inputs": [{"key": "examples"}]}))

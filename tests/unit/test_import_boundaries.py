@@ -33,7 +33,7 @@ HEAVY = (
     "tfx_bsl",
 )
 # Module name prefixes of each side: a folder, or one file of the node server's folder.
-AIRFLOW_SIDE = ("tfx_dags.airflow.", "tfx_dags.ui.", "tfx_dags.dev.")
+AIRFLOW_SIDE = ("tfx_dags.airflow.", "tfx_dags.cli.", "tfx_dags.ui.", "tfx_dags.dev.")
 TFX_SIDE = (
     "tfx_dags.runner.",
     "tfx_dags.mlmd.",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from airflow.sdk import Param
 from airflow.sdk.exceptions import ParamValidationError
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tfx_dags.airflow.params import RunParam, param_schema, resolve_run_kwargs, schema_problem
@@ -94,6 +94,8 @@ def test_a_symlink_out_of_the_root_is_refused(tmp_path: Path) -> None:
 
 
 @given(ANY_JSON)
+@example(1.0)  # JSON Schema's integer: Airflow takes it, so must we (as the int 1)
+@example(1.5)
 def test_our_check_and_airflows_agree_on_every_value(value: object) -> None:
     for name, spec in PARAMS.items():
         schema = param_schema(name, KWARGS[name], spec)
@@ -106,6 +108,7 @@ def test_our_check_and_airflows_agree_on_every_value(value: object) -> None:
 
 
 @given(st.integers() | st.floats(allow_nan=True, allow_infinity=True))
+@example(5.0)
 def test_numbers_are_within_bounds_or_refused_naming_the_parameter(value: float) -> None:
     try:
         kwargs = resolve(train_steps=value)

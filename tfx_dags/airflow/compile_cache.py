@@ -18,8 +18,11 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +42,11 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]
 TFX_LOCK = settings.PROJECT_ROOT / "requirements" / "tfx.lock"
 IR_FILE = "pipeline_ir.pb"
 MANIFEST_FILE = "manifest.json"
+LAST_USED_FILE = "last_used"
+# The stand-in folder of a pipeline whose compile ``observe(defer_misses=True)`` put off.
+DEFERRED = ".deferred"
+# Folders of compiles in progress: ``.compiling-<random>``.
+STAGING_PREFIX = ".compiling-"
 
 
 @dataclass(frozen=True)
@@ -104,21 +112,93 @@ def cache_key(
     return digest.hexdigest()[:20]
 
 
+@dataclass(frozen=True)
+class CompileRequest:
+    """One ``ensure_compiled`` call a DAG file made, as ``observe`` records it."""
+
+    cache_name: str
+    ref: PipelineRef
+    kwargs: Mapping[str, Any]
+    # The entry it resolved to (None: deferred, or it failed), compiled now or a cache hit.
+    directory: Path | None = None
+    compiled: bool = False
+    seconds: float = 0.0
+
+
+@dataclass
+class _Observer:
+    defer_misses: bool
+    requests: list[CompileRequest] = field(default_factory=list)
+
+
+_observer: ContextVar[_Observer | None] = ContextVar("tfx_dags_compile_observer", default=None)
+
+
+@contextmanager
+def observe(*, defer_misses: bool = False) -> Iterator[list[CompileRequest]]:
+    """Record every ``ensure_compiled`` call made inside (``tfx-dags compile`` parses a DAG
+    folder under it). ``defer_misses``: a miss is recorded and answered with an empty
+    stand-in graph instead of compiling, so one parse collects every pipeline of a folder,
+    to compile them side by side afterwards."""
+    observer = _Observer(defer_misses)
+    token = _observer.set(observer)
+    try:
+        yield observer.requests
+    finally:
+        _observer.reset(token)
+
+
 def ensure_compiled(
     *, cache_name: str, ref: PipelineRef, kwargs: Mapping[str, Any]
 ) -> CompiledPipeline:
     """Return the compiled pipeline, compiling it first if the cache holds no current copy.
     ``cache_name`` is the cache folder: the DAG id, or for an AirflowDagRunner file (whose
     DAG id only its compile tells) a name made from the file's."""
+    started = time.monotonic()
+    observer = _observer.get()
+    request = CompileRequest(cache_name, ref, dict(kwargs))
     source = pipeline_source(ref)
     key = cache_key(cache_name, ref, kwargs, source_files(ref, source))
     folder = settings.compiled_dir() / cache_name
     for directory in _entries(folder, key):
         manifest = _read_manifest(directory)
         if manifest is not None and inputs_unchanged(manifest):
+            _mark_used(directory)
+            if observer is not None:
+                observer.requests.append(
+                    replace(request, directory=directory, seconds=time.monotonic() - started)
+                )
             return CompiledPipeline(directory, graph_from_manifest(manifest))
+    if observer is not None and observer.defer_misses:
+        observer.requests.append(request)
+        return CompiledPipeline(folder / DEFERRED, PipelineGraph(cache_name, nodes=()))
     directory = _compile_into(folder, key, ref=ref, kwargs=kwargs, source=source)
-    return CompiledPipeline(directory, load_graph(directory))
+    compiled = CompiledPipeline(directory, load_graph(directory))
+    _mark_used(directory)
+    if observer is not None:
+        observer.requests.append(
+            replace(request, directory=directory, compiled=True, seconds=time.monotonic() - started)
+        )
+    return compiled
+
+
+def _mark_used(directory: Path) -> None:
+    """Stamp the entry as used now: ``tfx-dags compile --prune`` keeps what a running DAG
+    run may still use. A read-only cache (a baked image) stays unstamped."""
+    try:
+        (directory / LAST_USED_FILE).touch()
+    except OSError:
+        pass
+
+
+def last_used(directory: Path) -> float:
+    """When the entry was last used (or made), as a timestamp."""
+    for path in (directory / LAST_USED_FILE, directory):
+        try:
+            return path.stat().st_mtime
+        except OSError:
+            continue
+    return 0.0
 
 
 def _entries(folder: Path, key: str) -> list[Path]:
@@ -171,7 +251,7 @@ def _compile_into(
             "or set TFX_DAGS_TFX_PYTHON"
         )
     folder.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".compiling-", dir=folder))
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=folder))
     command = [
         str(python),
         "-m",
@@ -194,6 +274,9 @@ def _compile_into(
                 f"{_reason(output, returncode)}"
             )
         directory = folder / _entry_name(key, _read_manifest(staging) or {})
+        # Made before the rename, so that later stamps never change the folder's own mtime
+        # (``_entries`` orders by it).
+        (staging / LAST_USED_FILE).touch()
         # Rename is atomic: a concurrent parse sees either no entry or a complete one.
         try:
             os.rename(staging, directory)

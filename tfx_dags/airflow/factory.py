@@ -190,6 +190,7 @@ def _airflow_dag(
             runtime=runtime if runtime.specs else None,
             metadata_store=config.metadata_store,
             pushed_model_alias=_pushed_model_alias(config.dag_id, node),
+            input_channels=node.inputs,
             **{**_placement(node), **override.operator_kwargs()},
         )
     for upstream, downstream in compiled.graph.edges:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,13 @@ class TfxNodeOperator(BaseOperator):
             the deployment's. Default ``"pipeline"``.
         pushed_model_alias: for a Pusher, the alias through which a push emits the pushed
             model's Asset event. Default none.
+        input_channels: what each input key of the node reads, ``(key, producer node id,
+            producer's output key)``: the task's OpenLineage inputs before TFX resolves
+            them. Default none.
+
+    Lineage: with Airflow's OpenLineage provider configured, the task reports its node's
+    ML Metadata input and output artifacts as OpenLineage datasets (``tfx_dags.airflow.lineage``);
+    its return value (an XCom) is the node's artifacts, which downstream tasks read for that.
 
     ML Metadata: when the Airflow connection ``TFX_DAGS_METADATA_CONN_ID`` exists, its URI
     reaches the node through the environment (never the command line or the log).
@@ -98,6 +105,7 @@ class TfxNodeOperator(BaseOperator):
         runtime: RuntimeBinding | None = None,
         metadata_store: str = "pipeline",
         pushed_model_alias: AssetAlias | None = None,
+        input_channels: Sequence[tuple[str, str, str]] = (),
         **kwargs: Any,
     ) -> None:
         if pushed_model_alias is not None:
@@ -111,7 +119,12 @@ class TfxNodeOperator(BaseOperator):
         self.runtime = runtime
         self.metadata_store = metadata_store
         self.pushed_model_alias = pushed_model_alias
+        self.input_channels = [tuple(channel) for channel in input_channels]
         self._node: node_client.NodeProcess | None = None
+        # For lineage: the upstream artifacts this node is about to read (when lineage is
+        # on), and what its execution read and wrote, as ML Metadata recorded it.
+        self._expected_inputs: dict[str, list[dict[str, Any]]] = {}
+        self._node_result: dict[str, Any] = {}
 
     def node_command(
         self,
@@ -139,7 +152,46 @@ class TfxNodeOperator(BaseOperator):
             command += ["--runtime-parameters-json", json.dumps(dict(runtime_values))]
         return command
 
-    def execute(self, context: Any) -> None:
+    def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
+        """Also, before the task starts (and its OpenLineage START event is made), read what
+        the upstream tasks wrote for this node's inputs: only when lineage is on."""
+        super().render_template_fields(context, jinja_env)
+        if self.input_channels and lineage_is_on():
+            self._expected_inputs = expected_inputs(self.input_channels, context["ti"])
+
+    def get_openlineage_facets_on_start(self) -> Any:
+        return self._lineage(self._expected_inputs, {})
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        result = self._node_result
+        return self._lineage(
+            result.get("inputs", {}), result.get("outputs", {}), result.get("external_inputs", ())
+        )
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        # What the failed execution resolved, if ML Metadata recorded it; else what it was
+        # about to read.
+        result = self._node_result
+        return self._lineage(
+            result.get("inputs") or self._expected_inputs,
+            result.get("outputs", {}),
+            result.get("external_inputs", ()),
+        )
+
+    def _lineage(
+        self, inputs: Mapping[str, Any], outputs: Mapping[str, Any], external: Any = ()
+    ) -> Any:
+        from tfx_dags.airflow.lineage import operator_lineage
+
+        return operator_lineage(
+            pipeline=self.dag_id,
+            node_id=self.tfx_node_id,
+            inputs=inputs,
+            outputs=outputs,
+            external_inputs=external,
+        )
+
+    def execute(self, context: Any) -> dict[str, Any]:
         pipeline_ir = self.pipeline_ir
         if self.variant is not None:
             try:
@@ -171,6 +223,7 @@ class TfxNodeOperator(BaseOperator):
                 # Timeouts and kills arrive here as exceptions; the node must not outlive it.
                 self.on_kill()
                 raise
+            self._node_result = _read_result(Path(result_file))
             if returncode == SKIPPED_EXIT and last_line.startswith(NODE_SKIPPED_MARKER):
                 raise AirflowSkipException(last_line.removeprefix(NODE_SKIPPED_MARKER))
             if returncode != 0:
@@ -181,9 +234,9 @@ class TfxNodeOperator(BaseOperator):
                 if returncode == BAD_DATA_EXIT:
                     raise AirflowFailException(message)  # the same data fails the same way
                 raise AirflowException(message)
-            node_result = _read_result(Path(result_file))
         if self.pushed_model_alias is not None:
-            self._emit_pushed_model(context, node_result)
+            self._emit_pushed_model(context, self._node_result)
+        return artifacts_xcom(self._node_result)
 
     def _runtime_values(self, runtime: RuntimeBinding, context: Any) -> dict[str, Any]:
         """This run's RuntimeParameter values. A default that is an Airflow template
@@ -252,6 +305,41 @@ def metadata_env() -> dict[str, str]:
     except AirflowNotFoundException:
         return {}
     return {URI_ENV: connection.get_uri()}
+
+
+def lineage_is_on() -> bool:
+    """Whether Airflow's OpenLineage provider emits events (installed and configured)."""
+    try:
+        from airflow.providers.openlineage.conf import is_disabled
+    except ImportError:
+        return False
+    return not is_disabled()
+
+
+def expected_inputs(
+    channels: Sequence[Sequence[str]], task_instance: Any
+) -> dict[str, list[dict[str, Any]]]:
+    """The artifacts the upstream tasks of this run wrote for each input key (from their
+    return values), before TFX resolves the node's inputs itself."""
+    producers = sorted({producer for _, producer, _ in channels})
+    pulled = task_instance.xcom_pull(task_ids=producers, key="return_value")
+    by_producer = dict(
+        zip(producers, pulled if isinstance(pulled, list) else [pulled], strict=False)
+    )
+    inputs: dict[str, list[dict[str, Any]]] = {}
+    for key, producer, output_key in channels:
+        outputs = (by_producer.get(producer) or {}).get("outputs", {})
+        inputs.setdefault(key, []).extend(outputs.get(output_key, []))
+    return {key: artifacts for key, artifacts in inputs.items() if artifacts}
+
+
+def artifacts_xcom(result: Mapping[str, Any]) -> dict[str, Any]:
+    """The task's return value: its node's ML Metadata execution and output artifacts."""
+    return {
+        "execution_id": result.get("execution_id"),
+        "outputs": result.get("outputs", {}),
+        "reused": bool(result.get("reused")),
+    }
 
 
 def _read_result(path: Path) -> dict[str, Any]:

@@ -136,7 +136,9 @@ def schema_problem(schema: Mapping[str, Any], value: object) -> str | None:
     expected = schema["type"]
     ok_type = {
         "boolean": isinstance(value, bool),
-        "integer": isinstance(value, int) and not isinstance(value, bool),
+        # JSON Schema (and so Airflow) takes 1.0 for an integer; it reaches the run as 1.
+        "integer": (isinstance(value, int) and not isinstance(value, bool))
+        or (isinstance(value, float) and value.is_integer()),
         "number": isinstance(value, int | float) and not isinstance(value, bool),
         "string": isinstance(value, str),
     }[expected]
@@ -183,6 +185,8 @@ def resolve_run_kwargs(
             value = _path_under_root(name, value, spec.path_root)
         elif schema["type"] == "number":
             value = float(value)
+        elif schema["type"] == "integer":
+            value = int(value)
         kwargs[name] = value
     return kwargs
 

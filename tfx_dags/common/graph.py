@@ -37,6 +37,8 @@ class TfxNode:
     is_beam: bool = False
     # A Pusher's filesystem destination (base directory); None for every other node.
     push_destination: str | None = None
+    # What each input key reads: (input key, producer node id, producer's output key).
+    inputs: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,25 @@ def _node_from_entry(entry: Any) -> TfxNode:
         is_trainer=bool(entry.get("is_trainer", False)),
         is_beam=bool(entry.get("is_beam", False)),
         push_destination=_optional_str(node_id, entry, "push_destination"),
+        inputs=_input_channels(node_id, entry.get("inputs", [])),
     )
+
+
+def _input_channels(node_id: str, channels: Any) -> tuple[tuple[str, str, str], ...]:
+    if not isinstance(channels, list):
+        raise ManifestError(f"inputs of node {node_id!r} are not a list")
+    found: list[tuple[str, str, str]] = []
+    for channel in channels:
+        fields = (
+            [channel.get(name) for name in ("key", "producer", "output_key")]
+            if isinstance(channel, Mapping)
+            else []
+        )
+        strings = [field for field in fields if isinstance(field, str)]
+        if len(strings) != 3:
+            raise ManifestError(f"input {channel!r} of node {node_id!r} is malformed")
+        found.append((strings[0], strings[1], strings[2]))
+    return tuple(found)
 
 
 def _optional_str(node_id: str, entry: Mapping[str, Any], key: str) -> str | None:

@@ -17,6 +17,8 @@ home. Both environments import this module, so it must stay free of Airflow and 
 | TFX_DAGS_GPU_QUEUE             | gpu                              | queue of Trainer/Tuner tasks |
 | TFX_DAGS_BEAM_QUEUE            | default                          | queue of Beam-backed nodes   |
 | TFX_DAGS_DEFAULT_QUEUE         | default                          | queue of the other nodes     |
+| TFX_DAGS_EXTRA_QUEUES          | (none)                           | more queues workers consume  |
+| TFX_DAGS_AIRFLOW_PYTHON        | <project>/.venv-airflow/bin/python | interpreter of `tfx-dags`  |
 | TFX_DAGS_METADATA_CONN_ID      | tfx_dags_metadata                | Airflow connection to MLMD   |
 | TFX_DAGS_BEAM_DIRECT_MODE      | multi_processing                 | default DirectRunner mode    |
 | TFX_DAGS_NODE_SERVER           | on                               | fork nodes from a warm server|
@@ -119,6 +121,20 @@ def beam_queue() -> str:
 def default_queue() -> str:
     """Executor queue of every other node (Airflow's own default queue is ``default``)."""
     return _name("TFX_DAGS_DEFAULT_QUEUE", "default")
+
+
+def declared_queues() -> set[str]:
+    """The queues workers consume: the three above, Airflow's ``default``, and
+    TFX_DAGS_EXTRA_QUEUES (comma-separated) for queues DAGs name in task_overrides."""
+    extra = os.environ.get("TFX_DAGS_EXTRA_QUEUES", "")
+    names = {name.strip() for name in extra.split(",") if name.strip()}
+    return {gpu_queue(), beam_queue(), default_queue(), "default", *names}
+
+
+def airflow_python() -> Path:
+    """The Airflow environment's interpreter (``tfx-dags`` run from the TFX environment
+    hands itself over to it)."""
+    return _path("TFX_DAGS_AIRFLOW_PYTHON", PROJECT_ROOT / ".venv-airflow" / "bin" / "python")
 
 
 def beam_direct_mode() -> str:

@@ -86,26 +86,51 @@ def completed_execution(store: Any, pipeline_name: str, node_id: str, run_id: st
     return max(done, key=lambda execution: execution.id) if done else None
 
 
-def output_artifacts(store: Any, execution_id: int) -> dict[str, list[dict[str, Any]]]:
-    """An execution's output artifacts by output key, as ML Metadata recorded them (the
+def execution_artifacts(store: Any, execution_id: int) -> dict[str, Any]:
+    """An execution's input and output artifacts by key, as ML Metadata recorded them (the
     executor's in-memory copies may lack what was published, e.g. the Pusher's ``pushed``
-    flag): ``{"id", "uri", "custom_properties"}`` each."""
-    keys = {
-        event.artifact_id: key
-        for key, event in keyed_events(
-            store.get_events_by_execution_ids([execution_id]), inputs=False
-        )
+    flag): ``{"inputs": {key: [artifact]}, "outputs": {...}}``, each artifact ``{"id",
+    "uri", "type", "custom_properties"}``."""
+    events = list(store.get_events_by_execution_ids([execution_id]))
+    artifacts = {
+        a.id: a for a in store.get_artifacts_by_id(sorted({e.artifact_id for e in events}))
     }
-    outputs: dict[str, list[dict[str, Any]]] = {}
-    for artifact in store.get_artifacts_by_id(sorted(keys)):
-        outputs.setdefault(keys[artifact.id], []).append(
-            {
-                "id": artifact.id,
-                "uri": artifact.uri,
-                "custom_properties": plain_properties(artifact.custom_properties),
-            }
-        )
-    return outputs
+    types = (
+        {
+            t.id: t.name
+            for t in store.get_artifact_types_by_id(sorted({a.type_id for a in artifacts.values()}))
+        }
+        if artifacts
+        else {}
+    )
+    found: dict[str, Any] = {"inputs": {}, "outputs": {}}
+    for side, inputs in (("inputs", True), ("outputs", False)):
+        for key, event in keyed_events(events, inputs=inputs):
+            artifact = artifacts.get(event.artifact_id)
+            if artifact is None:
+                continue
+            found[side].setdefault(key, []).append(
+                {
+                    "id": artifact.id,
+                    "uri": artifact.uri,
+                    "type": types.get(artifact.type_id, ""),
+                    "custom_properties": plain_properties(artifact.custom_properties),
+                }
+            )
+    return found
+
+
+def newest_execution(store: Any, pipeline_name: str, node_id: str, run_id: str) -> Any:
+    """This node's newest execution in this pipeline run, in any state; None if none."""
+    run = store.get_context_by_type_and_name(RUN_CONTEXT, run_id)
+    node = store.get_context_by_type_and_name(
+        NODE_CONTEXT, node_context_name(pipeline_name, node_id)
+    )
+    if run is None or node is None:
+        return None
+    in_run = {execution.id for execution in store.get_executions_by_context(run.id)}
+    mine = [e for e in store.get_executions_by_context(node.id) if e.id in in_run]
+    return max(mine, key=lambda execution: execution.id) if mine else None
 
 
 class Lineage:

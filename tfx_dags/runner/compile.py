@@ -33,6 +33,20 @@ TRAINER_TYPES = ("Trainer", "Tuner")
 INTERNAL_RUNTIME_PARAMETERS = ("pipeline-run-id",)
 
 
+def input_channels(pipeline_node: Any) -> list[dict[str, str]]:
+    """Which upstream node's output each input key reads: {"key", "producer", "output_key"}
+    (the task reports them as its OpenLineage inputs before TFX resolves them)."""
+    channels = []
+    for key, spec in sorted(pipeline_node.inputs.inputs.items()):
+        for channel in spec.channels:
+            producer = channel.producer_node_query.id
+            if producer:
+                channels.append(
+                    {"key": key, "producer": producer, "output_key": channel.output_key}
+                )
+    return channels
+
+
 def build_manifest(
     ir: Any, definition: Definition, inputs: dict[str, str], wheels: list[str]
 ) -> dict[str, Any]:
@@ -53,6 +67,7 @@ def build_manifest(
                 "is_trainer": node_type.rsplit(".", 1)[-1] in TRAINER_TYPES,
                 "is_beam": spec is not None and spec.WhichOneof("spec") == "beam_executable_spec",
                 "push_destination": push_destination(pipeline_node),
+                "inputs": input_channels(pipeline_node),
             }
         )
     return {

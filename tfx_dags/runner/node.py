@@ -109,17 +109,44 @@ def run_node(
                 run_id,
                 earlier.id,
             )
-            outputs = lineage.output_artifacts(connection.store, earlier.id)
+            result = node_result(connection.store, pipeline_node, earlier.id, reused=True)
             if is_validator(pipeline_node.node_info.type.name):
-                anomalies.check([artifact["uri"] for artifact in outputs.get("anomalies", [])])
-            return {"execution_id": earlier.id, "outputs": outputs, "reused": True}
+                outputs = result["outputs"].get("anomalies", [])
+                anomalies.check([artifact["uri"] for artifact in outputs])
+            return result
         logging.info("ML Metadata: %s", where)
-        execution_id = launch(pipeline, pipeline_node, connection)
-        return {
-            "execution_id": execution_id,
-            "outputs": lineage.output_artifacts(connection.store, execution_id),
-            "reused": False,
-        }
+        try:
+            execution_id = launch(pipeline, pipeline_node, connection)
+        except NodeSkipped:
+            raise
+        except Exception as error:
+            # What the failed execution had resolved (its inputs), for the task's lineage.
+            failed = lineage.newest_execution(
+                connection.store, pipeline.pipeline_info.id, node_id, run_id
+            )
+            if failed is not None:
+                error.tfx_dags_result = node_result(  # type: ignore[attr-defined]
+                    connection.store, pipeline_node, failed.id, reused=False
+                )
+            raise
+        return node_result(connection.store, pipeline_node, execution_id, reused=False)
+
+
+def node_result(
+    store: Any, pipeline_node: Any, execution_id: int, *, reused: bool
+) -> dict[str, Any]:
+    """What the operator reads of a node's execution: its artifacts as ML Metadata recorded
+    them, and the data it read from outside ML Metadata (an ExampleGen's ``input_base``)."""
+    parameters = pipeline_node.parameters.parameters
+    external = []
+    if "input_base" in parameters:
+        external.append(parameters["input_base"].field_value.string_value)
+    return {
+        "execution_id": execution_id,
+        **lineage.execution_artifacts(store, execution_id),
+        "external_inputs": [uri for uri in external if uri],
+        "reused": reused,
+    }
 
 
 def launch(pipeline: Any, pipeline_node: Any, connection: Any) -> int:
@@ -167,6 +194,14 @@ class NodeSkipped(Exception):
     """TFX decided not to run the node; the task shows as skipped."""
 
 
+def write_partial_result(error: BaseException, result_file: Path | None) -> None:
+    """A failed node's result (what its execution read, and wrote if anything) for the
+    operator's lineage, when ML Metadata recorded an execution."""
+    partial = getattr(error, "tfx_dags_result", None)
+    if partial is not None and result_file is not None:
+        result_file.write_text(json.dumps({**partial, "failed": True}))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pipeline-ir", required=True, type=Path)
@@ -188,11 +223,13 @@ def main(argv: list[str] | None = None) -> int:
             return SKIPPED_EXIT
         except (DataAnomalies, InputDataError) as error:
             # Retrying cannot help: exit code DATA_ANOMALIES tells the operator not to.
+            write_partial_result(error, args.result_file)
             print(error, file=sys.stderr)
             summary = "; ".join(line.strip() for line in str(error).splitlines())
             print(f"{NODE_ERROR_MARKER}{args.node_id}: {summary}", file=sys.stderr, flush=True)
             return BAD_DATA_EXIT
         except Exception as error:  # noqa: BLE001 - every failure becomes one reported reason
+            write_partial_result(error, args.result_file)
             report(NODE_ERROR_MARKER, error, prefix=f"{args.node_id}: ")
             return 1
     if args.node_id in TIMINGS:

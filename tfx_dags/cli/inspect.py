@@ -1,0 +1,104 @@
+"""``tfx-dags list`` and ``tfx-dags show``: the pipelines of a DAG folder, their nodes'
+placement, their compiled IR, and what ML Metadata knows of their runs and pushed models."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from tfx_dags.airflow.compile_cache import MANIFEST_FILE
+from tfx_dags.airflow.operators import TfxNodeOperator, metadata_env
+from tfx_dags.cli.dag_folder import CliError, ParsedFolder, dag_file
+from tfx_dags.common import settings
+
+
+def pipeline_rows(folder: ParsedFolder) -> list[dict[str, Any]]:
+    rows = []
+    for dag in folder.pipelines():
+        compiled = compiled_entry(dag)
+        rows.append(
+            {
+                "dag_id": dag.dag_id,
+                "nodes": len(dag.tasks),
+                "schedule": schedule_text(dag.schedule),
+                "owner": dag.owner,
+                "cache_key": compiled.name,
+                "file": dag_file(dag),
+            }
+        )
+    return rows
+
+
+def schedule_text(schedule: Any) -> str:
+    """A cron expression or preset as written; assets by URI; 'None' for manual only."""
+    if isinstance(schedule, list | tuple):
+        return "assets: " + ", ".join(str(getattr(asset, "uri", asset)) for asset in schedule)
+    return str(schedule)
+
+
+def compiled_entry(dag: Any) -> Path:
+    """The compiled pipeline's folder (its name is the cache key)."""
+    irs = {task.pipeline_ir for task in dag.tasks if isinstance(task, TfxNodeOperator)}
+    return Path(sorted(irs)[0]).parent
+
+
+def node_rows(dag: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "task_id": task.task_id,
+            "node_type": getattr(task, "node_type", "") or type(task).__name__,
+            "pool": task.pool,
+            "queue": task.queue,
+            "executor": task.executor or "(default)",
+            "upstream": sorted(task.upstream_task_ids),
+        }
+        for task in dag.tasks
+    ]
+
+
+def show(folder: ParsedFolder, dag_id: str, *, runs: int) -> dict[str, Any]:
+    dag = folder.dag(dag_id)
+    if dag not in list(folder.pipelines()):
+        raise CliError(f"DAG {dag_id!r} runs no TFX node")
+    compiled = compiled_entry(dag)
+    manifest = json.loads((compiled / MANIFEST_FILE).read_text())
+    history = _query("runs", "--pipeline", dag_id)
+    # Newest first: by the newest ML Metadata execution of each run.
+    recent = sorted(
+        history.items(),
+        key=lambda item: max(node["execution_id"] for node in item[1].values()),
+        reverse=True,
+    )[:runs]
+    pushed = _query("pushed-models", "--pipeline", dag_id)
+    return {
+        "dag_id": dag_id,
+        "file": dag_file(dag),
+        "pipeline": manifest.get("pipeline_name"),
+        "compiled": str(compiled),
+        "ir": str(compiled / "pipeline_ir.pb"),
+        "cache_key": compiled.name,
+        "pipeline_root": manifest.get("pipeline_root", ""),
+        "nodes": node_rows(dag),
+        "runs": [
+            {
+                "run_id": run_id,
+                "nodes": {node: entry["state"] for node, entry in sorted(nodes.items())},
+            }
+            for run_id, nodes in recent
+        ],
+        "pushed_model": pushed[-1] if isinstance(pushed, list) and pushed else None,
+    }
+
+
+def _query(*args: str) -> Any:
+    """Ask ML Metadata, from the TFX environment, with the tasks' connection settings."""
+    command = [str(settings.tfx_python()), "-m", "tfx_dags.runner.query", *args]
+    env = {**os.environ, **metadata_env()}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise CliError(f"cannot read ML Metadata: {reason}")
+    return json.loads(done.stdout)
