@@ -38,6 +38,7 @@ def test_a_pushers_lineage_names_its_artifacts_and_where_it_pushed() -> None:
         pipeline="penguin",
         node_id="Pusher",
         inputs={"model": [artifact("Model", 3)], "model_blessing": [artifact("ModelBlessing", 4)]},
+        store="mysql://db:3306/mlmd",
         outputs={
             "pushed_model": [
                 artifact("PushedModel", 5, pushed=1, pushed_destination="/serving/penguin/17")
@@ -57,7 +58,7 @@ def test_a_pushers_lineage_names_its_artifacts_and_where_it_pushed() -> None:
         "TfxDagsArtifactDatasetFacet.json#/$defs/TfxDagsArtifactDatasetFacet"
     )
     assert inputs[0]["facets"]["symlinks"]["identifiers"] == [
-        {"namespace": "mlmd://penguin", "name": "Model/3", "type": "ARTIFACT"}
+        {"namespace": "mysql://db:3306/mlmd", "name": "Model/3", "type": "ARTIFACT"}
     ]
     assert [d["name"] for d in outputs] == ["/p/PushedModel/5", "/serving/penguin/17"]
     assert outputs[1]["facets"][FACET_KEY]["role"] == "pushed model"
@@ -95,7 +96,7 @@ def test_start_inputs_come_from_the_upstream_tasks_return_values() -> None:
 
     ti = UpstreamResults(
         {
-            "Gen": {"outputs": {"examples": [artifact("Examples", 1)]}},
+            "Gen": {"outputs": {"examples": [artifact("Examples", 1)]}, "store": "sqlite:///m"},
             "Schema": {"outputs": {"schema": [artifact("Schema", 2)]}},
             "Resolver": None,  # skipped, or not run yet: nothing to name
         }
@@ -105,7 +106,8 @@ def test_start_inputs_come_from_the_upstream_tasks_return_values() -> None:
         ("schema", "Schema", "schema"),
         ("baseline_model", "Resolver", "model"),
     ]
-    inputs = expected_inputs(channels, ti)
+    inputs, store = expected_inputs(channels, ti)
+    assert store == "sqlite:///m"
     assert inputs == {"examples": [artifact("Examples", 1)], "schema": [artifact("Schema", 2)]}
     assert ti.asked == [(["Gen", "Resolver", "Schema"], "return_value")]
 

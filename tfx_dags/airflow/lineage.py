@@ -4,10 +4,10 @@ provider (``apache-airflow-providers-openlineage``).
 Each artifact is a dataset named after its URI (OpenLineage's naming: a local path is
 namespace ``file``, ``gs://bucket/key`` is namespace ``gs://bucket`` and name ``key``), with
 the facets a catalog needs to tie it to ML Metadata: ``tfxDags_artifact`` (TFX type, ML
-Metadata id, pipeline, node, key, properties), ``symlinks`` (``mlmd://<pipeline>``,
-``<type>/<id>``) and ``version`` (the id). An ExampleGen's raw input folder and a Pusher's
-pushed model folder are datasets too, so the chain raw CSV -> Examples -> Transform graph ->
-Model -> pushed model reads across tasks and DAGs.
+Metadata id, pipeline, node, key, properties), ``symlinks`` (the ML Metadata store's URI
+without credentials, ``<type>/<id>``) and ``version`` (the id). An ExampleGen's raw input
+folder and a Pusher's pushed model folder are datasets too, so the chain raw CSV -> Examples
+-> Transform graph -> Model -> pushed model reads across tasks and DAGs.
 
 Imported only from the operator's ``get_openlineage_facets_*`` methods, which the provider
 calls only when lineage is on: off, nothing here is imported.
@@ -76,9 +76,12 @@ def operator_lineage(
     inputs: Artifacts,
     outputs: Artifacts,
     external_inputs: Iterable[str] = (),
+    store: str = "",
 ) -> OperatorLineage:
     """The task's lineage: ``inputs``/``outputs`` are ``{key: [{"id", "uri", "type",
-    "custom_properties"}]}`` as the node runner reports them from ML Metadata."""
+    "custom_properties"}]}`` as the node runner reports them from ML Metadata; ``store``
+    the URI of that store (artifact ids are ids in it)."""
+    store = store or f"mlmd://{pipeline}"
     input_datasets = [
         InputDataset(
             *dataset_name(uri),
@@ -92,7 +95,7 @@ def operator_lineage(
     ]
     for key, artifact in _each(inputs):
         namespace, name = dataset_name(artifact["uri"])
-        facets = _facets(pipeline, node_id, key, artifact)
+        facets = _facets(pipeline, node_id, key, artifact, store=store)
         input_datasets.append(InputDataset(namespace, name, facets=facets))
     output_datasets = []
     created = lifecycle_state_change_dataset.LifecycleStateChangeDatasetFacet(
@@ -100,14 +103,17 @@ def operator_lineage(
     )
     for key, artifact in _each(outputs):
         namespace, name = dataset_name(artifact["uri"])
-        facets = {**_facets(pipeline, node_id, key, artifact), "lifecycleStateChange": created}
+        facets = {
+            **_facets(pipeline, node_id, key, artifact, store=store),
+            "lifecycleStateChange": created,
+        }
         output_datasets.append(OutputDataset(namespace, name, facets=facets))
         properties = artifact.get("custom_properties") or {}
         if artifact.get("type") == "PushedModel" and properties.get("pushed") == 1:
             destination = str(properties.get("pushed_destination", ""))
             if destination:
                 namespace, name = dataset_name(destination)
-                pushed = _facets(pipeline, node_id, key, artifact, role="pushed model")
+                pushed = _facets(pipeline, node_id, key, artifact, store=store, role="pushed model")
                 output_datasets.append(
                     OutputDataset(
                         namespace, name, facets={**pushed, "lifecycleStateChange": created}
@@ -124,7 +130,13 @@ def _each(artifacts: Artifacts) -> Iterable[tuple[str, Mapping[str, Any]]]:
 
 
 def _facets(
-    pipeline: str, node_id: str, key: str, artifact: Mapping[str, Any], *, role: str = "artifact"
+    pipeline: str,
+    node_id: str,
+    key: str,
+    artifact: Mapping[str, Any],
+    *,
+    store: str,
+    role: str = "artifact",
 ) -> dict[str, Any]:
     artifact_id = artifact.get("id")
     kind = str(artifact.get("type") or "")
@@ -141,7 +153,7 @@ def _facets(
         "symlinks": symlinks_dataset.SymlinksDatasetFacet(
             identifiers=[
                 symlinks_dataset.Identifier(
-                    namespace=f"mlmd://{pipeline}", name=f"{kind}/{artifact_id}", type="ARTIFACT"
+                    namespace=store, name=f"{kind}/{artifact_id}", type="ARTIFACT"
                 )
             ]
         ),

@@ -83,7 +83,7 @@ class TfxNodeOperator(BaseOperator):
 
     Lineage: with Airflow's OpenLineage provider configured, the task reports its node's
     ML Metadata input and output artifacts as OpenLineage datasets (``tfx_dags.airflow.lineage``);
-    its return value (an XCom) is the node's artifacts, which downstream tasks read for that.
+    then its return value (an XCom) is the node's artifacts, which downstream tasks read.
 
     ML Metadata: when the Airflow connection ``TFX_DAGS_METADATA_CONN_ID`` exists, its URI
     reaches the node through the environment (never the command line or the log).
@@ -124,6 +124,7 @@ class TfxNodeOperator(BaseOperator):
         # For lineage: the upstream artifacts this node is about to read (when lineage is
         # on), and what its execution read and wrote, as ML Metadata recorded it.
         self._expected_inputs: dict[str, list[dict[str, Any]]] = {}
+        self._expected_store = ""
         self._node_result: dict[str, Any] = {}
 
     def node_command(
@@ -157,41 +158,39 @@ class TfxNodeOperator(BaseOperator):
         the upstream tasks wrote for this node's inputs: only when lineage is on."""
         super().render_template_fields(context, jinja_env)
         if self.input_channels and lineage_is_on():
-            self._expected_inputs = expected_inputs(self.input_channels, context["ti"])
+            try:
+                self._expected_inputs, self._expected_store = expected_inputs(
+                    self.input_channels, context["ti"]
+                )
+            except Exception as error:  # noqa: BLE001 - lineage never fails a task
+                self.log.warning("OpenLineage: upstream artifacts not read: %s", error)
 
     def get_openlineage_facets_on_start(self) -> Any:
-        return self._lineage(self._expected_inputs, {})
+        return self._lineage(self._expected_inputs, {"store": self._expected_store})
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
-        result = self._node_result
-        return self._lineage(
-            result.get("inputs", {}), result.get("outputs", {}), result.get("external_inputs", ())
-        )
+        return self._lineage(self._node_result.get("inputs", {}), self._node_result)
 
     def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
         # What the failed execution resolved, if ML Metadata recorded it; else what it was
         # about to read.
-        result = self._node_result
-        return self._lineage(
-            result.get("inputs") or self._expected_inputs,
-            result.get("outputs", {}),
-            result.get("external_inputs", ()),
-        )
+        inputs = self._node_result.get("inputs") or self._expected_inputs
+        store = self._node_result.get("store") or self._expected_store
+        return self._lineage(inputs, {**self._node_result, "store": store})
 
-    def _lineage(
-        self, inputs: Mapping[str, Any], outputs: Mapping[str, Any], external: Any = ()
-    ) -> Any:
+    def _lineage(self, inputs: Mapping[str, Any], result: Mapping[str, Any]) -> Any:
         from tfx_dags.airflow.lineage import operator_lineage
 
         return operator_lineage(
             pipeline=self.dag_id,
             node_id=self.tfx_node_id,
             inputs=inputs,
-            outputs=outputs,
-            external_inputs=external,
+            outputs=result.get("outputs", {}),
+            external_inputs=result.get("external_inputs", ()),
+            store=str(result.get("store", "")),
         )
 
-    def execute(self, context: Any) -> dict[str, Any]:
+    def execute(self, context: Any) -> dict[str, Any] | None:
         pipeline_ir = self.pipeline_ir
         if self.variant is not None:
             try:
@@ -236,7 +235,8 @@ class TfxNodeOperator(BaseOperator):
                 raise AirflowException(message)
         if self.pushed_model_alias is not None:
             self._emit_pushed_model(context, self._node_result)
-        return artifacts_xcom(self._node_result)
+        # Downstream tasks read it for their START events; off, nothing is written.
+        return artifacts_xcom(self._node_result) if lineage_is_on() else None
 
     def _runtime_values(self, runtime: RuntimeBinding, context: Any) -> dict[str, Any]:
         """This run's RuntimeParameter values. A default that is an Airflow template
@@ -318,19 +318,21 @@ def lineage_is_on() -> bool:
 
 def expected_inputs(
     channels: Sequence[Sequence[str]], task_instance: Any
-) -> dict[str, list[dict[str, Any]]]:
+) -> tuple[dict[str, list[dict[str, Any]]], str]:
     """The artifacts the upstream tasks of this run wrote for each input key (from their
-    return values), before TFX resolves the node's inputs itself."""
+    return values), before TFX resolves the node's inputs itself; and their store."""
     producers = sorted({producer for _, producer, _ in channels})
     pulled = task_instance.xcom_pull(task_ids=producers, key="return_value")
-    by_producer = dict(
-        zip(producers, pulled if isinstance(pulled, list) else [pulled], strict=False)
-    )
+    results = pulled if isinstance(pulled, list) else [pulled]
+    by_producer = {
+        producer: result or {} for producer, result in zip(producers, results, strict=False)
+    }
     inputs: dict[str, list[dict[str, Any]]] = {}
     for key, producer, output_key in channels:
-        outputs = (by_producer.get(producer) or {}).get("outputs", {})
+        outputs = by_producer.get(producer, {}).get("outputs", {})
         inputs.setdefault(key, []).extend(outputs.get(output_key, []))
-    return {key: artifacts for key, artifacts in inputs.items() if artifacts}
+    stores = [str(result.get("store")) for result in by_producer.values() if result.get("store")]
+    return {key: found for key, found in inputs.items() if found}, (stores[0] if stores else "")
 
 
 def artifacts_xcom(result: Mapping[str, Any]) -> dict[str, Any]:
@@ -339,6 +341,7 @@ def artifacts_xcom(result: Mapping[str, Any]) -> dict[str, Any]:
         "execution_id": result.get("execution_id"),
         "outputs": result.get("outputs", {}),
         "reused": bool(result.get("reused")),
+        "store": result.get("store", ""),
     }
 
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,17 @@ def compile_folder(folder: Path | None, *, jobs: int) -> tuple[ParsedFolder, lis
     time, and parse it again as the DAG processor will (every pipeline a cache hit)."""
     collected = parse(folder, defer_compiles=True)
     missing = _unique(request for request in collected.compiles if request.directory is None)
+    compiled: dict[str, CompileResult] = {}
+    if missing:
+        # Progress on stderr, as Airflow's CLI reports long steps; the table comes at the end.
+        print(f"compiling {len(missing)} pipelines, {jobs} at a time", file=sys.stderr)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        compiled = dict(zip(map(_identity, missing), pool.map(_compile, missing), strict=True))
+        futures = {pool.submit(_compile, request): _identity(request) for request in missing}
+        for future in as_completed(futures):
+            result = compiled[futures[future]] = future.result()
+            print(
+                f"  {result.pipeline}: {result.status} in {result.seconds:.1f} s", file=sys.stderr
+            )
     final = parse(collected.folder)
     rows = []
     for request in _unique(final.compiles):
@@ -70,7 +80,7 @@ def _compile(request: CompileRequest) -> CompileResult:
         compiled = compile_cache.ensure_compiled(
             cache_name=request.cache_name, ref=request.ref, kwargs=request.kwargs
         )
-    except TfxDagsError as error:
+    except (TfxDagsError, OSError) as error:
         return CompileResult(
             request.cache_name, str(request.ref), "failed", time.monotonic() - started, str(error)
         )
@@ -103,15 +113,23 @@ class Pruned:
 
 
 def prune(folder: ParsedFolder, *, dry_run: bool = False) -> tuple[list[Pruned], list[Pruned]]:
-    """Remove compiled pipelines that neither a DAG of ``folder`` (parsed just now) nor a
-    queued or running DAG run uses. A run's tasks stamp the entry they use when they start,
-    so an entry used since the oldest active run began is kept. Returns (removed, kept)."""
+    """Remove compiled pipelines of ``folder``'s pipelines that neither its DAGs (parsed
+    just now) nor a queued or running DAG run uses; refused when a DAG file does not load.
+    A run's tasks stamp the entry they use when they start, so an entry used since the
+    oldest active run began is kept. Returns (removed, kept)."""
+    if folder.import_errors:
+        raise CliError(
+            f"{len(folder.import_errors)} DAG files of {folder.folder} do not load: their "
+            "pipelines' compiled entries cannot be told from unused ones; nothing pruned"
+        )
     current = {request.directory for request in folder.compiles if request.directory}
+    # Only this folder's pipelines: other homes and DAG folders may share the cache folder.
+    caches = {request.cache_name for request in folder.compiles}
     active_since = oldest_active_run_start()
     stale_staging = time.time() - 2 * settings.compile_timeout_s()
     removed, kept = [], []
     root = settings.compiled_dir()
-    for cache in sorted(path for path in root.iterdir() if path.is_dir()) if root.is_dir() else []:
+    for cache in sorted(root / name for name in caches if (root / name).is_dir()):
         for entry in sorted(cache.iterdir()):
             if not entry.is_dir():
                 continue
@@ -128,9 +146,11 @@ def prune(folder: ParsedFolder, *, dry_run: bool = False) -> tuple[list[Pruned],
     if not dry_run:
         for item in removed:
             shutil.rmtree(item.entry, ignore_errors=True)
-        for cache in root.iterdir() if root.is_dir() else []:
-            if cache.is_dir() and not any(cache.iterdir()):
-                cache.rmdir()
+        for name in caches:
+            try:
+                (root / name).rmdir()  # only if empty
+            except OSError:
+                pass
     return removed, kept
 
 
@@ -158,6 +178,8 @@ def oldest_active_run_start() -> float | None:
         return None
     if isinstance(oldest, str):  # SQLite returns the text of the timestamp
         oldest = datetime.fromisoformat(oldest)
+    if oldest.tzinfo is None:  # Airflow stores UTC
+        oldest = oldest.replace(tzinfo=UTC)
     return float(oldest.timestamp())
 
 

@@ -28,15 +28,19 @@ from tfx_dags.common.errors import TfxDagsError
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if importlib.util.find_spec("airflow") is None:
+    if not _airflow_installed():
         return _hand_over_to_the_airflow_environment(args)
     parsed = parser().parse_args(args)
+    # Before anything imports Airflow, which sets its logging up on import.
     _quiet_airflow_logs()
     claim_stdout()
     try:
         return int(parsed.command(parsed))
     except TfxDagsError as error:
         print(f"tfx-dags {parsed.name}: error: {error}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError, RuntimeError) as error:
+        print(f"tfx-dags {parsed.name}: error: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
 
 
@@ -121,10 +125,10 @@ def _check(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     from tfx_dags.cli import inspect
-    from tfx_dags.cli.dag_folder import one_line, parse
+    from tfx_dags.cli.dag_folder import one_line
     from tfx_dags.cli.output import print_rows
 
-    folder = parse(args.dags_folder)
+    folder = _parsed(args.dags_folder)
     print_rows(inspect.pipeline_rows(folder), output=args.output)
     for path, error in sorted(folder.import_errors.items()):
         print(f"tfx-dags list: {path}: {one_line(error)}", file=sys.stderr)
@@ -133,10 +137,9 @@ def _list(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     from tfx_dags.cli import inspect
-    from tfx_dags.cli.dag_folder import parse
     from tfx_dags.cli.output import print_rows
 
-    shown = inspect.show(parse(args.dags_folder), args.dag_id, runs=args.runs)
+    shown = inspect.show(_parsed(args.dags_folder), args.dag_id, runs=args.runs)
     if args.output == "json":
         print_rows([shown], output="json")
         return 0
@@ -154,10 +157,9 @@ def _show(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from tfx_dags.cli import run
-    from tfx_dags.cli.dag_folder import parse
     from tfx_dags.cli.output import print_rows
 
-    result = run.run_dag(parse(args.dags_folder), args.dag_id, args.conf)
+    result = run.run_dag(_parsed(args.dags_folder), args.dag_id, args.conf)
     if args.output == "json":
         print_rows([result], output="json")
     else:
@@ -169,6 +171,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if result["succeeded"] else 1
 
 
+HANDED_OVER = "TFX_DAGS_CLI_HANDED_OVER"
 # Set by the command for its own process only (``tfx-dags run`` gives ``airflow dags test``
 # the user's level back).
 QUIET_LOGGING = {"AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING"}
@@ -183,16 +186,33 @@ def _quiet_airflow_logs() -> None:
             os.environ[f"TFX_DAGS_CLI_SET_{name}"] = "1"
 
 
+def _airflow_installed() -> bool:
+    """Whether this interpreter has Airflow, found without importing it (importing it sets
+    up its logging)."""
+    spec = importlib.util.find_spec("airflow")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    return any((Path(location) / "sdk").is_dir() for location in locations)
+
+
+def _parsed(folder: Path | None) -> Any:
+    """The folder parsed with every pipeline compiled: a cold cache is compiled side by side
+    first, not one file at a time under Airflow's import timeout."""
+    from tfx_dags.cli import compile as compiling
+
+    return compiling.compile_folder(folder, jobs=compiling.default_jobs())[0]
+
+
 def _hand_over_to_the_airflow_environment(args: list[str]) -> int:
     """The TFX environment has no Airflow: run the command with the Airflow environment's
     interpreter, which reads the same settings."""
     python = settings.airflow_python()
-    if not python.exists():
+    if os.environ.get(HANDED_OVER) or not python.exists():
         print(
             f"tfx-dags: error: Airflow is not installed here and {python} does not exist; "
             "run tfx-dags from the Airflow environment or set TFX_DAGS_AIRFLOW_PYTHON",
             file=sys.stderr,
         )
         return 1
+    os.environ[HANDED_OVER] = "1"  # an interpreter without Airflow there too: no loop
     os.execv(str(python), [str(python), "-m", "tfx_dags.cli", *args])
     return 1  # not reached

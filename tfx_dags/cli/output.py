@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
@@ -12,11 +13,13 @@ _results: list[TextIO] = []
 
 
 def claim_stdout() -> None:
-    """Keep stdout for the command's results: everything else printed in this process
-    (Airflow's logs, TensorFlow-free as they are) goes to stderr, so ``-o json`` parses."""
+    """Keep stdout for the command's results: everything else written to file descriptor 1
+    in this process (Airflow's logs among it) goes to stderr, so ``-o json`` parses."""
     if not _results:
-        _results.append(sys.stdout)
-        sys.stdout = sys.stderr
+        sys.stdout.flush()
+        results_fd = os.dup(1)
+        os.dup2(2, 1)
+        _results.append(os.fdopen(results_fd, "w", buffering=1))
 
 
 def results() -> TextIO:

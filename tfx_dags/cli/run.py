@@ -50,20 +50,26 @@ def run_dag(folder: ParsedFolder, dag_id: str, conf_json: str | None) -> dict[st
     log.parent.mkdir(parents=True, exist_ok=True)
     print(f"Running DAG {dag_id} (airflow dags test); full log: {log}", flush=True)
     airflow = Path(sys.executable).parent / "airflow"
-    command = [str(airflow), "dags", "test", dag_id]
+    # The very file checked above, whatever bundles Airflow is configured with.
+    command = [str(airflow), "dags", "test", dag_id, "--dagfile-path", str(dag.fileloc)]
     if conf:
         command += ["--conf", json.dumps(conf)]
     env = dict(os.environ)
     for name in [name for name in env if name.startswith("TFX_DAGS_CLI_SET_")]:
         env.pop(name.removeprefix("TFX_DAGS_CLI_SET_"), None)
+    before = newest_run_id(dag_id)
     with log.open("w") as handle:
         returncode = subprocess.run(
             command, stdout=handle, stderr=subprocess.STDOUT, env=env
         ).returncode
-    run = latest_run(dag_id)
+    run = latest_run(dag_id, after=before)
     pushed = None
     if run is not None:
-        nodes = _query("runs", "--pipeline", dag_id).get(run["run_id"], {})
+        try:
+            nodes = _query("runs", "--pipeline", dag_id).get(run["run_id"], {})
+        except CliError as error:
+            print(f"tfx-dags run: the pushed model is unknown: {error}", file=sys.stderr)
+            nodes = {}
         for node in nodes.values():
             for output in node["outputs"].get("pushed_model", []):
                 if output.get("properties", {}).get("pushed") == 1:
@@ -79,15 +85,31 @@ def run_dag(folder: ParsedFolder, dag_id: str, conf_json: str | None) -> dict[st
     }
 
 
-def latest_run(dag_id: str) -> dict[str, Any] | None:
-    """The DAG's newest run, with each task's state, from Airflow's database."""
+def newest_run_id(dag_id: str) -> int:
+    """The database id of the DAG's newest run (0 for none)."""
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
+    from sqlalchemy import func, select
+
+    with create_session() as session:
+        return int(session.scalar(select(func.max(DagRun.id)).where(DagRun.dag_id == dag_id)) or 0)
+
+
+def latest_run(dag_id: str, *, after: int) -> dict[str, Any] | None:
+    """The DAG's test run started after the run of id ``after`` (a run the scheduler makes
+    meanwhile is not it), with each task's state, from Airflow's database."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from airflow.utils.types import DagRunTriggeredByType
     from sqlalchemy import select
 
     with create_session() as session:
         run = session.scalar(
-            select(DagRun).where(DagRun.dag_id == dag_id).order_by(DagRun.id.desc()).limit(1)
+            select(DagRun)
+            .where(DagRun.dag_id == dag_id, DagRun.id > after)
+            .where(DagRun.triggered_by == DagRunTriggeredByType.TEST)
+            .order_by(DagRun.id.desc())
+            .limit(1)
         )
         if run is None:
             return None

@@ -76,6 +76,17 @@ def describe_config(config: Any) -> str:
     return "a connection of kind " + str(config.WhichOneof("config"))
 
 
+def store_uri(config: Any) -> str:
+    """Where a store is, as a URI without credentials: what its artifact ids are ids in."""
+    if not hasattr(config, "mysql"):  # MetadataStoreClientConfig: an ML Metadata server
+        return f"mlmd://{config.host}:{config.port}"
+    if config.HasField("mysql"):
+        return f"mysql://{config.mysql.host}:{config.mysql.port}/{config.mysql.database}"
+    if config.HasField("sqlite"):
+        return f"sqlite://{config.sqlite.filename_uri}"
+    return "mlmd://unknown"
+
+
 def own_connection_config(deployment: Any) -> Any:
     """The pipeline's own metadata_connection_config from its IR's deployment config: a
     database ConnectionConfig or an ML Metadata server's client config; None if it has none."""

@@ -25,7 +25,7 @@ from tfx_dags.common.contract import (
     SKIPPED_EXIT,
 )
 from tfx_dags.mlmd import lineage
-from tfx_dags.mlmd.connection import held_open, node_connection_config
+from tfx_dags.mlmd.connection import held_open, node_connection_config, store_uri
 from tfx_dags.node_server.beam_workers import route_sdk_workers
 from tfx_dags.runner import anomalies, user_code
 from tfx_dags.runner.anomalies import DataAnomalies, is_validator
@@ -109,7 +109,9 @@ def run_node(
                 run_id,
                 earlier.id,
             )
-            result = node_result(connection.store, pipeline_node, earlier.id, reused=True)
+            result = node_result(
+                connection.store, pipeline_node, earlier.id, reused=True, where=store_uri(config)
+            )
             if is_validator(pipeline_node.node_info.type.name):
                 outputs = result["outputs"].get("anomalies", [])
                 anomalies.check([artifact["uri"] for artifact in outputs])
@@ -121,19 +123,28 @@ def run_node(
             raise
         except Exception as error:
             # What the failed execution had resolved (its inputs), for the task's lineage.
-            failed = lineage.newest_execution(
-                connection.store, pipeline.pipeline_info.id, node_id, run_id
-            )
-            if failed is not None:
-                error.tfx_dags_result = node_result(  # type: ignore[attr-defined]
-                    connection.store, pipeline_node, failed.id, reused=False
+            try:
+                failed = lineage.newest_execution(
+                    connection.store, pipeline.pipeline_info.id, node_id, run_id
                 )
+                if failed is not None:
+                    error.tfx_dags_result = node_result(  # type: ignore[attr-defined]
+                        connection.store,
+                        pipeline_node,
+                        failed.id,
+                        reused=False,
+                        where=store_uri(config),
+                    )
+            except Exception:  # noqa: BLE001 - the node's own error is the one to report
+                pass
             raise
-        return node_result(connection.store, pipeline_node, execution_id, reused=False)
+        return node_result(
+            connection.store, pipeline_node, execution_id, reused=False, where=store_uri(config)
+        )
 
 
 def node_result(
-    store: Any, pipeline_node: Any, execution_id: int, *, reused: bool
+    store: Any, pipeline_node: Any, execution_id: int, *, reused: bool, where: str = ""
 ) -> dict[str, Any]:
     """What the operator reads of a node's execution: its artifacts as ML Metadata recorded
     them, and the data it read from outside ML Metadata (an ExampleGen's ``input_base``)."""
@@ -146,6 +157,8 @@ def node_result(
         **lineage.execution_artifacts(store, execution_id),
         "external_inputs": [uri for uri in external if uri],
         "reused": reused,
+        # The store the ids are ids in (no credentials): lineage names artifacts by it.
+        "store": where,
     }
 
 
