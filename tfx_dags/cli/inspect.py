@@ -65,14 +65,14 @@ def show(folder: ParsedFolder, dag_id: str, *, runs: int) -> dict[str, Any]:
         raise CliError(f"DAG {dag_id!r} runs no TFX node")
     compiled = compiled_entry(dag)
     manifest = json.loads((compiled / MANIFEST_FILE).read_text())
-    history = _query("runs", "--pipeline", dag_id)
+    history = query_metadata("runs", "--pipeline", dag_id)
     # Newest first: by the newest ML Metadata execution of each run.
     recent = sorted(
         history.items(),
         key=lambda item: max(node["execution_id"] for node in item[1].values()),
         reverse=True,
     )[:runs]
-    pushed = _query("pushed-models", "--pipeline", dag_id)
+    pushed = query_metadata("pushed-models", "--pipeline", dag_id)
     return {
         "dag_id": dag_id,
         "file": dag_file(dag),
@@ -93,7 +93,7 @@ def show(folder: ParsedFolder, dag_id: str, *, runs: int) -> dict[str, Any]:
     }
 
 
-def _query(*args: str) -> Any:
+def query_metadata(*args: str) -> Any:
     """Ask ML Metadata, from the TFX environment, with the tasks' connection settings."""
     command = [str(settings.tfx_python()), "-m", "tfx_dags.runner.query", *args]
     env = {**os.environ, **metadata_env()}

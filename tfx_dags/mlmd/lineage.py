@@ -70,20 +70,31 @@ def completed_execution(store: Any, pipeline_name: str, node_id: str, run_id: st
     """This node's newest COMPLETE or CACHED execution in this pipeline run, if there is one."""
     from ml_metadata.proto import metadata_store_pb2
 
+    succeeded = (metadata_store_pb2.Execution.COMPLETE, metadata_store_pb2.Execution.CACHED)
+    done = [
+        execution
+        for execution in node_executions_in_run(store, pipeline_name, node_id, run_id)
+        if execution.last_known_state in succeeded
+    ]
+    return max(done, key=lambda execution: execution.id) if done else None
+
+
+def newest_execution(store: Any, pipeline_name: str, node_id: str, run_id: str) -> Any:
+    """This node's newest execution in this pipeline run, in any state; None if none."""
+    mine = node_executions_in_run(store, pipeline_name, node_id, run_id)
+    return max(mine, key=lambda execution: execution.id) if mine else None
+
+
+def node_executions_in_run(store: Any, pipeline_name: str, node_id: str, run_id: str) -> list[Any]:
+    """Every execution of this node in this pipeline run (its run and node contexts both)."""
     run = store.get_context_by_type_and_name(RUN_CONTEXT, run_id)
     node = store.get_context_by_type_and_name(
         NODE_CONTEXT, node_context_name(pipeline_name, node_id)
     )
     if run is None or node is None:
-        return None
+        return []
     in_node = {execution.id for execution in store.get_executions_by_context(node.id)}
-    succeeded = (metadata_store_pb2.Execution.COMPLETE, metadata_store_pb2.Execution.CACHED)
-    done = [
-        execution
-        for execution in store.get_executions_by_context(run.id)
-        if execution.id in in_node and execution.last_known_state in succeeded
-    ]
-    return max(done, key=lambda execution: execution.id) if done else None
+    return [e for e in store.get_executions_by_context(run.id) if e.id in in_node]
 
 
 def execution_artifacts(store: Any, execution_id: int) -> dict[str, Any]:
@@ -118,19 +129,6 @@ def execution_artifacts(store: Any, execution_id: int) -> dict[str, Any]:
                 }
             )
     return found
-
-
-def newest_execution(store: Any, pipeline_name: str, node_id: str, run_id: str) -> Any:
-    """This node's newest execution in this pipeline run, in any state; None if none."""
-    run = store.get_context_by_type_and_name(RUN_CONTEXT, run_id)
-    node = store.get_context_by_type_and_name(
-        NODE_CONTEXT, node_context_name(pipeline_name, node_id)
-    )
-    if run is None or node is None:
-        return None
-    in_run = {execution.id for execution in store.get_executions_by_context(run.id)}
-    mine = [e for e in store.get_executions_by_context(node.id) if e.id in in_run]
-    return max(mine, key=lambda execution: execution.id) if mine else None
 
 
 class Lineage:
