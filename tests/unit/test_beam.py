@@ -53,6 +53,21 @@ def test_dataflow_flink_and_spark_args_carry_what_each_runner_needs() -> None:
     ]
 
 
+def test_portable_args_name_the_job_service_and_the_worker_pool() -> None:
+    assert beam_args.portable_args(
+        job_endpoint="beam-jobs:8099", environment_config="beam-workers:50000"
+    ) == [
+        "--runner=PortableRunner",
+        "--job_endpoint=beam-jobs:8099",
+        "--environment_type=EXTERNAL",
+        "--environment_config=beam-workers:50000",
+    ]
+    process = '{"command": "/opt/tfx/bin/tfx-dags-sdk-boot"}'
+    assert beam_args.portable_args(
+        job_endpoint="localhost:8099", environment_type="PROCESS", environment_config=process
+    )[2:] == ["--environment_type=PROCESS", f"--environment_config={process}"]
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [
@@ -75,6 +90,15 @@ def test_dataflow_flink_and_spark_args_carry_what_each_runner_needs() -> None:
             "environment_type=DOCKER needs environment_config",
         ),
         (lambda: beam_args.spark_args(spark_master_url="yarn"), "must be spark://host:port"),
+        (lambda: beam_args.portable_args(job_endpoint="jobs"), "job_endpoint='jobs' must be host"),
+        (
+            lambda: beam_args.portable_args(job_endpoint="jobs:8099"),
+            "environment_type=EXTERNAL needs environment_config",
+        ),
+        (
+            lambda: beam_args.portable_args(job_endpoint="j:1", environment_config="pool"),
+            "environment_config='pool' must be host:port",
+        ),
     ],
 )
 def test_missing_or_bad_runner_options_are_refused(call: object, message: str) -> None:

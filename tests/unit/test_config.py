@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -69,6 +70,9 @@ def test_a_schedule_may_be_a_timedelta_and_the_store_is_named() -> None:
         ({"owner": " "}, "owner=' ' must be a non-empty string"),
         ({"tags": "tfx"}, "tags='tfx' must be a sequence of strings"),
         ({"tags": ("tfx", 3)}, "must be a sequence of strings"),
+        ({"beam_args": "--runner=PortableRunner"}, "beam_args='--runner=Port.* must be a list"),
+        ({"beam_args": ["PortableRunner"]}, r"beam_args=\['PortableRunner'\] must be Beam args"),
+        ({"beam_args": ["--runner=PortableRunner", 8099]}, "must be Beam args"),
     ],
 )
 def test_each_bad_field_is_named_in_the_error(overrides: dict[str, Any], message: str) -> None:
@@ -113,6 +117,7 @@ def test_task_overrides_become_validated_task_overrides() -> None:
         ({"priority_weight": "high"}, r"\.priority_weight='high' must be an integer"),
         ({"env": {"CUDA VISIBLE": "0"}}, r"'CUDA VISIBLE' is not an environment variable name"),
         ({"env": {"CUDA_VISIBLE_DEVICES": 0}}, r"env\['CUDA_VISIBLE_DEVICES'\]=0 must be a string"),
+        ({"beam_args": "--runner=X"}, r"\.beam_args='--runner=X' must be a list of strings"),
     ],
 )
 def test_bad_task_overrides_are_refused_naming_the_field(
@@ -180,3 +185,20 @@ def test_runtime_parameters_need_a_default_and_a_name_of_their_own() -> None:
     clash = config(pipeline_kwargs={"min_rows": 3})
     with pytest.raises(ConfigError, match=r"pipeline_kwargs\['min_rows'\] has the name of one"):
         clash.runtime_params([RuntimeParameter("min_rows", "int", 1)])
+
+
+def test_the_dags_and_a_tasks_beam_args_reach_beam_nodes_only_through_their_environment() -> None:
+    from tfx_dags.airflow.factory import _beam_env
+    from tfx_dags.common.graph import TfxNode
+
+    dag_args = ["--runner=PortableRunner", "--job_endpoint=jobs:8099"]
+    transform = TfxNode("Transform", "Transform", (), is_beam=True)
+    trainer = TfxNode("Trainer", "Trainer", (), is_trainer=True)
+    assert _beam_env(transform, dag_args) == {"TFX_DAGS_BEAM_ARGS": json.dumps(dag_args)}
+    assert _beam_env(trainer, dag_args) == {}
+    assert _beam_env(transform, []) == {}  # nothing set: the deployment's, if any, stays
+    overrides = config(
+        beam_args=dag_args, task_overrides={"Transform": {"beam_args": ["--parallelism=4"]}}
+    )
+    overrides.validate()
+    assert overrides.overrides()["Transform"].beam_args == ["--parallelism=4"]

@@ -38,6 +38,7 @@ TFX_SIDE = (
     "tfx_dags.runner.",
     "tfx_dags.mlmd.",
     "tfx_dags.authoring.",
+    "tfx_dags.worker_pool.",
     "tfx_dags.node_server.server",
     "tfx_dags.node_server.beam_workers",
 )

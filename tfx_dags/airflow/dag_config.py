@@ -34,22 +34,37 @@ class TaskOverride:
         pool: Airflow pool (must be in the pools file). Default: the GPU pool for Trainer and
             Tuner, ``default_pool`` for the rest.
         queue: executor queue. Default: TFX_DAGS_GPU_QUEUE / _BEAM_QUEUE / _DEFAULT_QUEUE.
+        executor: Airflow executor of the task (one of ``[core] executor``, e.g.
+            ``EdgeExecutor``). Default: TFX_DAGS_GPU_EXECUTOR for Trainer and Tuner (when
+            set), the main executor for the rest.
         retries, retry_delay: as for the whole DAG.
         execution_timeout: the task fails (and its process group is killed) after this long.
         priority_weight: Airflow priority among queued tasks.
         env: extra environment variables of the node's process (e.g. CUDA_VISIBLE_DEVICES).
+        beam_args: Beam args of this Beam-backed node, after the DAG's ``beam_args`` (e.g.
+            ``tfx_dags.authoring.beam_args.portable_args(...)`` for Transform only).
     """
 
     pool: str | None = None
     queue: str | None = None
+    executor: str | None = None
     retries: int | None = None
     retry_delay: timedelta | None = None
     execution_timeout: timedelta | None = None
     priority_weight: int | None = None
     env: Mapping[str, str] = field(default_factory=dict)
+    beam_args: Sequence[str] = ()
 
     def operator_kwargs(self) -> dict[str, Any]:
-        fields = ("pool", "queue", "retries", "retry_delay", "execution_timeout", "priority_weight")
+        fields = (
+            "pool",
+            "queue",
+            "executor",
+            "retries",
+            "retry_delay",
+            "execution_timeout",
+            "priority_weight",
+        )
         return {name: getattr(self, name) for name in fields if getattr(self, name) is not None}
 
 
@@ -75,13 +90,18 @@ class PipelineDagConfig:
         max_active_runs: concurrent runs of this DAG. Default 1.
         description: DAG description. Default: names the pipeline function.
         task_overrides: per TFX node id, a ``TaskOverride`` or a mapping of its fields
-            (pool, queue, retries, retry_delay, execution_timeout, priority_weight, env).
+            (pool, queue, executor, retries, retry_delay, execution_timeout,
+            priority_weight, env, beam_args).
         run_params: per pipeline argument that a trigger may set, a ``RunParam`` (or mapping)
             with its bounds; its default is the value in ``pipeline_kwargs``. An entry may
             also name a TFX RuntimeParameter of the pipeline (each is a run parameter
             anyway, with its type and default) to bound it or make it a path under a root.
         schedule_assets: asset URIs (e.g. ``file:///data/penguin``); the DAG runs when any
             of them gets an event (new data). Exclusive with ``schedule``. Default none.
+        beam_args: Beam args for every Beam-backed node, after the pipeline's own, so they
+            win: a runner and its settings from ``tfx_dags.authoring.beam_args`` (e.g.
+            ``portable_args(job_endpoint=...)``). None set: the pipeline's, and the
+            deployment's TFX_DAGS_BEAM_ARGS. Default none.
         metadata_store: for a pipeline that declares its own ``metadata_connection_config``:
             ``"pipeline"`` keeps it (its history of runs, blessed models and cache), and
             ``"deployment"`` uses the deployment's store instead (the Airflow connection
@@ -105,6 +125,7 @@ class PipelineDagConfig:
     run_params: Mapping[str, RunParam | Mapping[str, Any]] = field(default_factory=dict)
     schedule_assets: tuple[str, ...] = ()
     metadata_store: str = "pipeline"
+    beam_args: Sequence[str] = ()
 
     def validate(self) -> PipelineRef:
         """Check every field; return the parsed pipeline reference. Raises ConfigError."""
@@ -122,6 +143,7 @@ class PipelineDagConfig:
             )
         _validate_scheduling(self)
         _validate_ownership(self)
+        _validate_beam_args("beam_args", self.beam_args)
         self.overrides()
         self.params()
         return ref
@@ -282,13 +304,13 @@ def task_override(node_id: object, value: object) -> TaskOverride:
             value = TaskOverride(**value)
         except TypeError as error:
             raise ConfigError(
-                f"task_overrides[{node_id!r}]: {error}; allowed: pool, queue, retries, "
-                "retry_delay, execution_timeout, priority_weight, env"
+                f"task_overrides[{node_id!r}]: {error}; allowed: pool, queue, executor, "
+                "retries, retry_delay, execution_timeout, priority_weight, env, beam_args"
             ) from None
     if not isinstance(value, TaskOverride):
         raise ConfigError(f"task_overrides[{node_id!r}] must be a mapping, got {value!r}")
     where = f"task_overrides[{node_id!r}]"
-    for name in ("pool", "queue"):
+    for name in ("pool", "queue", "executor"):
         text = getattr(value, name)
         if text is not None and (not isinstance(text, str) or not KEY_PATTERN.match(text)):
             raise ConfigError(f"{where}.{name}={text!r} must be letters, digits, '_', '.', '-'")
@@ -307,7 +329,15 @@ def task_override(node_id: object, value: object) -> TaskOverride:
     if weight is not None and (isinstance(weight, bool) or not isinstance(weight, int)):
         raise ConfigError(f"{where}.priority_weight={weight!r} must be an integer")
     _validate_env(where, value.env)
+    _validate_beam_args(f"{where}.beam_args", value.beam_args)
     return value
+
+
+def _validate_beam_args(where: str, args: object) -> None:
+    if isinstance(args, str) or not isinstance(args, Sequence):
+        raise ConfigError(f"{where}={args!r} must be a list of strings such as '--runner=...'")
+    if not all(isinstance(arg, str) for arg in args) or (args and not args[0].startswith("--")):
+        raise ConfigError(f"{where}={args!r} must be Beam args, strings like '--name=value'")
 
 
 def _validate_env(where: str, env: object) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from tfx_dags.airflow.migration import dag_settings, merge_task_overrides
 from tfx_dags.airflow.operators import RunVariant, TfxNodeOperator
 from tfx_dags.airflow.params import RuntimeBinding
 from tfx_dags.common import settings
+from tfx_dags.common.contract import BEAM_ARGS_ENV
 from tfx_dags.common.errors import ConfigError, PipelineCompileError
 from tfx_dags.common.graph import TfxNode
 
@@ -185,7 +187,11 @@ def _airflow_dag(
             pipeline_ir=str(compiled.ir_path),
             node_id=node.node_id,
             node_type=node.node_type,
-            node_env={**(TRAINER_ENV if node.is_trainer else {}), **override.env},
+            node_env={
+                **(TRAINER_ENV if node.is_trainer else {}),
+                **_beam_env(node, [*config.beam_args, *override.beam_args]),
+                **override.env,
+            },
             variant=variant if variant.run_params else None,
             runtime=runtime if runtime.specs else None,
             metadata_store=config.metadata_store,
@@ -199,12 +205,23 @@ def _airflow_dag(
 
 
 def _placement(node: TfxNode) -> dict[str, Any]:
-    """Trainer and Tuner to the single-slot GPU pool and the gpu queue; Beam-backed nodes to
-    the Beam queue; the rest to the default queue."""
+    """Trainer and Tuner to the single-slot GPU pool and the gpu queue, and to
+    TFX_DAGS_GPU_EXECUTOR when set (e.g. an Edge worker on a GPU host); Beam-backed nodes to
+    the Beam queue; the rest to the default queue of the main executor."""
     if node.is_trainer:
-        return {"pool": settings.gpu_pool(), "queue": settings.gpu_queue()}
+        placement = {"pool": settings.gpu_pool(), "queue": settings.gpu_queue()}
+        executor = settings.gpu_executor()
+        return placement if executor is None else {**placement, "executor": executor}
     queue = settings.beam_queue() if node.is_beam else settings.default_queue()
     return {"pool": DEFAULT_POOL, "queue": queue}
+
+
+def _beam_env(node: TfxNode, beam_args: list[str]) -> dict[str, str]:
+    """A Beam-backed node's DAG-set Beam args reach it through its environment (after the
+    pipeline's, at launch: tfx_dags.runner.beam_launch); no recompile when they change."""
+    if not node.is_beam or not beam_args:
+        return {}
+    return {BEAM_ARGS_ENV: json.dumps(beam_args)}
 
 
 def _pushed_model_alias(dag_id: str, node: TfxNode) -> AssetAlias | None:

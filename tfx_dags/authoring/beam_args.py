@@ -11,6 +11,11 @@ pipeline definitions can both call it.
 | dataflow  | project, region, temp_location (gs://...)     | Google Cloud Dataflow workers    |
 | flink     | flink_master (host:port)                      | a Flink cluster (portable runner)|
 | spark     | spark_master_url (spark://host:port)          | a Spark cluster (portable runner)|
+| portable  | job_endpoint (host:port of a Beam job service)| the job service's SDK workers    |
+
+DAGs can also set them without touching the pipeline: ``pipeline_dag(beam_args=...)`` for every
+Beam-backed node and ``task_overrides={"Transform": {"beam_args": [...]}}`` for one; they come
+after the pipeline's own, so they win (docs/scaling-out.md).
 """
 
 from __future__ import annotations
@@ -104,6 +109,43 @@ def spark_args(
         )
     args = ["--runner=SparkRunner", f"--spark_master_url={spark_master_url}"]
     return [*args, *_environment(environment_type, environment_config), *extra]
+
+
+def portable_args(
+    *,
+    job_endpoint: str,
+    environment_type: str = "EXTERNAL",
+    environment_config: str | None = None,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    """Any Beam job service through Beam's PortableRunner: Beam's own Python job service
+    (``apache_beam.runners.portability.local_job_service_main``), a Flink or Spark job server.
+
+    Args:
+        job_endpoint: the job service's ``host:port``.
+        environment_type: how the SDK workers start: ``"EXTERNAL"`` (default; a worker pool
+            service at ``environment_config``, e.g. ``localhost:50000``), ``"PROCESS"``
+            (the job service runs ``environment_config``, a JSON ``{"command": ...}``),
+            ``"DOCKER"`` or ``"LOOPBACK"``.
+        environment_config: see ``environment_type``.
+        extra: further Beam args.
+
+    User code reaches the workers staged with the job: ``module_file=`` wheels as TFX makes
+    them, and the packages of dotted-path functions as wheels the node builds
+    (``tfx_dags.runner.beam_launch``); ``tfx-dags-sdk-boot`` installs them in the worker.
+    """
+    _require(job_endpoint=job_endpoint)
+    _host_port(job_endpoint, "job_endpoint")
+    if environment_type == "EXTERNAL" and environment_config:
+        _host_port(environment_config, "environment_config")
+    args = ["--runner=PortableRunner", f"--job_endpoint={job_endpoint}"]
+    return [*args, *_environment(environment_type, environment_config), *extra]
+
+
+def _host_port(value: str, name: str) -> None:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"{name}={value!r} must be host:port (e.g. localhost:8099)")
 
 
 def _environment(environment_type: str, environment_config: str | None) -> list[str]:

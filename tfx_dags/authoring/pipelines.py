@@ -24,9 +24,10 @@ from tfx_dags.common.errors import ConfigError
 
 
 def default_beam_args() -> list[str]:
-    """DirectRunner with one worker process per core, so Beam-backed nodes use the whole
-    worker; TFX_DAGS_BEAM_DIRECT_MODE picks another running mode."""
-    return direct_args(running_mode=settings.beam_direct_mode())
+    """DirectRunner. Its running mode is TFX_DAGS_BEAM_DIRECT_MODE's, or, by default, each
+    node's by its input rows at launch (tfx_dags.runner.beam_launch)."""
+    mode = settings.beam_direct_mode()
+    return ["--runner=DirectRunner"] if mode == "auto" else direct_args(running_mode=mode)
 
 
 def blessing_eval_config(
@@ -135,8 +136,8 @@ def training_pipeline(
         trainer_config: the Trainer's ``custom_config`` (e.g. ``distribution_strategy``,
             ``cpu_replicas``). Default none.
         beam_pipeline_args: for every Beam-backed component (see
-            ``tfx_dags.authoring.beam_args``). Default: DirectRunner, multi-processing, one
-            worker per core.
+            ``tfx_dags.authoring.beam_args``). Default: DirectRunner, its running mode
+            chosen per node by input rows (``default_beam_args``).
         component_beam_args: per component id (e.g. ``{"Transform": [...]}``), appended to
             ``beam_pipeline_args`` for that component only. Default none.
         schema_path: a curated schema (``schema.pbtxt``) to validate the data against

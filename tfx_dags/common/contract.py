@@ -13,6 +13,9 @@ from __future__ import annotations
 URI_ENV = "TFX_DAGS_METADATA_URI"
 # Set to "deployment" by the operator when a DAG puts a pipeline's own store aside.
 STORE_ENV = "TFX_DAGS_METADATA_STORE"
+# Beam args (a JSON list) a Beam-backed node adds after its pipeline's: the deployment's, or
+# what the DAG's beam_args and the node's task override set.
+BEAM_ARGS_ENV = "TFX_DAGS_BEAM_ARGS"
 
 COMPILE_ERROR_MARKER = "tfx_dags compile error: "
 NODE_ERROR_MARKER = "tfx_dags node error: "

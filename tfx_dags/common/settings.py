@@ -15,12 +15,15 @@ home. Both environments import this module, so it must stay free of Airflow and 
 | TFX_DAGS_GPU_POOL              | tfx_gpu                          | pool of Trainer/Tuner tasks  |
 | TFX_DAGS_GPU_POOL_SLOTS        | (pools file: 1)                  | slots of the GPU pool        |
 | TFX_DAGS_GPU_QUEUE             | gpu                              | queue of Trainer/Tuner tasks |
+| TFX_DAGS_GPU_EXECUTOR          | (none: the main executor)        | executor of Trainer/Tuner    |
 | TFX_DAGS_BEAM_QUEUE            | default                          | queue of Beam-backed nodes   |
 | TFX_DAGS_DEFAULT_QUEUE         | default                          | queue of the other nodes     |
 | TFX_DAGS_EXTRA_QUEUES          | (none)                           | more queues workers consume  |
 | TFX_DAGS_AIRFLOW_PYTHON        | <project>/.venv-airflow/bin/python | interpreter of `tfx-dags`  |
 | TFX_DAGS_METADATA_CONN_ID      | tfx_dags_metadata                | Airflow connection to MLMD   |
-| TFX_DAGS_BEAM_DIRECT_MODE      | multi_processing                 | default DirectRunner mode    |
+| TFX_DAGS_BEAM_DIRECT_MODE      | auto (by input rows, per node)   | default DirectRunner mode    |
+| TFX_DAGS_BEAM_MULTI_PROCESSING_ROWS | 100000                      | auto: multi_processing from |
+| TFX_DAGS_BEAM_ARGS             | (none)                           | Beam args, after pipeline's  |
 | TFX_DAGS_NODE_SERVER           | on                               | fork nodes from a warm server|
 | TFX_DAGS_NODE_SERVER_DIR       | /tmp/tfx-dags-<uid>              | the node server's socket     |
 | TFX_DAGS_NODE_SERVER_IDLE      | 900 (seconds)                    | idle server exits after      |
@@ -113,6 +116,15 @@ def gpu_queue() -> str:
     return _name("TFX_DAGS_GPU_QUEUE", "gpu")
 
 
+def gpu_executor() -> str | None:
+    """Executor of Trainer and Tuner tasks (Airflow's per-task ``executor=``), e.g.
+    ``EdgeExecutor`` for an Edge worker on a GPU host that reaches the api-server over HTTP
+    only. It must be one of Airflow's ``[core] executor`` list (class name, module path or
+    alias), else the DAG fails to import. None (the default): the main executor, the first
+    of that list. See docs/gpu-host.md."""
+    return _name("TFX_DAGS_GPU_EXECUTOR", "") or None
+
+
 def beam_queue() -> str:
     """Executor queue of Beam-backed nodes (ExampleGen, StatisticsGen, Transform, Evaluator)."""
     return _name("TFX_DAGS_BEAM_QUEUE", "default")
@@ -138,13 +150,26 @@ def airflow_python() -> Path:
 
 
 def beam_direct_mode() -> str:
-    """Running mode of the default DirectRunner args (one worker per core by default);
-    ``in_memory`` suits tiny data, where starting workers costs more than it saves."""
-    mode = os.environ.get("TFX_DAGS_BEAM_DIRECT_MODE", "").strip() or "multi_processing"
-    modes = ("in_memory", "multi_threading", "multi_processing")
+    """Running mode of the default DirectRunner args. ``auto`` (default) leaves it to each
+    Beam-backed node at launch: ``in_memory`` below TFX_DAGS_BEAM_MULTI_PROCESSING_ROWS input
+    rows (starting SDK workers costs more than it saves there), ``multi_processing`` from
+    there (tfx_dags.runner.beam_launch); a mode named here is every node's."""
+    mode = os.environ.get("TFX_DAGS_BEAM_DIRECT_MODE", "").strip() or "auto"
+    modes = ("auto", "in_memory", "multi_threading", "multi_processing")
     if mode not in modes:
         raise ConfigError(f"TFX_DAGS_BEAM_DIRECT_MODE={mode!r} must be one of {modes}")
     return mode
+
+
+def beam_multi_processing_rows() -> int:
+    """Input rows from which a node whose DirectRunner mode is not set runs
+    ``multi_processing``: the crossover of bench/scale_curve.py (bench/RESULTS.md, 3)."""
+    value = os.environ.get("TFX_DAGS_BEAM_MULTI_PROCESSING_ROWS", "").strip() or "100000"
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(
+            f"TFX_DAGS_BEAM_MULTI_PROCESSING_ROWS={value!r} must be a whole number of rows >= 1"
+        )
+    return int(value)
 
 
 def node_server(environ: Mapping[str, str] | None = None) -> bool:

@@ -27,7 +27,7 @@ from tfx_dags.common.contract import (
 from tfx_dags.mlmd import lineage
 from tfx_dags.mlmd.connection import held_open, node_connection_config, store_uri
 from tfx_dags.node_server.beam_workers import route_sdk_workers
-from tfx_dags.runner import anomalies, user_code
+from tfx_dags.runner import anomalies, beam_launch, user_code
 from tfx_dags.runner.anomalies import DataAnomalies, is_validator
 from tfx_dags.runner.csv_check import InputDataError, check_csv_folder, is_csv_example_gen
 from tfx_dags.runner.definitions import install_airflow_runner_stand_in
@@ -168,6 +168,7 @@ def launch(pipeline: Any, pipeline_node: Any, connection: Any) -> int:
     from absl import logging
     from tfx.orchestration.local import runner_utils
     from tfx.orchestration.portable import launcher
+    from tfx.proto.orchestration import executable_spec_pb2
 
     node_id = pipeline_node.node_info.id
     if is_csv_example_gen(pipeline_node.node_info.type.name):
@@ -176,9 +177,6 @@ def launch(pipeline: Any, pipeline_node: Any, connection: Any) -> int:
         logging.info("Input %s: %d CSV rows, every file readable", input_base, rows)
     deployment = runner_utils.extract_local_deployment_config(pipeline)
     executor_spec = runner_utils.extract_executor_spec(deployment, node_id)
-    if executor_spec is not None and hasattr(executor_spec, "beam_pipeline_args"):
-        args = list(executor_spec.beam_pipeline_args)
-        logging.info("Beam pipeline args of %s: %s", node_id, args)
     schema_digest = user_code.fingerprint_schema_file(pipeline_node)
     if schema_digest is not None:
         logging.info("Schema file digest (part of the cache key): %s", schema_digest)
@@ -192,6 +190,12 @@ def launch(pipeline: Any, pipeline_node: Any, connection: Any) -> int:
         pipeline_runtime_spec=pipeline.runtime_spec,
         executor_spec=executor_spec,
         custom_driver_spec=runner_utils.extract_custom_driver_spec(deployment, node_id),
+        # Beam args settled once the inputs are known (DirectRunner mode, portable runners).
+        custom_executor_operators={
+            executable_spec_pb2.BeamExecutableSpec: beam_launch.executor_operator(
+                pipeline.runtime_spec.pipeline_root.field_value.string_value
+            )
+        },
     )
     execution = node_launcher.launch()
     if execution is None or getattr(execution, "execution_id", 0) is None:
