@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from deployment import free_port
 
 from tfx_dags.common import settings
 from tfx_dags.dev import local_airflow
@@ -57,12 +58,6 @@ dag = pipeline_dag(
 '''
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -78,21 +73,12 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> Non
 def worker_environment(folder: Path, tfx_python: Path) -> Path:
     """A Python like an SDK worker image: the TFX environment's packages and the tfx_dags
     library, without the project's editable install (which would bring ``modules``)."""
-    base = subprocess.run(
-        [str(tfx_python), "-c", "import sys; print(sys.base_prefix)"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    code = "import sys, sysconfig; print(sys.base_prefix, sysconfig.get_paths()['purelib'])"
+    answer = subprocess.run([str(tfx_python), "-c", code], capture_output=True, text=True)
+    base, tfx_site = answer.stdout.split()
     subprocess.run(
         [f"{base}/bin/python3", "-m", "venv", "--without-pip", str(folder / "venv")], check=True
     )
-    tfx_site = subprocess.run(
-        [str(tfx_python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
     library = folder / "library"
     library.mkdir()
     (library / "tfx_dags").symlink_to(settings.PROJECT_ROOT / "tfx_dags")

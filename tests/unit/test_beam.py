@@ -104,3 +104,22 @@ def test_portable_args_name_the_job_service_and_the_worker_pool() -> None:
 def test_missing_or_bad_runner_options_are_refused(call: object, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         call()  # type: ignore[operator]
+
+
+def test_the_default_args_leave_the_mode_to_each_node_unless_the_deployment_sets_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tfx_dags.authoring.pipelines import default_beam_args
+
+    monkeypatch.delenv("TFX_DAGS_BEAM_DIRECT_MODE", raising=False)
+    assert default_beam_args() == ["--runner=DirectRunner"]
+    monkeypatch.setenv("TFX_DAGS_BEAM_DIRECT_MODE", "multi_processing")
+    assert default_beam_args() == beam_args.direct_args()
+    monkeypatch.setenv("TFX_DAGS_BEAM_DIRECT_MODE", "fast")
+    with pytest.raises(ConfigError, match="TFX_DAGS_BEAM_DIRECT_MODE='fast' must be one of"):
+        default_beam_args()
+    monkeypatch.setenv("TFX_DAGS_BEAM_MULTI_PROCESSING_ROWS", "many")
+    with pytest.raises(ConfigError, match="TFX_DAGS_BEAM_MULTI_PROCESSING_ROWS='many'"):
+        from tfx_dags.common import settings
+
+        settings.beam_multi_processing_rows()

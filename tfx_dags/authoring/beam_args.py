@@ -125,7 +125,8 @@ def portable_args(
         job_endpoint: the job service's ``host:port``.
         environment_type: how the SDK workers start: ``"EXTERNAL"`` (default; a worker pool
             service at ``environment_config``, e.g. ``localhost:50000``), ``"PROCESS"``
-            (the job service runs ``environment_config``, a JSON ``{"command": ...}``),
+            (a Flink or Spark job server runs ``environment_config``, a JSON
+            ``{"command": ".../tfx-dags-sdk-boot"}``; Beam's Python job service cannot),
             ``"DOCKER"`` or ``"LOOPBACK"``.
         environment_config: see ``environment_type``.
         extra: further Beam args.
