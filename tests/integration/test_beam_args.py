@@ -38,8 +38,16 @@ def compile_penguin(home: Path, dag_id: str, **kwargs: Any) -> Path:
     return compiled.ir_path
 
 
-def run_node(home: Path, ir_path: Path, node_id: str, *, served: bool = False) -> str:
-    """The node's output; ``served``: forked by the node server, as a task does by default."""
+def run_node(
+    home: Path,
+    ir_path: Path,
+    node_id: str,
+    *,
+    served: bool = False,
+    env: dict[str, str] | None = None,
+) -> str:
+    """The node's output; ``served``: forked by the node server, as a task does by default;
+    ``env``: more of the node's environment."""
     command = [
         str(settings.tfx_python()),
         "-m",
@@ -55,6 +63,7 @@ def run_node(home: Path, ir_path: Path, node_id: str, *, served: bool = False) -
         **os.environ,
         "TFX_DAGS_HOME": str(home),
         "TFX_DAGS_NODE_SERVER": "on" if served else "off",
+        **(env or {}),
     }
     node = node_client.start(command, env=env)
     assert isinstance(node, node_client.ServedNode) == served

@@ -8,7 +8,9 @@ own processes, in their own working directories, not children of Airflow. The po
 worker environment like an SDK image: the TFX environment's packages and the tfx_dags
 library, but not this repository's ``modules``: the user's code must arrive staged.
 
-Run 1 of the penguin DAG must train, bless and push. Then the job service stops and run 2
+Run 1 of the penguin DAG (dotted-path user code) must train, bless and push; TFX's native
+Keras taxi example (``module_file=``) runs its Transform there too. Then the job service
+stops and run 2
 (more Trainer steps: the Evaluator must run again) must fail the Evaluator with a message
 that names the service, retry it, push nothing and leave run 1's model as it was.
 """
@@ -28,12 +30,17 @@ from typing import Any
 
 import pytest
 from deployment import free_port
+from test_beam_args import run_node
 
+from tfx_dags.airflow.compile_cache import ensure_compiled
+from tfx_dags.authoring.beam_args import portable_args
 from tfx_dags.common import settings
+from tfx_dags.common.pipeline_ref import parse_pipeline_ref
 from tfx_dags.dev import local_airflow
 
 DAG_ID = "penguin_portable"
 BEAM_NODES = ("CsvExampleGen", "StatisticsGen", "Transform", "Evaluator")
+TAXI = Path(__file__).resolve().parents[1] / "tfx_examples" / "chicago_taxi_pipeline"
 DAG_FILE = '''
 """Airflow DAG: the penguin pipeline with its Beam-backed nodes on a portable Beam runner."""
 from datetime import timedelta
@@ -153,12 +160,37 @@ class PortableRuns:
         local_airflow.init_db(self.env, log=self.home / "logs" / "db-migrate.log")
         self.exit_codes = [self.run(1)]
         self.pushed_after_run1 = self.pushed()
+        services = portable_args(
+            job_endpoint=f"localhost:{job_port}", environment_config=f"localhost:{pool_port}"
+        )
+        self.transform_log = self.module_file_transform(scratch / "taxi", services)
         stop(self.job_service)
         self.exit_codes.append(self.run(2, conf=['{"train_steps": 120}']))
         self.logs = [(self.home / "logs" / f"run{n}.log").read_text() for n in (1, 2)]
         states = local_airflow.task_states(self.env, DAG_ID)
         self.run_ids = sorted(states)
         self.states = [states[run_id] for run_id in self.run_ids]
+
+    def module_file_transform(self, home: Path, beam_args: list[str]) -> str:
+        """TFX's native Keras taxi example (``module_file=``) through its Transform, its Beam
+        nodes on the job service; Transform's output."""
+        compiled = ensure_compiled(
+            cache_name="portable_taxi",
+            ref=parse_pipeline_ref(f"{TAXI}/taxi_pipeline_native_keras.py:_create_pipeline"),
+            kwargs={
+                "pipeline_name": "portable_taxi",
+                "pipeline_root": str(home / "pipelines" / "portable_taxi"),
+                "data_root": str(TAXI / "data" / "simple"),
+                "module_file": str(TAXI / "taxi_utils_native_keras.py"),
+                "serving_model_dir": str(home / "serving"),
+                "metadata_path": str(home / "metadata.sqlite"),
+                "beam_pipeline_args": [],
+            },
+        )
+        env = {"TFX_DAGS_BEAM_ARGS": json.dumps(beam_args)}
+        for node in ("CsvExampleGen", "StatisticsGen", "SchemaGen"):
+            run_node(home, compiled.ir_path, node, served=True, env=env)
+        return run_node(home, compiled.ir_path, "Transform", served=True, env=env)
 
     def run(self, number: int, conf: list[str] | None = None) -> int:
         log = self.home / "logs" / f"run{number}.log"
@@ -206,6 +238,9 @@ def test_the_penguin_run_trains_blesses_and_pushes_through_the_job_service(
 ) -> None:
     assert runs.exit_codes[0] == 0, runs.logs[0][-3000:]
     assert set(runs.states[0].values()) == {"success"}, runs.states[0]
+    runs_metadata = json.loads(local_airflow.tfx_query(runs.env, "runs", "--pipeline", DAG_ID))
+    evaluator = runs_metadata[runs.run_ids[0]]["Evaluator"]
+    assert (Path(evaluator["outputs"]["blessing"][0]["uri"]) / "BLESSED").exists()
     [push] = runs.pushed_after_run1
     assert push["run_id"] == runs.run_ids[0]
     assert (Path(push["destination"]) / "saved_model.pb").is_file()
@@ -230,6 +265,14 @@ def test_the_users_dotted_path_code_reached_the_workers_staged(runs: PortableRun
     assert wheel, transform
     assert str(runs.pool_dir / "staged-code") in transform  # installed in the pool's folder
     assert f"staged with the job: ['{wheel[1]}']" in runs.logs[0]
+
+
+def test_a_module_file_reaches_the_workers_as_the_wheel_tfx_built(runs: PortableRuns) -> None:
+    assert "tfx_dags: node Transform finished" in runs.transform_log
+    [transform] = [line for line in runs.boot_lines() if "of job transform-manual-beam" in line]
+    wheel = re.search(r"'(tfx_user_code_Transform-[^']+\.whl)'", transform)
+    assert wheel, transform  # staged with the job ...
+    assert str(runs.pool_dir / "staged-code") in transform  # ... and installed in the pool
 
 
 def test_a_job_service_that_is_down_fails_the_node_with_a_retry_and_loses_nothing(

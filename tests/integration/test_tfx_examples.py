@@ -321,7 +321,8 @@ def test_the_airflow_runner_file_keeps_its_settings_store_and_beam_args(
     assert dag.params["data_root"] == str(runs.user / "taxi" / "data" / "simple")
     log = runs.logs["chicago_taxi_simple"]
     assert f"ML Metadata: SQLite {runs.taxi_simple_store} (the pipeline's" in log
-    assert f"Beam pipeline args of CsvExampleGen: {MULTI_PROCESSING}" in log
+    assert f"Beam args of CsvExampleGen: {MULTI_PROCESSING}" in log
+    assert "CsvExampleGen: DirectRunner mode multi_processing: set by the pipeline" in log
     # The module came from the wheel of the user's module file, never from the file of the
     # same name beside the pipeline file.
     assert IMPORT_MARKER in transform_log(log)
