@@ -260,7 +260,8 @@ def test_every_beam_node_ran_in_the_worker_pools_processes(runs: PortableRuns) -
 
 
 def test_the_users_dotted_path_code_reached_the_workers_staged(runs: PortableRuns) -> None:
-    [transform] = [line for line in runs.boot_lines() if "of job transform-" in line]
+    run_name = re.sub(r"[^a-z0-9]+", "-", runs.run_ids[0].lower())
+    [transform] = [line for line in runs.boot_lines() if f"of job transform-{run_name}" in line]
     wheel = re.search(r"'(tfx_dags_user_modules-[^']+\.whl)'", transform)
     assert wheel, transform
     assert str(runs.pool_dir / "staged-code") in transform  # installed in the pool's folder
@@ -270,7 +271,7 @@ def test_the_users_dotted_path_code_reached_the_workers_staged(runs: PortableRun
 def test_a_module_file_reaches_the_workers_as_the_wheel_tfx_built(runs: PortableRuns) -> None:
     assert "tfx_dags: node Transform finished" in runs.transform_log
     [transform] = [line for line in runs.boot_lines() if "of job transform-manual-beam" in line]
-    wheel = re.search(r"'(tfx_user_code_Transform-[^']+\.whl)'", transform)
+    wheel = re.search(r"'(tfx_user_code_transform-[^']+\.whl)'", transform, re.IGNORECASE)
     assert wheel, transform  # staged with the job ...
     assert str(runs.pool_dir / "staged-code") in transform  # ... and installed in the pool
 
