@@ -83,6 +83,9 @@ def test_by_default_a_node_on_small_input_runs_beam_in_memory_and_says_why(
     args = ["--runner=DirectRunner", "--direct_running_mode=in_memory"]
     assert f"Beam args of CsvExampleGen: {args}" in log
     assert "Worker: severity" not in log  # no SDK worker processes
+    # TFX would build an sdist of itself for the DirectRunner's (non-existent) remote workers.
+    assert "CsvExampleGen: TFX's own sdist not staged" in log
+    assert "Attempting to infer TFX Python dependency" not in log
 
 
 def test_from_the_threshold_on_a_node_runs_a_worker_per_core(

@@ -266,6 +266,8 @@ def test_the_users_dotted_path_code_reached_the_workers_staged(runs: PortableRun
     assert wheel, transform
     assert str(runs.pool_dir / "staged-code") in transform  # installed in the pool's folder
     assert f"staged with the job: ['{wheel[1]}']" in runs.logs[0]
+    installed = list((runs.pool_dir / "staged-code").glob("*/modules/penguin/preprocessing.py"))
+    assert installed, "the user's preprocessing module is not in the pool's staged code"
 
 
 def test_a_module_file_reaches_the_workers_as_the_wheel_tfx_built(runs: PortableRuns) -> None:

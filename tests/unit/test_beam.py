@@ -62,6 +62,11 @@ def test_portable_args_name_the_job_service_and_the_worker_pool() -> None:
         "--environment_type=EXTERNAL",
         "--environment_config=beam-workers:50000",
     ]
+    assert beam_args.portable_args(job_endpoint="embed", environment_type="LOOPBACK") == [
+        "--runner=PortableRunner",
+        "--job_endpoint=embed",
+        "--environment_type=LOOPBACK",
+    ]
     process = '{"command": "/opt/tfx/bin/tfx-dags-sdk-boot"}'
     assert beam_args.portable_args(
         job_endpoint="localhost:8099", environment_type="PROCESS", environment_config=process

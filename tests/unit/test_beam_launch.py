@@ -7,6 +7,7 @@ import gzip
 import json
 import socket
 import struct
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -114,6 +115,40 @@ def test_a_cut_short_tfrecord_file_is_unknown_not_small(tmp_path: Path) -> None:
     assert "is not a TFRecord file" in reason
 
 
+@pytest.mark.parametrize(
+    "content",
+    [b"PAR1" + b"\0" * 64 + b"PAR1", b"a,b,c\n1,2,3\n", b"\x1f\x8b garbage"],
+    ids=["parquet", "text", "broken-gzip"],
+)
+def test_examples_that_are_not_tfrecord_are_of_unknown_size(tmp_path: Path, content: bytes) -> None:
+    data = tmp_path / "examples" / "Split-train" / "data_parquet-00000-of-00001"
+    data.parent.mkdir(parents=True)
+    data.write_bytes(content)
+    added, reason = mode([], inputs=[str(tmp_path / "examples")])
+    assert added[0] == "--direct_running_mode=multi_processing"
+    assert "input rows unknown" in reason
+
+
+@pytest.mark.parametrize(
+    ("runner", "kind"),
+    [
+        (None, "direct"),
+        ("direct", "direct"),
+        ("Direct", "direct"),
+        ("DIRECTRUNNER", "direct"),
+        ("apache_beam.runners.direct.direct_runner.DirectRunner", "direct"),
+        ("BundleBasedDirectRunner", "direct"),
+        ("PortableRunner", "portable"),
+        ("portable", "portable"),
+        ("flink", "portable"),
+        ("SparkRunner", "portable"),
+        ("DataflowRunner", "other"),
+    ],
+)
+def test_runner_names_match_as_beam_matches_them(runner: str | None, kind: str) -> None:
+    assert beam_launch.runner_kind(runner) == kind
+
+
 def test_the_dags_args_come_from_a_json_list(monkeypatch: pytest.MonkeyPatch) -> None:
     assert beam_launch.dag_args({}) == []
     assert beam_launch.dag_args({"TFX_DAGS_BEAM_ARGS": '["--a=1"]'}) == ["--a=1"]
@@ -180,6 +215,26 @@ def test_a_worker_pool_that_is_down_is_named(tmp_path: Path, listening: str) -> 
 IDENTITY = "def preprocessing_fn(inputs):\n    return inputs\n"
 
 
+def test_a_clusters_worker_pool_is_not_probed_from_here_but_a_local_one_is(
+    tmp_path: Path, listening: str
+) -> None:
+    # A Flink job server on another host, workers with a pool sidecar on their localhost.
+    remote_pool = [
+        "--runner=flink",
+        f"--job_endpoint={listening}",
+        "--environment_type=EXTERNAL",
+        "--environment_option=external_service_address=taskmanager.invalid:50000",
+    ]
+    settled = settle(remote_pool, tmp_path)
+    assert settled.tfx_is_on_workers
+    assert settled.args[0] == "--job_name=transform-manual-1"
+    with pytest.raises(ConfigError, match="EXTERNAL needs --environment_config"):
+        settle(
+            ["--runner=flink", f"--job_endpoint={listening}", "--environment_type=EXTERNAL"],
+            tmp_path,
+        )
+
+
 def user_package(root: Path, body: str = IDENTITY) -> None:
     package = root / "acme_features"
     (package / "sub").mkdir(parents=True, exist_ok=True)
@@ -216,6 +271,28 @@ def test_a_portable_run_stages_the_users_dotted_path_package_as_a_wheel(
     assert settle(args, tmp_path, fn="acme_features.sub.fns.f").args[1] != settled.args[1]
 
 
+def test_a_remote_pipeline_root_gets_its_wheels_built_on_this_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user_package(tmp_path / "repo")
+    monkeypatch.syspath_prepend(str(tmp_path / "repo"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    properties = {"fn": "acme_features.sub.fns.f"}
+    [wheel] = beam_staging.user_code_wheels(properties, "gs://bucket/root")
+    assert wheel.parent == tmp_path / "tmp" / "tfx-dags-user-wheels"
+    assert wheel.is_file()
+
+
+def test_folders_without_init_are_not_user_packages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "data" / "penguin").mkdir(parents=True)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert beam_staging.user_package("data.penguin.csv") is None  # a namespace package
+    assert beam_staging.user_package("schema.pbtxt") is None  # no such module
+
+
 def test_other_runners_keep_their_args_and_stage_tfx_as_tfx_does(tmp_path: Path) -> None:
     settled = settle(["--runner=DataflowRunner"], tmp_path)
     assert settled.args == [] and not settled.tfx_is_on_workers
@@ -226,7 +303,14 @@ def test_the_worker_boot_unpacks_a_staged_wheel_once_and_skips_beams_own_files(
 ) -> None:
     user_package(tmp_path / "repo")
     wheel = beam_staging.wheel_of(tmp_path / "repo" / "acme_features", tmp_path / "staged")
-    for name in ("extra_packages.txt", "submission_environment_dependencies.txt"):
+    own = (
+        "extra_packages.txt",
+        "submission_environment_dependencies.txt",
+        "dataflow_python_sdk.tar",
+        "apache_beam-2.56.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+        "pickled_main_session",
+    )
+    for name in own:
         (tmp_path / "staged" / name).write_text(json.dumps(name))
     staged = sorted((tmp_path / "staged").iterdir())
     paths = boot.install(staged, tmp_path / "cache")

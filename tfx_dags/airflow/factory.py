@@ -181,6 +181,12 @@ def _airflow_dag(
                 "component an id of letters, digits, '_', '.' and '-' with .with_id()"
             )
         override = overrides.get(node.node_id, TaskOverride())
+        if override.beam_args and not node.is_beam:
+            raise ConfigError(
+                f"task_overrides[{node.node_id!r}].beam_args: {node.node_id} is not a "
+                "Beam-backed component; Beam args reach CsvExampleGen, StatisticsGen, "
+                "Transform, Evaluator and other Beam components only"
+            )
         tasks[node.node_id] = TfxNodeOperator(
             task_id=node.node_id,
             dag=dag,

@@ -122,7 +122,7 @@ def portable_args(
     (``apache_beam.runners.portability.local_job_service_main``), a Flink or Spark job server.
 
     Args:
-        job_endpoint: the job service's ``host:port``.
+        job_endpoint: the job service's ``host:port`` (``"embed"``: Beam's in-process one).
         environment_type: how the SDK workers start: ``"EXTERNAL"`` (default; a worker pool
             service at ``environment_config``, e.g. ``localhost:50000``), ``"PROCESS"``
             (a Flink or Spark job server runs ``environment_config``, a JSON
@@ -136,7 +136,8 @@ def portable_args(
     (``tfx_dags.runner.beam_launch``); ``tfx-dags-sdk-boot`` installs them in the worker.
     """
     _require(job_endpoint=job_endpoint)
-    _host_port(job_endpoint, "job_endpoint")
+    if job_endpoint != "embed":  # Beam's in-process job server
+        _host_port(job_endpoint, "job_endpoint")
     if environment_type == "EXTERNAL" and environment_config:
         _host_port(environment_config, "environment_config")
     args = ["--runner=PortableRunner", f"--job_endpoint={job_endpoint}"]

@@ -3,8 +3,9 @@
 TFX hands a Beam executor the args compiled into the pipeline. ``BeamLaunch`` (the launcher's
 operator for Beam executable specs) adds, after input resolution and before the executor:
 
-- the deployment's and the DAG's args (``TFX_DAGS_BEAM_ARGS``, a JSON list the factory sets
-  from ``pipeline_dag(beam_args=...)`` and task overrides): after the pipeline's, so they win;
+- the deployment's or the DAG's args (``TFX_DAGS_BEAM_ARGS``, a JSON list: the worker's own,
+  replaced by what ``pipeline_dag(beam_args=...)`` and task overrides set): after the
+  pipeline's, so they win;
 - a DirectRunner running mode where none is set: ``in_memory`` below
   ``settings.beam_multi_processing_rows()`` input rows, ``multi_processing`` (a worker per
   core) from there or when the rows cannot be counted. The rows are counted in the node's
@@ -40,8 +41,14 @@ from tfx_dags.common.contract import BEAM_ARGS_ENV
 from tfx_dags.common.errors import ConfigError, TfxDagsError
 from tfx_dags.runner import beam_staging
 
-DIRECT_RUNNERS = ("DirectRunner", "direct", "SwitchingDirectRunner", "BundleBasedDirectRunner")
-PORTABLE_RUNNERS = ("PortableRunner", "FlinkRunner", "SparkRunner")
+# Runner names as Beam matches them: case aside, with or without "Runner", or a class path.
+DIRECT_RUNNERS = ("direct", "switchingdirect", "bundlebaseddirect")
+PORTABLE_RUNNERS = ("portable", "flink", "spark")
+# A record longer than this is not one: the file is not TFRecord (Parquet, text, ...).
+MAX_RECORD_BYTES = 1 << 28
+# Input this large runs multi_processing whatever its rows (e.g. images in few rows).
+MULTI_PROCESSING_BYTES = 1 << 30
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
 # SDK workers of these environments run the TFX environment's interpreter: TFX is there.
 TFX_ENVIRONMENTS = ("EXTERNAL", "PROCESS", "LOOPBACK")
 SERVICE_TIMEOUT_S = 5.0
@@ -86,6 +93,16 @@ def flag(args: Sequence[str], name: str) -> str | None:
     return value
 
 
+def runner_kind(runner: str | None) -> str:
+    """``direct``, ``portable`` or ``other``, matching names as Beam's create_runner does."""
+    if runner is None:
+        return "direct"
+    name = runner.rsplit(".", 1)[-1].lower().removesuffix("runner")
+    if name in DIRECT_RUNNERS:
+        return "direct"
+    return "portable" if name in PORTABLE_RUNNERS else "other"
+
+
 def settle(
     own_args: Sequence[str],
     *,
@@ -102,20 +119,21 @@ def settle(
     args = [*own_args, *added]
     notes = [f"Beam args after the pipeline's ({BEAM_ARGS_ENV}): {added}"] if added else []
     runner = flag(args, "runner")
-    if runner is None or runner in DIRECT_RUNNERS:
+    kind = runner_kind(runner)
+    if kind == "direct":
         mode_args, reason = direct_mode(
             args, node_type=node_type, inputs=input_examples, exec_properties=exec_properties
         )
         return Settled([*added, *mode_args], [*notes, reason], tfx_is_on_workers=True)
     environment = (flag(args, "environment_type") or "DOCKER").upper()
-    if runner not in PORTABLE_RUNNERS:
+    if kind == "other":
         notes.append(f"Runner {runner}: args as given")
         return Settled(added, notes, tfx_is_on_workers=False)
-    check_services(args, runner=runner, environment=environment)
+    check_services(args, runner=str(runner), environment=environment)
     extra = []
     if flag(args, "job_name") is None:
         extra.append(f"--job_name={job_name(node_id, run_id)}")
-    wheels = beam_staging.user_code_wheels(exec_properties, Path(pipeline_root))
+    wheels = beam_staging.user_code_wheels(exec_properties, pipeline_root)
     extra += [f"--extra_package={wheel}" for wheel in wheels]
     notes.append(
         f"Runner {runner} ({environment} workers); staged with the job: "
@@ -156,8 +174,8 @@ def count_input_rows(
     *, node_type: str, inputs: Sequence[str], exec_properties: Mapping[str, Any], limit: int
 ) -> tuple[str, int | None]:
     """Rows of the node's input Examples (folders of TFRecord files), or of an ExampleGen's
-    ``input_base``; counting stops at ``limit``. None where a file cannot be read here (an
-    object store, a format other than CSV or TFRecord)."""
+    ``input_base``; counting stops at ``limit``. None where they cannot be counted here: an
+    object store, a format other than CSV or TFRecord (Parquet Examples), 1 GiB or more."""
     input_base = exec_properties.get("input_base")
     if inputs:
         source, files, reader = "input Examples", _files(inputs), _tfrecords
@@ -170,13 +188,17 @@ def count_input_rows(
         return "no input Examples", None
     if files is None:
         return f"{source} not on a local filesystem", None
+    size = sum(path.stat().st_size for path in files)
+    if size >= MULTI_PROCESSING_BYTES:
+        # Few, large rows (images, long texts) need the workers as much as many rows do.
+        return f"{source}: {size / 2**30:.1f} GiB, too large to count", None
     rows = 0
     try:
         for path in files:
             rows += reader(path, limit - rows)
             if rows >= limit:
                 break
-    except (OSError, ValueError, EOFError) as error:
+    except Exception as error:  # noqa: BLE001 - an unreadable input is of unknown size
         return f"{source}: {error}", None
     return source, rows
 
@@ -190,10 +212,12 @@ def _files(uris: Iterable[str]) -> list[Path] | None:
         if root.is_file():
             files.append(root)
             continue
+        # os.walk follows symlinked folders, which Path.rglob (3.11) skips.
         files += sorted(
-            path
-            for path in root.rglob("*")
-            if path.is_file() and not path.name.startswith(".") and path.suffix != ".json"
+            Path(folder) / name
+            for folder, _dirs, names in os.walk(root, followlinks=True)
+            for name in names
+            if not name.startswith(".") and not name.endswith(".json")
         )
     return files
 
@@ -222,6 +246,8 @@ def _tfrecords(path: Path, limit: int) -> int:
             if len(header) < 12:
                 raise ValueError(f"{path} is not a TFRecord file")
             (length,) = struct.unpack("<Q", header[:8])
+            if length > MAX_RECORD_BYTES:
+                raise ValueError(f"{path} is not a TFRecord file")
             if len(stream.read(length + 4)) != length + 4:
                 raise ValueError(f"{path} is not a TFRecord file (a record is cut short)")
             records += 1
@@ -229,17 +255,40 @@ def _tfrecords(path: Path, limit: int) -> int:
 
 
 def check_services(args: Sequence[str], *, runner: str, environment: str) -> None:
-    """The job service (and an EXTERNAL worker pool) must take connections."""
+    """The job service must take connections; so must an EXTERNAL worker pool where this
+    host sees it as the job service does (both on this host: Beam's Python job service,
+    which binds to localhost). A Flink or Spark cluster's pool address is its workers' view
+    (often a sidecar on localhost there): not checked from here."""
     endpoint = flag(args, "job_endpoint")
-    if endpoint:
+    if endpoint and endpoint != "embed":
         _reachable(endpoint, "Beam job service", "--job_endpoint")
-    elif runner == "PortableRunner":
+    elif endpoint is None and runner_kind(runner) == "portable" and "portable" in runner.lower():
         raise ConfigError("PortableRunner needs --job_endpoint=host:port (beam_args.portable_args)")
-    if environment == "EXTERNAL":
-        pool = flag(args, "environment_config")
-        if not pool:
-            raise ConfigError("--environment_type=EXTERNAL needs --environment_config=host:port")
+    if environment != "EXTERNAL":
+        return
+    pool = flag(args, "environment_config") or _environment_option(args, "external_service_address")
+    if not pool:
+        raise ConfigError(
+            "--environment_type=EXTERNAL needs --environment_config=host:port (the worker pool)"
+        )
+    if endpoint and _on_this_host(endpoint) and _on_this_host(pool):
         _reachable(pool, "Beam worker pool", "--environment_config")
+
+
+def _environment_option(args: Sequence[str], name: str) -> str | None:
+    """A value of Beam's ``--environment_option=name=value`` form."""
+    values = [
+        arg.split("=", 2)[2]
+        for arg in args
+        if arg.startswith(("--environment_option=", "--environment_options="))
+        and arg.split("=", 2)[1:2] == [name]
+        and arg.count("=") >= 2
+    ]
+    return values[-1] if values else None
+
+
+def _on_this_host(address: str) -> bool:
+    return address.rpartition(":")[0] in LOCAL_HOSTS
 
 
 def _reachable(address: str, what: str, arg: str) -> None:
@@ -281,13 +330,30 @@ def executor_operator(pipeline_root: str) -> type:
     """TFX's Beam executor operator, with the args settled at launch (``settle``); staged
     wheels go under ``pipeline_root``, which every worker can read."""
     from absl import logging
+    from tfx.dsl.compiler import placeholder_utils
     from tfx.orchestration.portable import beam_executor_operator
     from tfx.proto.orchestration import placeholder_pb2
+    from tfx.utils import dependency_utils
+
+    def constant(arg: str) -> Any:
+        expression = placeholder_pb2.PlaceholderExpression()
+        expression.value.string_value = arg
+        return expression
 
     class BeamLaunch(beam_executor_operator.BeamExecutorOperator):
         def run_executor(self, execution_info: Any, make_beam_pipeline_fn: Any = None) -> Any:
             node = execution_info.pipeline_node
-            own = list(self._executor_spec.beam_pipeline_args)
+            # The pipeline's args as TFX would resolve them (placeholders included).
+            context = placeholder_utils.ResolutionContext(
+                exec_info=execution_info,
+                executor_spec=self._executor_spec,
+                platform_config=self._platform_config,
+            )
+            expressions: list[Any] = getattr(self, "beam_pipeline_args")  # noqa: B009 - untyped
+            own = [
+                str(placeholder_utils.resolve_placeholder_expression(arg, context))
+                for arg in expressions
+            ]
             settled = settle(
                 own,
                 node_id=node.node_info.id,
@@ -302,13 +368,18 @@ def executor_operator(pipeline_root: str) -> type:
                 exec_properties=execution_info.exec_properties,
                 pipeline_root=pipeline_root,
             )
+            added = list(settled.args)
+            if settled.tfx_is_on_workers:
+                settled.notes.append("TFX's own sdist not staged: the workers run TFX already")
+            else:
+                # TFX stages itself unless told of other packages: the user's wheels must not
+                # stop it, so it is asked first, without them.
+                base = [*own, *(arg for arg in added if not arg.startswith("--extra_package="))]
+                added += dependency_utils.make_beam_dependency_flags(base)[len(base) :]
             for note in settled.notes:
                 logging.info("tfx_dags: %s: %s", node.node_info.id, note)
-            for arg in settled.args:
-                expression = placeholder_pb2.PlaceholderExpression()
-                expression.value.string_value = arg
-                self.beam_pipeline_args.append(expression)
-            logging.info("tfx_dags: Beam args of %s: %s", node.node_info.id, own + settled.args)
+            logging.info("tfx_dags: Beam args of %s: %s", node.node_info.id, own + added)
+            self.beam_pipeline_args = [constant(arg) for arg in [*own, *added]]
             if not settled.tfx_is_on_workers:
                 return super().run_executor(execution_info, make_beam_pipeline_fn)
             with tfx_not_staged():

@@ -20,6 +20,7 @@ import os
 import re
 import sys
 import sysconfig
+import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -34,15 +35,17 @@ LIBRARY = "tfx_dags"
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)
 
 
-def user_code_wheels(exec_properties: Mapping[str, Any], pipeline_root: Path) -> list[Path]:
+def user_code_wheels(exec_properties: Mapping[str, Any], pipeline_root: str) -> list[Path]:
     """Wheels of the user packages that the node's dotted-path properties name."""
     folders = {folder for folder in map(user_package, dotted_paths(exec_properties)) if folder}
-    if folders and is_remote(str(pipeline_root)):
-        raise ValueError(
-            f"pipeline_root {pipeline_root} is remote; stage dotted-path user code with "
-            "--extra_package (a wheel of it) in the DAG's beam_args"
-        )
-    return [wheel_of(folder, pipeline_root / WHEELS_FOLDER) for folder in sorted(folders)]
+    # Beam uploads a staged file from where the node runs: a remote root's wheels are built
+    # on this machine instead.
+    out_dir = (
+        Path(tempfile.gettempdir()) / "tfx-dags-user-wheels"
+        if is_remote(pipeline_root)
+        else Path(pipeline_root) / WHEELS_FOLDER
+    )
+    return [wheel_of(folder, out_dir) for folder in sorted(folders)]
 
 
 def dotted_paths(exec_properties: Mapping[str, Any]) -> list[str]:
@@ -64,8 +67,10 @@ def user_package(dotted: str) -> Path | None:
         spec = importlib.util.find_spec(top)
     except (ImportError, ValueError):
         return None
-    if spec is None or not spec.submodule_search_locations:
-        return None  # not a package: a module name that only looks like one (e.g. a file)
+    if spec is None or not spec.submodule_search_locations or not spec.origin:
+        # Not a regular package: a module name that only looks like one (a file name), or a
+        # namespace package (any folder without __init__.py, e.g. data/).
+        return None
     folder = Path(next(iter(spec.submodule_search_locations))).resolve()
     installed = {
         Path(sysconfig.get_paths()[key]).resolve() for key in ("purelib", "platlib", "stdlib")

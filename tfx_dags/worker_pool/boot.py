@@ -27,6 +27,7 @@ import os
 import shutil
 import subprocess
 import sys
+import traceback
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -43,6 +44,8 @@ BEAM_OWN = (
     MAIN_SESSION,
 )
 REQUIREMENTS = "requirements.txt"
+RPC_TIMEOUT_S = 60
+ARTIFACT_TIMEOUT_S = 600
 
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:
@@ -64,13 +67,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     log = os.open(logs / f"{worker}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(log, 1)
     os.dup2(log, 2)
-    info = provision_info(args.provision_endpoint, worker)
     semi_persistent = Path(args.semi_persistent_directory or logs / worker)
     staged = semi_persistent / "staged"
-    staged.mkdir(parents=True, exist_ok=True)
-    files = fetch_artifacts(info, args.artifact_endpoint or args.provision_endpoint, staged)
-    paths = install(files, here / "staged-code")
-    options = pipeline_options(info)
+    info, files, paths = None, [], []
+    try:
+        info = provision_info(args.provision_endpoint, worker)
+        # A worker id can come again (a restarted job service): nothing of an earlier job's.
+        shutil.rmtree(staged, ignore_errors=True)
+        staged.mkdir(parents=True)
+        files = fetch_artifacts(info, args.artifact_endpoint or args.provision_endpoint, staged)
+        paths = install(files, here / "staged-code")
+    except Exception:  # noqa: BLE001 - the harness still starts, so the job fails, not hangs
+        # Beam's runner waits for the worker without a deadline: a boot that gave up here
+        # would hang the job. Started without the staged code, the harness fails the job
+        # with the import error instead, where the node's log shows it.
+        traceback.print_exc()
+        print(f"tfx_dags boot: worker {worker}: staging failed, harness started without it")
+    options = pipeline_options(info) if info is not None else {}
     print(
         f"tfx_dags boot: worker {worker} (pid {os.getpid()}) of job "
         f"{options.get('job_name', '?')}: staged {sorted(path.name for path in files)}, "
@@ -90,7 +103,9 @@ def provision_info(endpoint: str, worker: str) -> Any:
         grpc.channel_ready_future(channel).result(timeout=60)
         stub = beam_provision_api_pb2_grpc.ProvisionServiceStub(channel)
         response = stub.GetProvisionInfo(
-            beam_provision_api_pb2.GetProvisionInfoRequest(), metadata=[("worker_id", worker)]
+            beam_provision_api_pb2.GetProvisionInfoRequest(),
+            metadata=[("worker_id", worker)],
+            timeout=RPC_TIMEOUT_S,
         )
     return response.info
 
@@ -116,9 +131,9 @@ def fetch_artifacts(info: Any, endpoint: str, folder: Path) -> list[Path]:
             )
             name = os.path.basename(role.staged_name)
             request = beam_artifact_api_pb2.GetArtifactRequest(artifact=artifact)
-            partial = folder / f".{name}.part"
+            partial = folder / f".{name}.{os.getpid()}.part"
             with partial.open("wb") as out:
-                for chunk in stub.GetArtifact(request):
+                for chunk in stub.GetArtifact(request, timeout=ARTIFACT_TIMEOUT_S):
                     out.write(chunk.data)
             partial.rename(folder / name)
             files.append(folder / name)
@@ -153,9 +168,10 @@ def _installed(path: Path, cache: Path) -> Path:
             with zipfile.ZipFile(path) as wheel:
                 wheel.extractall(partial)
         else:
-            # A requirements file's packages may be staged beside it (Beam's cache).
+            # A requirements file's packages are staged beside it (Beam's requirements
+            # cache), as Beam's own boot installs them: no index.
             requirement = ["-r", str(path)] if path.name == REQUIREMENTS else [str(path)]
-            requirement += ["--find-links", str(path.parent)]
+            requirement += ["--no-index", "--find-links", str(path.parent)]
             subprocess.run(
                 [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps"]
                 + ["--disable-pip-version-check", "--target", str(partial), *requirement],
@@ -187,14 +203,15 @@ def worker_environment(
     env.update(
         {
             "WORKER_ID": worker,
-            "PIPELINE_OPTIONS": json_format.MessageToJson(info.pipeline_options),
             "SEMI_PERSISTENT_DIRECTORY": str(semi_persistent),
             "CONTROL_API_SERVICE_DESCRIPTOR": f'url: "{args.control_endpoint}"',
-            "RUNNER_CAPABILITIES": " ".join(info.runner_capabilities),
             "PYTHONPATH": os.pathsep.join([*map(str, paths), *kept]),
         }
     )
-    logging_endpoint = args.logging_endpoint or info.logging_endpoint.url
+    if info is not None:
+        env["PIPELINE_OPTIONS"] = json_format.MessageToJson(info.pipeline_options)
+        env["RUNNER_CAPABILITIES"] = " ".join(info.runner_capabilities)
+    logging_endpoint = args.logging_endpoint or (info.logging_endpoint.url if info else "")
     if logging_endpoint:
         env["LOGGING_API_SERVICE_DESCRIPTOR"] = f'url: "{logging_endpoint}"'
     return env
