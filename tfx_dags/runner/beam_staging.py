@@ -13,7 +13,6 @@ same file, written once. Packing is a zip of the folder (no build backend): mill
 from __future__ import annotations
 
 import base64
-import fcntl
 import hashlib
 import importlib.util
 import os
@@ -26,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from tfx_dags.runner.user_code import WHEELS_FOLDER, is_remote
+from tfx_dags.runner.user_code import WHEELS_FOLDER, folder_lock, is_remote
 
 DOTTED_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 # The library every worker image has (docs/scaling-out.md).
@@ -96,9 +95,7 @@ def wheel_of(package: Path, out_dir: Path) -> Path:
     wheel = out_dir / f"{name}-{version}-py3-none-any.whl"
     if wheel.exists():
         return wheel
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with folder_lock(out_dir):
         if not wheel.exists():
             partial = wheel.with_suffix(f".{os.getpid()}.tmp")
             _write_wheel(partial, package, files, name, version)

@@ -107,7 +107,14 @@ def _wheels_lock(pipeline_root: str) -> Iterator[None]:
     if is_remote(pipeline_root):
         yield
         return
-    folder = Path(pipeline_root) / WHEELS_FOLDER
+    with folder_lock(Path(pipeline_root) / WHEELS_FOLDER):
+        yield
+
+
+@contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on ``folder/.lock`` (the folder made if missing): one writer of the
+    wheels in it at a time, across processes."""
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
