@@ -290,6 +290,27 @@ def wait_for(check: Callable[[], Any], *, timeout: float, what: str, every: floa
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
+def trainer_log_once_training(airflow_home: Path, dag_id: str, run_id: str, *, where: str) -> str:
+    """The log of the Trainer's first attempt once it says training began (and a moment
+    after, for a fault to hit mid-training): Airflow's task log under ``airflow_home``."""
+    log = (
+        airflow_home
+        / "logs"
+        / f"dag_id={dag_id}"
+        / f"run_id={run_id}"
+        / "task_id=Trainer"
+        / "attempt=1.log"
+    )
+    wait_for(
+        lambda: log.is_file() and "Training model." in log.read_text(errors="replace"),
+        timeout=600,
+        what=f"the Trainer to start training{where}",
+        every=0.5,
+    )
+    time.sleep(2)
+    return log.read_text(errors="replace")
+
+
 def copy_dags(folder: Path, *files: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for path in files:

@@ -35,7 +35,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from deployment import AIRFLOW, Databases, Deployment, free_port, require_services, wait_for
+from deployment import (
+    AIRFLOW,
+    Databases,
+    Deployment,
+    free_port,
+    require_services,
+    trainer_log_once_training,
+    wait_for,
+)
 
 from tfx_dags.common import settings
 from tfx_dags.dev import local_airflow
@@ -217,23 +225,9 @@ class EdgeRuns:
         """The pid of the Trainer's node and its ML Metadata execution, once its first
         attempt (on the Edge worker, in the worker's own log folder) logs that training
         began."""
-        log = (
-            self.workdir
-            / "airflow"
-            / "logs"
-            / f"dag_id={DAG_ID}"
-            / f"run_id={run_id}"
-            / "task_id=Trainer"
-            / "attempt=1.log"
+        text = trainer_log_once_training(
+            self.workdir / "airflow", DAG_ID, run_id, where=" on the Edge worker"
         )
-        wait_for(
-            lambda: log.is_file() and "Training model." in log.read_text(errors="replace"),
-            timeout=600,
-            what="the Trainer to start training on the Edge worker",
-            every=0.5,
-        )
-        time.sleep(2)
-        text = log.read_text(errors="replace")
         match, execution = NODE_STARTED.search(text), EXECUTION.search(text)
         assert match and execution, "the Trainer's log names no node process or execution"
         node = int(match[1])

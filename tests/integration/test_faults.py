@@ -25,7 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from deployment import Databases, Deployment, require_services, wait_for
+from deployment import (
+    Databases,
+    Deployment,
+    require_services,
+    trainer_log_once_training,
+    wait_for,
+)
 
 from tfx_dags.dev import local_airflow
 
@@ -154,23 +160,8 @@ class FaultRuns:
     def _wait_until_training(self, run_id: str) -> tuple[int, int]:
         """Until the Trainer's first attempt logs that training began (40k steps last tens of
         seconds from there), plus a moment."""
-        log = (
-            self.deployment.home
-            / "airflow"
-            / "logs"
-            / f"dag_id={DAG_ID}"
-            / f"run_id={run_id}"
-            / "task_id=Trainer"
-            / "attempt=1.log"
-        )
-        wait_for(
-            lambda: log.is_file() and "Training model." in log.read_text(errors="replace"),
-            timeout=600,
-            what="the Trainer to start training",
-            every=0.5,
-        )
-        time.sleep(2)
-        node, task = node_and_task(log.read_text(errors="replace"))
+        text = trainer_log_once_training(self.deployment.home / "airflow", DAG_ID, run_id, where="")
+        node, task = node_and_task(text)
         assert alive(node), "the Trainer ended before the fault"
         return node, task
 
