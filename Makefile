@@ -10,7 +10,7 @@ PROJECT_FILES := setup.cfg pyproject.toml
 UV_COMPILE := $(AIRFLOW_VENV)/bin/uv pip compile --quiet --python-platform x86_64-manylinux_2_17 \
 	--index-url https://pypi.org/simple
 
-.PHONY: setup browser demo view test lint bench locks clean
+.PHONY: setup browser demo view test test-fast lint bench locks clean
 
 setup: $(AIRFLOW_VENV)/.installed $(TFX_VENV)/.installed browser
 
@@ -53,8 +53,17 @@ lint: setup
 	$(AIRFLOW_VENV)/bin/ruff format --check .
 	$(AIRFLOW_VENV)/bin/mypy
 
+# The whole suite on two worker processes (tests/conftest.py keeps each module, or group of
+# modules sharing a run, on one worker, the longest first); the 25 slowest tests are printed.
+PYTEST := $(AIRFLOW_VENV)/bin/pytest
 test: lint
-	$(AIRFLOW_VENV)/bin/pytest tests
+	$(PYTEST) tests -n 2 --dist loadgroup --durations=25
+
+# The inner loop: unit and DAG integrity tests, and whatever else needs no DAG run (the
+# `quick` marker); a few minutes at most.
+test-fast: setup
+	$(AIRFLOW_VENV)/bin/ruff check .
+	$(PYTEST) tests -m "unit or integrity or quick" --durations=10
 
 # Benchmarks print ratios against baselines measured in the same run; the report goes to
 # var/bench/RESULTS.md (bench/RESULTS.md is the committed, commented copy). About 40 minutes

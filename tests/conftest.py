@@ -1,21 +1,38 @@
-"""Test tiers by folder (unit, integrity, integration) and one isolated home per session.
+"""Test tiers by folder (unit, integrity, integration), a time limit per test, and one
+isolated home per test process.
 
 Airflow reads AIRFLOW_HOME when it is first imported, so the isolated homes are set here,
-before any test module imports it. The compiled-pipeline cache stays shared (var/compiled):
-its entries are keyed by content, and a warm cache saves a compile per test session.
+before any test module imports it. Nothing is written into the checkout: homes, pipeline
+roots and the compiled-pipeline cache live under the system's temporary folder.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
+import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 TFX_PYTHON = PROJECT_ROOT / ".venv-tfx" / "bin" / "python"
 TIERS = ("unit", "integrity", "integration")
+# Seconds a test may take, its module's shared fixtures included, unless its module says
+# otherwise (``pytestmark = pytest.mark.timeout(...)``): a hang fails that test, naming what
+# it waited for, instead of running into CI's limit.
+TIER_TIMEOUTS = {"unit": 60, "integrity": 600, "integration": 900}
+# What test sessions share, outside the checkout, per user: the compiled-pipeline cache
+# (entries keyed by content) and the migrated Airflow databases the tests copy.
+# Integration modules by the time they take (--durations), the longest first; the rest
+# (unit, integrity, the quick ones) follow in their own order.
+COST_ORDER = [
+    "integration/test_tfx_examples.py",
+]
+TEST_CACHE = Path(tempfile.gettempdir()) / f"tfx-dags-tests-{os.getuid()}"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -24,6 +41,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # more than Airflow's default 30 s).
     from tfx_dags.dev import local_airflow
 
+    os.environ.setdefault("TFX_DAGS_COMPILED_DIR", str(TEST_CACHE / "compiled"))
+    # Airflow databases are copies of one migrated once (tfx_dags.dev.local_airflow.init_db).
+    os.environ.setdefault("TFX_DAGS_DEV_DB_TEMPLATES", str(TEST_CACHE / "airflow-db"))
     os.environ.update(local_airflow.environment(Path(tempfile.mkdtemp(prefix="tfx-dags-tests-"))))
     # The test data is tiny: Beam's in-memory DirectRunner beats starting a worker per core.
     # tests/integration/test_beam_args.py runs the default (multi-processing) on purpose.
@@ -40,10 +60,63 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The longest modules first, so that two workers finish together (xdist hands modules
+    # out in this order); each module's own order is kept.
+    items.sort(key=lambda item: cost_rank(Path(str(item.fspath))))
     for item in items:
         tier = Path(str(item.fspath)).relative_to(PROJECT_ROOT / "tests").parts[0]
         if tier in TIERS:
             item.add_marker(getattr(pytest.mark, tier))
+            if item.get_closest_marker("timeout") is None:
+                item.add_marker(pytest.mark.timeout(TIER_TIMEOUTS[tier]))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``-n 2 --dist loadgroup``: each module stays on one worker (its module fixtures run
+    once), and modules that share a session fixture name one ``xdist_group`` and stay together.
+    Modules go out in collection order, the longest first (``COST_ORDER``)."""
+    from xdist.scheduler import LoadGroupScheduling
+
+    class ModuleOrGroupScheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.rfind("@") > nodeid.rfind("]"):
+                return nodeid.rsplit("@", 1)[-1]
+            return nodeid.split("::", 1)[0]
+
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    config.option.loadscopereorder = False
+    return ModuleOrGroupScheduling(config, log)
+
+
+def cost_rank(module: Path) -> int:
+    name = module.relative_to(PROJECT_ROOT / "tests").as_posix()
+    return COST_ORDER.index(name) if name in COST_ORDER else len(COST_ORDER)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    if call.excinfo is not None and "from pytest-timeout" in str(call.excinfo.value):
+        report.sections.append(("what it waited for", waited_for(call.excinfo)))
+    return report
+
+
+def waited_for(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
+    """What the timed-out test was waiting on, from the frames the timeout interrupted:
+    a ``wait_for(..., what=...)``, a subprocess, or else the innermost line of the tests."""
+    for entry in reversed(excinfo.traceback):
+        frame_locals = entry.frame.f_locals
+        if isinstance(frame_locals.get("what"), str):
+            return str(frame_locals["what"])
+        for value in frame_locals.values():
+            if isinstance(value, subprocess.Popen):
+                command = value.args if isinstance(value.args, list) else [value.args]
+                return f"the command {shlex.join(map(str, command))} (pid {value.pid})"
+    for entry in reversed(excinfo.traceback):
+        if Path(str(entry.path)).is_relative_to(PROJECT_ROOT / "tests"):
+            return f"{entry.path}:{entry.lineno + 1}: {entry.statement}"
+    return "unknown: see the traceback"
 
 
 @pytest.fixture(scope="session")

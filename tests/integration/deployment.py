@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from tfx_dags.common import settings
+from tfx_dags.common.locks import folder_lock
 from tfx_dags.dev import local_airflow
 
 AIRFLOW = Path(sys.executable).parent / "airflow"
@@ -68,8 +69,8 @@ class Databases:
     def mlmd_uri(self) -> str:
         return f"mysql://{self.name}:{self.mlmd_password}@127.0.0.1:3306/{self.name}"
 
-    def create(self) -> None:
-        _psql(f"CREATE DATABASE {self.name}")
+    def create(self, *, template: str | None = None) -> None:
+        _psql(f"CREATE DATABASE {self.name}" + (f" TEMPLATE {template}" if template else ""))
         user = f"'{self.name}'@'localhost', '{self.name}'@'%'"
         _mariadb(
             f"CREATE DATABASE {self.name}; "
@@ -110,13 +111,30 @@ class Databases:
         return [line.split("\t") for line in result.stdout.splitlines() if line]
 
 
-def _psql(statement: str, *, check: bool = True) -> None:
-    subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "root", "-d", "postgres", "-c", statement],
+def _psql(statement: str, *, check: bool = True) -> str:
+    return subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "root", "-d", "postgres", "-At", "-c", statement],
         capture_output=True,
         text=True,
         check=check,
-    )
+    ).stdout
+
+
+def airflow_template(env: Mapping[str, str], *, log: Path) -> str:
+    """A PostgreSQL database migrated and provisioned once per Airflow version and pools
+    (kept between sessions), which each deployment's database copies (``TEMPLATE``)."""
+    name = "tfxdags_template_" + local_airflow.template_key(env)
+    with folder_lock(Path(env["TFX_DAGS_DEV_DB_TEMPLATES"])):
+        if not _psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'").strip():
+            building = f"tfxdags_building_{os.getpid()}"
+            _psql(f"DROP DATABASE IF EXISTS {building}")
+            _psql(f"CREATE DATABASE {building}")
+            uri = f"postgresql+psycopg2://root@127.0.0.1:5432/{building}"
+            local_airflow.migrate_and_provision(
+                {**env, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": uri}, log=log
+            )
+            _psql(f"ALTER DATABASE {building} RENAME TO {name}")
+    return name
 
 
 def _mariadb(statements: str, *, check: bool = True) -> None:
@@ -164,9 +182,10 @@ class Deployment:
     def start(self, workers: Sequence[tuple[str, Sequence[str], Mapping[str, str]]] = ()) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "passwords.json").write_text(json.dumps({"admin": ADMIN_PASSWORD}))
-        self.databases.create()
         env = self.env
-        local_airflow.init_db(env, log=self.home / "logs" / "db-migrate.log")
+        self.databases.create(
+            template=airflow_template(env, log=self.home / "logs" / "db-migrate.log")
+        )
         subprocess.run(
             [str(settings.tfx_python()), "-m", "tfx_dags.mlmd.connection", "init"],
             env={**env, "TFX_DAGS_METADATA_URI": self.databases.mlmd_uri},

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import subprocess
+import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -33,7 +35,11 @@ from tfx_dags.ui.source import NotFound, ViewSource, ViewSourceError
 DAG_ID = "penguin_keras"
 DATA_CSV = settings.PROJECT_ROOT / "data" / "penguin" / "penguins.csv"
 CACHED_IN_RUN_2 = {"CsvExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform"}
-ARTIFACTS = settings.PROJECT_ROOT / "var" / "test-artifacts"
+# Screenshots of the browser test, outside the checkout (the suite writes nothing there).
+ARTIFACTS = Path(
+    os.environ.get("TFX_DAGS_TEST_ARTIFACTS")
+    or Path(tempfile.gettempdir()) / f"tfx-dags-tests-{os.getuid()}" / "artifacts"
+)
 
 
 class ViewRuns:

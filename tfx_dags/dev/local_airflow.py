@@ -6,8 +6,10 @@ Everything lives under one folder: Airflow's home and metadata DB, and tfx_dags'
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -15,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tfx_dags.common import settings
+from tfx_dags.common.locks import folder_lock
 
 AIRFLOW_BIN = Path(sys.executable).parent / "airflow"
 
@@ -63,11 +66,57 @@ def airflow(
 
 
 def init_db(env: Mapping[str, str], *, log: Path) -> None:
-    """Create or upgrade Airflow's database and provision the project's pools in it."""
+    """Create or upgrade Airflow's database and provision the project's pools in it.
+
+    With ``TFX_DAGS_DEV_DB_TEMPLATES`` set (the tests set it), a new SQLite database is a
+    copy of one migrated and provisioned once into that folder, per Airflow version and
+    pools: a migration costs seconds of CPU, a copy milliseconds.
+    """
+    templates = env.get("TFX_DAGS_DEV_DB_TEMPLATES")
+    database = sqlite_file(env)
+    if templates and database is not None and not database.exists():
+        template = sqlite_template(env, Path(templates), log=log)
+        database.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, database)
+        return
+    migrate_and_provision(env, log=log)
+
+
+def migrate_and_provision(env: Mapping[str, str], *, log: Path) -> None:
     from tfx_dags.airflow import pools
 
     airflow(env, "db", "migrate", log=log)
     pools.provision(env)
+
+
+def sqlite_file(env: Mapping[str, str]) -> Path | None:
+    """The file of the environment's SQLite database; None for another database."""
+    uri = env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "")
+    return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:////") else None
+
+
+def template_key(env: Mapping[str, str]) -> str:
+    """What a migrated, provisioned database depends on: Airflow's version and the pools."""
+    from importlib.metadata import version
+
+    pools_file = Path(env.get("TFX_DAGS_POOLS_FILE") or settings.pools_file())
+    digest = hashlib.sha256(version("apache-airflow").encode())
+    digest.update(pools_file.read_bytes())
+    digest.update(env.get("TFX_DAGS_GPU_POOL_SLOTS", "").encode())
+    return digest.hexdigest()[:16]
+
+
+def sqlite_template(env: Mapping[str, str], folder: Path, *, log: Path) -> Path:
+    """The migrated, provisioned SQLite database to copy, made once (one process at a time)."""
+    template = folder / f"airflow-{template_key(env)}.db"
+    with folder_lock(folder):
+        if not template.exists():
+            partial = folder / f".{template.name}.{os.getpid()}"
+            partial.unlink(missing_ok=True)
+            uri = f"sqlite:///{partial}"
+            migrate_and_provision({**env, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": uri}, log=log)
+            partial.rename(template)
+    return template
 
 
 def task_states(env: Mapping[str, str], dag_id: str) -> dict[str, dict[str, str]]:

@@ -21,7 +21,6 @@ unpacking it is the same install, and ``use_fast_wheel_install`` makes TFX do th
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import sys
@@ -30,6 +29,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from tfx_dags.common.locks import folder_lock
 
 # Node parameters tfx_dags adds so that TFX's cache key (which sees paths and class names,
 # not contents) changes exactly when the content does.
@@ -109,19 +110,6 @@ def _wheels_lock(pipeline_root: str) -> Iterator[None]:
         return
     with folder_lock(Path(pipeline_root) / WHEELS_FOLDER):
         yield
-
-
-@contextmanager
-def folder_lock(folder: Path) -> Iterator[None]:
-    """An exclusive lock on ``folder/.lock`` (the folder made if missing): one writer of the
-    wheels in it at a time, across processes."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def fingerprint_user_executors(ir: Any, user_folders: Iterable[str]) -> None:

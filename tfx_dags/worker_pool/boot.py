@@ -21,7 +21,6 @@ the worker has the Beam of the TFX lock. Each worker writes its log to
 from __future__ import annotations
 
 import argparse
-import fcntl
 import hashlib
 import os
 import shutil
@@ -32,6 +31,8 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from tfx_dags.common.locks import folder_lock
 
 SDK_WORKER = "apache_beam.runners.worker.sdk_worker_main"
 # What Beam stages besides the user's packages, and how the worker treats it.
@@ -157,9 +158,7 @@ def _installed(path: Path, cache: Path) -> Path:
     target = cache / hashlib.sha256(path.read_bytes()).hexdigest()[:32]
     if target.is_dir():
         return target
-    cache.mkdir(parents=True, exist_ok=True)
-    with open(cache / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with folder_lock(cache):
         if target.is_dir():
             return target
         partial = cache / f".{target.name}.{os.getpid()}"
