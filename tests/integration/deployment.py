@@ -134,6 +134,9 @@ def airflow_template(env: Mapping[str, str], *, log: Path) -> str:
                 {**env, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": uri}, log=log
             )
             _psql(f"ALTER DATABASE {building} RENAME TO {name}")
+            # Nothing may be connected to a template while it is copied; autovacuum leaves
+            # alone a database that takes no connections.
+            _psql(f"ALTER DATABASE {name} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
     return name
 
 
@@ -309,9 +312,34 @@ def wait_for(check: Callable[[], Any], *, timeout: float, what: str, every: floa
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
+# The pipeline file of the fault tests: penguin, its Trainer held while the test holds it.
+HELD_PENGUIN = Path(__file__).resolve().parent / "held_training" / "held_penguin.py"
+
+
+@dataclass
+class TrainerHolds:
+    """Trainers of HELD_PENGUIN that hold at the start of training while the test holds
+    them (a file per step count in ``folder``): a fault hits a Trainer mid-training when
+    the test chooses, and its retry, released, trains a few steps instead of thousands."""
+
+    folder: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return {"TFX_DAGS_TEST_TRAINER_HOLDS": str(self.folder)}
+
+    def hold(self, steps: int) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / str(steps)).touch()
+
+    def release(self, steps: int) -> None:
+        (self.folder / str(steps)).unlink(missing_ok=True)
+
+
 def trainer_log_once_training(airflow_home: Path, dag_id: str, run_id: str, *, where: str) -> str:
-    """The log of the Trainer's first attempt once it says training began (and a moment
-    after, for a fault to hit mid-training): Airflow's task log under ``airflow_home``."""
+    """The log of the Trainer's first attempt once it is held inside the user's training
+    code (TrainerHolds): Airflow's task log under ``airflow_home``."""
     log = (
         airflow_home
         / "logs"
@@ -321,12 +349,11 @@ def trainer_log_once_training(airflow_home: Path, dag_id: str, run_id: str, *, w
         / "attempt=1.log"
     )
     wait_for(
-        lambda: log.is_file() and "Training model." in log.read_text(errors="replace"),
+        lambda: log.is_file() and "held_trainer: holding" in log.read_text(errors="replace"),
         timeout=600,
         what=f"the Trainer to start training{where}",
         every=0.5,
     )
-    time.sleep(2)
     return log.read_text(errors="replace")
 
 

@@ -6,6 +6,11 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
+# No DAG run: part of `make test-fast`.
+pytestmark = pytest.mark.quick
+
 CHECK = Path(__file__).resolve().parents[1] / "tfx_env" / "check_atomic_push.py"
 
 

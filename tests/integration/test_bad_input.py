@@ -12,6 +12,9 @@ from tfx_dags.airflow.compile_cache import ensure_compiled
 from tfx_dags.airflow.operators import TfxNodeOperator
 from tfx_dags.common.pipeline_ref import parse_pipeline_ref
 
+# No DAG run: part of `make test-fast`.
+pytestmark = pytest.mark.quick
+
 PENGUIN_CSV = Path(__file__).resolve().parents[2] / "data" / "penguin" / "penguins.csv"
 
 

@@ -37,8 +37,10 @@ from typing import Any
 import pytest
 from deployment import (
     AIRFLOW,
+    HELD_PENGUIN,
     Databases,
     Deployment,
+    TrainerHolds,
     free_port,
     require_services,
     trainer_log_once_training,
@@ -53,7 +55,8 @@ DAG_ID = "edge_penguin"
 EDGE_WORKER, MAIN_HOST = "gpu-edge", "main-host"
 # A thin DAG file of its own (kept out of scheduler_dags/, which other deployments parse):
 # up to two runs at once, one quick retry.
-DAG_FILE = f'''"""An Airflow DAG of the penguin pipeline (Trainer: TFX_DAGS_GPU_EXECUTOR)."""
+DAG_FILE = f'''"""An Airflow DAG of the penguin pipeline (Trainer: TFX_DAGS_GPU_EXECUTOR), its
+Trainer held mid-training while the test holds it (deployment.TrainerHolds)."""
 
 from datetime import timedelta
 
@@ -61,12 +64,10 @@ from tfx_dags import RunParam, pipeline_dag, settings
 
 {DAG_ID} = pipeline_dag(
     dag_id="{DAG_ID}",
-    pipeline="modules.penguin.pipeline:create_pipeline",
+    pipeline="{HELD_PENGUIN}:create_pipeline",
     pipeline_kwargs={{
         "data_root": str(settings.PROJECT_ROOT / "data" / "penguin"),
         "serving_model_dir": str(settings.serving_dir("{DAG_ID}")),
-        "trainer_module": "modules.penguin.keras_raw",
-        "use_transform": False,
         "train_steps": 200,
         "min_accuracy": 0.5,
     }},
@@ -79,8 +80,8 @@ from tfx_dags import RunParam, pipeline_dag, settings
 )
 '''
 # Steps of the two concurrent runs (distinct, so that no Trainer is a cache hit of another),
-# then of the runs whose worker or whole host dies (long enough to be killed mid-training).
-CONCURRENT_STEPS, ORPHANED_STEPS, KILLED_STEPS = (3000, 3001), 8000, 12_000
+# then of the runs whose worker or whole host dies (held mid-training until the fault struck).
+CONCURRENT_STEPS, ORPHANED_STEPS, KILLED_STEPS = (3000, 3001), 300, 301
 # The operator logs where its node runs.
 NODE_STARTED = re.compile(r"TFX node Trainer: process (\d+) ")
 # TFX's launcher names the ML Metadata execution it runs.
@@ -88,7 +89,7 @@ EXECUTION = re.compile(r"Going to run a new execution (\d+)")
 
 
 class EdgeRuns:
-    def __init__(self, deployment: Deployment, workdir: Path) -> None:
+    def __init__(self, deployment: Deployment, workdir: Path, holds: TrainerHolds) -> None:
         self.deployment = deployment
         self.workdir = workdir
         self.node_server_dir = workdir / "node-server"
@@ -105,6 +106,7 @@ class EdgeRuns:
 
         # 2. Only the worker's own process group dies (a crashed worker daemon): the job it
         # started leads a process group of its own and trains on.
+        holds.hold(ORPHANED_STEPS)
         self.orphaned = self._trigger(ORPHANED_STEPS)
         node, _ = self._wait_until_training(self.orphaned)
         worker = self.deployment.processes.pop(self.worker)
@@ -112,12 +114,14 @@ class EdgeRuns:
         worker.wait(timeout=30)
         time.sleep(3)
         self.node_outlived_its_worker = _alive(node)
+        holds.release(ORPHANED_STEPS)
         self._wait_lifeless()
         self._start_worker("edge-worker-2")
         self.orphaned_run = self._wait_finished(self.orphaned)
         self.orphaned_tasks = {task["task_id"]: task for task in self._tasks(self.orphaned)}
 
         # 3. The whole host dies mid-training.
+        holds.hold(KILLED_STEPS)
         self.killed = self._trigger(KILLED_STEPS)
         node, execution = self._wait_until_training(self.killed)
         self.killed_at = time.time()
@@ -127,6 +131,7 @@ class EdgeRuns:
         self.model_at_kill = sorted(str(path) for path in model.rglob("*") if path.is_file())
         time.sleep(3)
         self.leftovers = [pid for pid in self.host_processes if _alive(pid)]
+        holds.release(KILLED_STEPS)
         self._wait_lifeless()
         self._start_worker("edge-worker-3")
         self.killed_run = self._wait_finished(self.killed)
@@ -321,6 +326,7 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeRuns]:
     (dags / f"{DAG_ID}.py").write_text(DAG_FILE)
     workdir = home / "gpu-host"
     workdir.mkdir()
+    holds = TrainerHolds(home / "trainer-holds")
     port = free_port()
     deployment = Deployment(
         home=home,
@@ -341,11 +347,12 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeRuns]:
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
             "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tfx_dags.dev.local_airflow.worker_hostname",
             "TFX_DAGS_WORKER_NAME": MAIN_HOST,
+            **holds.env,
         },
     )
     try:
         deployment.start()
-        runs = EdgeRuns(deployment, workdir)
+        runs = EdgeRuns(deployment, workdir, holds)
         yield runs
     finally:
         # The Edge worker first, while the api-server still takes its last report.

@@ -10,7 +10,9 @@ One DAG, four runs, each hit by one fault while it runs or after it finished:
 
 Every run must complete; ML Metadata must hold exactly one successful Trainer execution per
 run and no artifact pointing at a partial model; killed nodes leave no process behind; the
-re-runs duplicate no artifact and push nothing new.
+re-runs duplicate no artifact and push nothing new. Each Trainer's first attempt holds
+inside the user's training code (deployment.TrainerHolds) until its fault has struck; the
+retry then trains its hundred steps.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import pytest
 from deployment import (
     Databases,
     Deployment,
+    TrainerHolds,
     require_services,
     trainer_log_once_training,
     wait_for,
@@ -72,11 +75,12 @@ def group_members(group: int) -> list[int]:
 
 
 class FaultRuns:
-    def __init__(self, deployment: Deployment) -> None:
+    def __init__(self, deployment: Deployment, holds: TrainerHolds) -> None:
         self.deployment = deployment
+        self.holds = holds
         deployment.wait_for_dag(DAG_ID)
         self.leftovers: dict[str, list[int]] = {}
-        self._triggered = 0
+        self._steps: dict[str, int] = {}
         self.run_ids = [
             self._run_killing_the_trainer(kill_parent=False),
             self._run_killing_the_trainer(kill_parent=True),
@@ -128,13 +132,16 @@ class FaultRuns:
         return self.deployment.request("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}")[1]  # type: ignore[no-any-return]
 
     def _trigger(self) -> str:
-        # A step count of its own per run: its Trainer trains rather than hitting the cache.
-        conf = {"train_steps": 40_000 + self._triggered}
-        self._triggered += 1
+        """A run whose Trainer holds mid-training until released; its step count is its own,
+        so that its Trainer trains rather than hitting the cache."""
+        steps = 100 + len(self._steps)
+        self.holds.hold(steps)
+        conf = {"train_steps": steps}
         status, run = self.deployment.request(
             "POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": None, "conf": conf}
         )
         assert status == 200, run
+        self._steps[str(run["dag_run_id"])] = steps
         return str(run["dag_run_id"])
 
     def _wait_finished(self, run_id: str, after: float = 0) -> dict[str, Any]:
@@ -154,12 +161,12 @@ class FaultRuns:
         os.kill(victim, signal.SIGKILL)
         time.sleep(5)
         self.leftovers["parent" if kill_parent else "node"] = group_members(node)
+        self.holds.release(self._steps[run_id])
         self._wait_finished(run_id)
         return run_id
 
     def _wait_until_training(self, run_id: str) -> tuple[int, int]:
-        """Until the Trainer's first attempt logs that training began (40k steps last tens of
-        seconds from there), plus a moment."""
+        """Until the Trainer's first attempt is held inside the user's training code."""
         text = trainer_log_once_training(self.deployment.home / "airflow", DAG_ID, run_id, where="")
         node, task = node_and_task(text)
         assert alive(node), "the Trainer ended before the fault"
@@ -176,6 +183,7 @@ class FaultRuns:
         os.killpg(scheduler.pid, signal.SIGKILL)
         scheduler.wait(timeout=30)
         time.sleep(5)
+        self.holds.release(self._steps[run_id])
         self.deployment._spawn("scheduler-2", ["scheduler"])
         self._wait_finished(run_id)
         return run_id
@@ -202,8 +210,10 @@ def _timestamp(iso: str) -> float:
 @pytest.fixture(scope="module")
 def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultRuns]:
     require_services("PostgreSQL", "MariaDB")
+    home = tmp_path_factory.mktemp("faults")
+    holds = TrainerHolds(home / "trainer-holds")
     deployment = Deployment(
-        home=tmp_path_factory.mktemp("faults"),
+        home=home,
         dags_folder=DAGS,
         databases=Databases(),
         # A task whose process died is noticed within seconds, not minutes.
@@ -213,11 +223,12 @@ def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultRuns]:
             # without heartbeat makes a scheduler dead, orphans are looked for every 300 s).
             "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_THRESHOLD": "15",
             "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "15",
+            **holds.env,
         },
     )
     try:
         deployment.start()
-        yield FaultRuns(deployment)
+        yield FaultRuns(deployment, holds)
     finally:
         deployment.stop()
 

@@ -10,9 +10,13 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 from test_beam_args import compile_penguin
 
 from tfx_dags.common import settings
+
+# No DAG run: part of `make test-fast`.
+pytestmark = pytest.mark.quick
 
 COUNT = Path(__file__).resolve().parents[1] / "tfx_env" / "count_store_opens.py"
 

@@ -1,10 +1,10 @@
 """A ``module_file=`` pipeline under a real scheduler: two runs of one DAG at once.
 
 TFX 1.15.1's native Keras taxi pipeline, unmodified, with its own multi-processing Beam
-arguments, on a LocalExecutor deployment (PostgreSQL for Airflow, MariaDB for ML Metadata
-through the Airflow connection: the DAG sets the pipeline's own SQLite store aside). Two
-runs triggered together run their tasks side by side; both import the user module from
-the wheels under the pipeline root, and nothing races on them.
+arguments, on a slice of its data, on a LocalExecutor deployment (PostgreSQL for Airflow,
+MariaDB for ML Metadata through the Airflow connection: the DAG sets the pipeline's own
+SQLite store aside). Two runs triggered together run their tasks side by side; both import
+the user module from the wheels under the pipeline root, and nothing races on them.
 """
 
 from __future__ import annotations
@@ -17,11 +17,16 @@ from typing import Any
 
 import pytest
 from deployment import Databases, Deployment, require_services
+from shared_runs import write_slice
 
 from tfx_dags.dev import local_airflow
 
 TAXI = Path(__file__).resolve().parents[1] / "tfx_examples" / "chicago_taxi_pipeline"
 DAG_ID = "taxi_module_file"
+# The example's data cut to a slice (what is tested is two runs at once, not data size),
+# written into the test's home.
+TAXI_SLICE_ROWS = 2000
+DATA_ROOT = "@data_root@"
 
 DAG_FILE = f'''
 """Airflow DAG: TFX's native Keras taxi example, two runs at a time."""
@@ -32,7 +37,7 @@ dag = pipeline_dag(
     dag_id="{DAG_ID}",
     pipeline="{TAXI}/taxi_pipeline_native_keras.py:_create_pipeline",
     pipeline_kwargs={{
-        "data_root": "{TAXI}/data/simple",
+        "data_root": "{DATA_ROOT}",
         "module_file": "{TAXI}/taxi_utils_native_keras.py",
         "serving_model_dir": str(settings.serving_dir("{DAG_ID}")),
         "metadata_path": str(settings.home() / "unused-pipeline-store.sqlite"),
@@ -70,7 +75,8 @@ def concurrent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConcurrentR
     home = tmp_path_factory.mktemp("module-file-concurrency")
     dags = home / "dags"
     dags.mkdir()
-    (dags / "taxi_module_file.py").write_text(DAG_FILE)
+    write_slice(TAXI / "data" / "simple" / "data.csv", home / "data" / "data.csv", TAXI_SLICE_ROWS)
+    (dags / "taxi_module_file.py").write_text(DAG_FILE.replace(DATA_ROOT, str(home / "data")))
     deployment = Deployment(home=home, dags_folder=dags, databases=Databases())
     try:
         deployment.start()

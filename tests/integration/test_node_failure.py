@@ -11,6 +11,9 @@ from tfx_dags.airflow.compile_cache import ensure_compiled
 from tfx_dags.airflow.operators import TfxNodeOperator
 from tfx_dags.common.pipeline_ref import parse_pipeline_ref
 
+# No DAG run: part of `make test-fast`.
+pytestmark = pytest.mark.quick
+
 
 def test_a_missing_pipeline_ir_fails_the_task_naming_the_file(tmp_path: Path) -> None:
     missing = tmp_path / "pipeline_ir.pb"

@@ -10,6 +10,9 @@ import pytest
 from tfx_dags.airflow import pools
 from tfx_dags.dev import local_airflow
 
+# No DAG run: part of `make test-fast`.
+pytestmark = pytest.mark.quick
+
 
 def test_provisioning_creates_the_gpu_pool_and_the_slot_setting_overrides_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -30,6 +30,7 @@ from typing import Any
 
 import pytest
 from deployment import free_port
+from shared_runs import write_slice
 from test_beam_args import run_node
 
 from tfx_dags.airflow.compile_cache import ensure_compiled
@@ -41,6 +42,8 @@ from tfx_dags.dev import local_airflow
 DAG_ID = "penguin_portable"
 BEAM_NODES = ("CsvExampleGen", "StatisticsGen", "Transform", "Evaluator")
 TAXI = Path(__file__).resolve().parents[1] / "tfx_examples" / "chicago_taxi_pipeline"
+# Rows of the taxi data its Transform runs on here (the example's own: 15000).
+TAXI_SLICE_ROWS = 1000
 DAG_FILE = '''
 """Airflow DAG: the penguin pipeline with its Beam-backed nodes on a portable Beam runner."""
 from datetime import timedelta
@@ -173,14 +176,16 @@ class PortableRuns:
 
     def module_file_transform(self, home: Path, beam_args: list[str]) -> str:
         """TFX's native Keras taxi example (``module_file=``) through its Transform, its Beam
-        nodes on the job service; Transform's output."""
+        nodes on the job service, on a slice of its data; Transform's output."""
+        data = home / "data"
+        write_slice(TAXI / "data" / "simple" / "data.csv", data / "data.csv", TAXI_SLICE_ROWS)
         compiled = ensure_compiled(
             cache_name="portable_taxi",
             ref=parse_pipeline_ref(f"{TAXI}/taxi_pipeline_native_keras.py:_create_pipeline"),
             kwargs={
                 "pipeline_name": "portable_taxi",
                 "pipeline_root": str(home / "pipelines" / "portable_taxi"),
-                "data_root": str(TAXI / "data" / "simple"),
+                "data_root": str(data),
                 "module_file": str(TAXI / "taxi_utils_native_keras.py"),
                 "serving_model_dir": str(home / "serving"),
                 "metadata_path": str(home / "metadata.sqlite"),

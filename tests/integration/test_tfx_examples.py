@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from shared_runs import write_slice
 
 from tfx_dags.common import settings
 from tfx_dags.dev import local_airflow
@@ -35,6 +36,10 @@ IMPORT_MARKER = "tfx_dags test: taxi_utils imported from the user's module_file"
 MULTI_PROCESSING = ["--direct_running_mode=multi_processing", "--direct_num_workers=0"]
 TRAINING_NODES = ("Transform", "Trainer", "Evaluator")
 # The DAGs of tfx_examples' native Keras taxi pipeline (see DAG_FILE's TAXI_VARIANTS).
+# Thirteen DAG runs in the module fixture, about 7 minutes of the first test's time alone.
+pytestmark = pytest.mark.timeout(1800)
+# Rows of the taxi data the two variant DAGs run on (the example's own: 15000).
+TAXI_SLICE_ROWS = 2000
 TAXI_DAGS = ("taxi_native_keras", "taxi_native_keras_no_server", "taxi_native_keras_in_memory")
 
 DAG_FILE = '''
@@ -43,19 +48,21 @@ from tfx_dags.common import settings
 from tfx_dags.airflow.factory import airflow_runner_dag, pipeline_dag
 
 # One module file, three DAGs: the file's own multi-processing Beam args with the node
-# server, the same with the training nodes in fresh interpreters, and Beam in memory.
+# server on the example's data, then on a slice of it (what they test is how Beam and the
+# nodes run, not how much data) with the training nodes in fresh interpreters, and with
+# Beam in memory.
 SERVER_OFF = {{node: {{"env": {{"TFX_DAGS_NODE_SERVER": "off"}}}} for node in {training!r}}}
 TAXI_VARIANTS = {{
-    "taxi_native_keras": ({multi_processing!r}, {{}}),
-    "taxi_native_keras_no_server": ({multi_processing!r}, SERVER_OFF),
-    "taxi_native_keras_in_memory": (["--direct_running_mode=in_memory"], {{}}),
+    "taxi_native_keras": ({multi_processing!r}, {{}}, "{taxi}/data/simple"),
+    "taxi_native_keras_no_server": ({multi_processing!r}, SERVER_OFF, "{taxi_slice}"),
+    "taxi_native_keras_in_memory": (["--direct_running_mode=in_memory"], {{}}, "{taxi_slice}"),
 }}
-for dag_id, (beam_args, task_overrides) in TAXI_VARIANTS.items():
+for dag_id, (beam_args, task_overrides, data_root) in TAXI_VARIANTS.items():
     globals()[dag_id] = pipeline_dag(
         dag_id=dag_id,
         pipeline="{taxi}/taxi_pipeline_native_keras.py:_create_pipeline",
         pipeline_kwargs={{
-            "data_root": "{taxi}/data/simple",
+            "data_root": data_root,
             "module_file": "{taxi}/taxi_utils_native_keras.py",
             "metadata_path": str(settings.metadata_sqlite_path()),
             "serving_model_dir": str(settings.serving_dir(dag_id)),
@@ -117,6 +124,9 @@ class ExampleRuns:
             (TAXI / "taxi_utils.py").read_text() + f"\nprint({IMPORT_MARKER!r}, flush=True)\n"
         )
         shutil.copytree(TAXI / "data" / "simple", taxi_home / "data" / "simple")
+        write_slice(
+            TAXI / "data" / "simple" / "data.csv", self.taxi_slice / "data.csv", TAXI_SLICE_ROWS
+        )
         (self.user / "penguin").mkdir()
         shutil.copy(PENGUIN / "penguin_utils_keras.py", self.user / "penguin")
         shutil.copy(PENGUIN / "schema" / "user_provided" / "schema.pbtxt", self.user / "penguin")
@@ -126,6 +136,7 @@ class ExampleRuns:
         (dags / "tfx_examples.py").write_text(
             DAG_FILE.format(
                 taxi=TAXI,
+                taxi_slice=self.taxi_slice,
                 penguin=PENGUIN,
                 user=self.user,
                 multi_processing=MULTI_PROCESSING,
@@ -172,6 +183,10 @@ class ExampleRuns:
     def pushed(self, dag_id: str, store: Path | None = None) -> list[dict[str, Any]]:
         env = {**self.env, "TFX_DAGS_METADATA_SQLITE": str(store)} if store else self.env
         return list(json.loads(local_airflow.tfx_query(env, "pushed-models", "--pipeline", dag_id)))
+
+    @property
+    def taxi_slice(self) -> Path:
+        return self.home / "taxi-slice"
 
     @property
     def taxi_simple_store(self) -> Path:

@@ -9,109 +9,22 @@ style with Transform, is covered by test_penguin_e2e.py.)
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tfx_dags.dev import local_airflow
+from shared_runs import STYLES, Style, StyleRuns, tree_digest
 
 SCORE_MODEL = Path(__file__).resolve().parents[1] / "tfx_env" / "score_model.py"
-GENERIC = "tfx.components.trainer.executor.GenericExecutor"
-ESTIMATOR = "tfx.components.trainer.executor.Executor"
-
-
-@dataclass(frozen=True)
-class Style:
-    dag_id: str
-    label: str
-    executor: str
-    min_accuracy: float
-    signature: str = "serving_default"
-    output: str = "outputs"
-
-
-STYLES = (
-    Style("penguin_keras_raw", "species", GENERIC, 0.9),
-    Style("penguin_estimator", "species", ESTIMATOR, 0.9, output="scores"),
-    Style("penguin_keras_estimator", "species", ESTIMATOR, 0.9, output="species"),
-    Style("taxi_estimator", "big_tipper", ESTIMATOR, 0.9, output="scores"),
-    Style("taxi_keras", "big_tipper", GENERIC, 0.9),
-    Style("digits_tflite", "digit", GENERIC, 0.9),
-)
-
-ONE_STEP_DAG = """
-# Airflow DAG: penguin_keras_raw as dags/penguin.py defines it, but trained for one step.
-from pathlib import Path
-from tfx_dags.common import settings
-from tfx_dags.airflow.factory import pipeline_dag
-
-dag = pipeline_dag(
-    dag_id="penguin_keras_raw",
-    pipeline="modules.penguin.pipeline:create_pipeline",
-    pipeline_kwargs={{
-        "data_root": {data_root!r},
-        "serving_model_dir": str(settings.serving_dir("penguin_keras_raw")),
-        "trainer_module": "modules.penguin.keras_raw",
-        "use_transform": False,
-        "train_steps": 1,
-    }},
-    owner="ml-platform",
-    tags=("tfx",),
-)
-"""
-
-
-def tree_digest(folder: Path) -> dict[str, str]:
-    return {
-        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
-
-
-class StyleRuns:
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        self.env = local_airflow.environment(home)
-        local_airflow.init_db(self.env, log=home / "logs" / "db-migrate.log")
-        self.exit_codes = {}
-        self.logs = {}
-        for style in STYLES:
-            log = home / "logs" / f"{style.dag_id}.log"
-            self.exit_codes[style.dag_id] = local_airflow.run_dag(self.env, style.dag_id, log=log)
-            self.logs[style.dag_id] = log.read_text()
-        # Snapshots of each DAG's one run, before penguin_keras_raw runs again below.
-        self.first_runs = {style.dag_id: self.metadata(style.dag_id) for style in STYLES}
-        self.pushed_first = {style.dag_id: self.pushed(style.dag_id) for style in STYLES}
-        self.serving_before = tree_digest(home / "serving" / "penguin_keras_raw")
-        self.one_step_exit_code = self._run_one_step_penguin(home)
-
-    def _run_one_step_penguin(self, home: Path) -> int:
-        dags = home / "one-step-dags"
-        dags.mkdir()
-        data_root = Path(__file__).resolve().parents[2] / "data" / "penguin"
-        (dags / "penguin_one_step.py").write_text(ONE_STEP_DAG.format(data_root=str(data_root)))
-        env = {**self.env, "AIRFLOW__CORE__DAGS_FOLDER": str(dags)}
-        log = home / "logs" / "penguin_keras_raw-one-step.log"
-        exit_code = local_airflow.run_dag(env, "penguin_keras_raw", log=log)
-        self.logs["one-step"] = log.read_text()
-        return exit_code
-
-    def metadata(self, dag_id: str) -> dict[str, dict[str, Any]]:
-        return json.loads(local_airflow.tfx_query(self.env, "runs", "--pipeline", dag_id))
-
-    def pushed(self, dag_id: str) -> list[dict[str, Any]]:
-        return json.loads(local_airflow.tfx_query(self.env, "pushed-models", "--pipeline", dag_id))
+# The runs are StyleRuns (shared_runs.py), which test_openlineage.py reads too.
+pytestmark = pytest.mark.xdist_group("sqlite_runs")
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> StyleRuns:
-    return StyleRuns(tmp_path_factory.mktemp("trainer-styles"))
+def runs(style_runs: StyleRuns) -> StyleRuns:
+    return style_runs
 
 
 def only_run(runs: StyleRuns, dag_id: str) -> dict[str, Any]:
