@@ -185,6 +185,7 @@ class Deployment:
     def start(self, workers: Sequence[tuple[str, Sequence[str], Mapping[str, str]]] = ()) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "passwords.json").write_text(json.dumps({"admin": ADMIN_PASSWORD}))
+        (self.home / "logs").mkdir(exist_ok=True)
         env = self.env
         self.databases.create(
             template=airflow_template(env, log=self.home / "logs" / "db-migrate.log")

@@ -78,6 +78,8 @@ def init_db(env: Mapping[str, str], *, log: Path) -> None:
         template = sqlite_template(env, Path(templates), log=log)
         database.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(template, database)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(f"{database}: a copy of {template}, migrated and provisioned\n")
         return
     migrate_and_provision(env, log=log)
 
