@@ -1,9 +1,10 @@
 """Test tiers by folder (unit, integrity, integration), a time limit per test, and one
-isolated home per test process.
+isolated home per test process (``make test`` runs two, pytest-xdist).
 
 Airflow reads AIRFLOW_HOME when it is first imported, so the isolated homes are set here,
 before any test module imports it. Nothing is written into the checkout: homes, pipeline
-roots and the compiled-pipeline cache live under the system's temporary folder.
+roots, the compiled-pipeline cache and the Airflow databases the tests copy live under the
+system's temporary folder.
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ TIERS = ("unit", "integrity", "integration")
 # otherwise (``pytestmark = pytest.mark.timeout(...)``): a hang fails that test, naming what
 # it waited for, instead of running into CI's limit.
 TIER_TIMEOUTS = {"unit": 60, "integrity": 600, "integration": 900}
-# What test sessions share, outside the checkout, per user: the compiled-pipeline cache
-# (entries keyed by content) and the migrated Airflow databases the tests copy.
 # Integration modules by the time they take (--durations), the longest first; the rest
 # (unit, integrity, the quick ones) follow in their own order.
 # (Seconds measured in one serial run on the 2-core CI machine, 2026-12-03.)
@@ -48,6 +47,8 @@ COST_ORDER = [
     "integration/test_beam_args.py",  # 40
     "integration/test_user_pipeline_errors.py",  # 20
 ]
+# What test sessions share, outside the checkout, per user: the compiled-pipeline cache
+# (entries keyed by content) and the migrated Airflow databases the tests copy.
 TEST_CACHE = Path(tempfile.gettempdir()) / f"tfx-dags-tests-{os.getuid()}"
 
 

@@ -325,13 +325,15 @@ class TrainerHolds:
 
     folder: Path
 
+    def __post_init__(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+
     @property
     def env(self) -> dict[str, str]:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        """For the deployment: where the Trainers look for their holds."""
         return {"TFX_DAGS_TEST_TRAINER_HOLDS": str(self.folder)}
 
     def hold(self, steps: int) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / str(steps)).touch()
 
     def release(self, steps: int) -> None:

@@ -4,9 +4,11 @@ serving a stand-in node module (no TensorFlow needed)."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
@@ -48,17 +50,20 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
     """An environment whose nodes are served: a private server folder and the fake node."""
     (tmp_path / "code").mkdir()
     (tmp_path / "code" / "fake_node.py").write_text(FAKE_NODE)
+    # Short, unlike tmp_path under xdist: a socket's path must fit in 108 bytes.
+    server_dir = Path(tempfile.mkdtemp(prefix="tfx-dags-srv-test-")) / "srv"
     monkeypatch.setenv("TFX_DAGS_NODE_SERVER", "on")
-    monkeypatch.setenv("TFX_DAGS_NODE_SERVER_DIR", str(tmp_path / "srv"))
+    monkeypatch.setenv("TFX_DAGS_NODE_SERVER_DIR", str(server_dir))
     monkeypatch.setenv("TFX_DAGS_NODE_SERVER_IDLE", "30")
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "code")}
     yield env
-    for log in (tmp_path / "srv").glob("*.sock.log"):
+    for log in server_dir.glob("*.sock.log"):
         for line in log.read_text().splitlines():
             if line.startswith("serving on"):  # "serving on PATH (pid N, ...)"
                 pid = int(line.split("(pid ")[1].split(",")[0])
                 if alive(pid):
                     os.kill(pid, signal.SIGTERM)
+    shutil.rmtree(server_dir.parent, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

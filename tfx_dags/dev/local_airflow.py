@@ -98,11 +98,17 @@ def sqlite_file(env: Mapping[str, str]) -> Path | None:
 
 
 def template_key(env: Mapping[str, str]) -> str:
-    """What a migrated, provisioned database depends on: Airflow's version and the pools."""
-    from importlib.metadata import version
+    """What a migrated, provisioned database depends on: the versions of Airflow and of its
+    providers (some bring tables of their own) and the pools."""
+    from importlib.metadata import distributions
 
     pools_file = Path(env.get("TFX_DAGS_POOLS_FILE") or settings.pools_file())
-    digest = hashlib.sha256(version("apache-airflow").encode())
+    installed = sorted(
+        f"{dist.metadata['Name']}=={dist.version}"
+        for dist in distributions()
+        if (dist.metadata["Name"] or "").lower().startswith("apache-airflow")
+    )
+    digest = hashlib.sha256("\n".join(installed).encode())
     digest.update(pools_file.read_bytes())
     digest.update(env.get("TFX_DAGS_GPU_POOL_SLOTS", "").encode())
     return digest.hexdigest()[:16]
