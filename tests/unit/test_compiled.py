@@ -32,13 +32,15 @@ def test_the_cache_key_changes_with_arguments_and_sources(tmp_path: Path) -> Non
     source.write_text("def make(**kw): ...\n")
     ref = parse_pipeline_ref(f"{source}:make")
     files = compile_cache.source_files(ref, source)
-    key = compile_cache.cache_key("d", ref, {"steps": 1}, files)
-    assert key == compile_cache.cache_key("d", ref, {"steps": 1}, files)
-    assert key != compile_cache.cache_key("d", ref, {"steps": 2}, files)
-    assert key != compile_cache.cache_key("other", ref, {"steps": 1}, files)
+    key = compile_cache.cache_key("d", ref, {"steps": 1}, files, "tfx115")
+    assert key == compile_cache.cache_key("d", ref, {"steps": 1}, files, "tfx115")
+    assert key != compile_cache.cache_key("d", ref, {"steps": 2}, files, "tfx115")
+    assert key != compile_cache.cache_key("other", ref, {"steps": 1}, files, "tfx115")
+    # Another TFX environment, or other versions installed in it.
+    assert key != compile_cache.cache_key("d", ref, {"steps": 1}, files, "tfx116")
     (tmp_path / "helper.py").write_text("X = 1\n")
     assert key != compile_cache.cache_key(
-        "d", ref, {"steps": 1}, compile_cache.source_files(ref, source)
+        "d", ref, {"steps": 1}, compile_cache.source_files(ref, source), "tfx115"
     )
 
 
@@ -60,7 +62,7 @@ def test_a_missing_tfx_environment_is_named(
 ) -> None:
     monkeypatch.setenv("TFX_DAGS_TFX_PYTHON", str(tmp_path / "no-python"))
     monkeypatch.setenv("TFX_DAGS_COMPILED_DIR", str(tmp_path / "cache"))
-    with pytest.raises(PipelineCompileError, match="no-python does not exist; run `make setup`"):
+    with pytest.raises(ConfigError, match=r"no-python does not exist; build it \(make setup\)"):
         compile_cache.ensure_compiled(cache_name="d", ref=PENGUIN, kwargs={})
 
 

@@ -3,7 +3,9 @@
 DAG files run in the scheduler's environment, which holds no TFX. The compile step therefore
 runs as a subprocess of the TFX environment's interpreter, and its result is cached under a
 key made of everything that can change it: the pipeline reference and arguments, the source
-files of the pipeline's package, tfx_dags' own code and the TFX lock. Files the compile step
+files of the pipeline's package, tfx_dags' own code, and the TFX environment it compiles in:
+its name and the versions of TFX, TensorFlow, Beam and their kin installed there
+(``tfx_dags.common.tfx_envs``). Files the compile step
 finds on the way (``module_file=`` folders) are listed with their digests in the manifest,
 and so are the environment variables the user's files read ($HOME in TFX's examples): an
 entry whose listed files or variables changed (or whose user-code wheels are gone) is
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tfx_dags.common import settings
+from tfx_dags.common import settings, tfx_envs
 from tfx_dags.common.contract import COMPILE_ERROR_MARKER
 from tfx_dags.common.errors import ManifestError, PipelineCompileError
 from tfx_dags.common.graph import (
@@ -39,7 +41,6 @@ from tfx_dags.common.pipeline_ref import PipelineRef
 from tfx_dags.node_server import client as node_client
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
-TFX_LOCK = settings.PROJECT_ROOT / "requirements" / "tfx.lock"
 IR_FILE = "pipeline_ir.pb"
 MANIFEST_FILE = "manifest.json"
 LAST_USED_FILE = "last_used"
@@ -91,8 +92,13 @@ def source_files(ref: PipelineRef, source: Path) -> list[Path]:
 
 
 def cache_key(
-    cache_name: str, ref: PipelineRef, kwargs: Mapping[str, Any], files: Iterable[Path]
+    cache_name: str,
+    ref: PipelineRef,
+    kwargs: Mapping[str, Any],
+    files: Iterable[Path],
+    tfx_env_digest: str,
 ) -> str:
+    """``tfx_env_digest``: ``tfx_envs.installed_digest`` of the environment that compiles."""
     digest = hashlib.sha256()
     header = {
         "format": MANIFEST_FORMAT,
@@ -101,12 +107,15 @@ def cache_key(
         "kwargs": kwargs,
         # Settings the compile step reads from the environment.
         "beam_direct_mode": settings.beam_direct_mode(),
+        # What the TFX environment has installed, not a lock file of this repository: a
+        # team's own image of a TFX line compiles anew when its versions change.
+        "tfx_env": tfx_env_digest,
     }
     digest.update(json.dumps(header, sort_keys=True).encode())
     # This package's own code: the compile step and the pipeline helpers a definition calls
     # (tfx_dags.authoring.pipelines, .trainers) shape the IR too.
     package_files = sorted(PACKAGE_DIR.rglob("*.py"))
-    for path in [*files, *package_files, TFX_LOCK]:
+    for path in [*files, *package_files]:
         digest.update(str(path).encode())
         digest.update(path.read_bytes() if path.is_file() else b"<missing>")
     return digest.hexdigest()[:20]
@@ -119,6 +128,7 @@ class CompileRequest:
     cache_name: str
     ref: PipelineRef
     kwargs: Mapping[str, Any]
+    tfx_env: str | None = None
     # The entry it resolved to (None: deferred, or it failed), compiled now or a cache hit.
     directory: Path | None = None
     compiled: bool = False
@@ -149,16 +159,24 @@ def observe(*, defer_misses: bool = False) -> Iterator[list[CompileRequest]]:
 
 
 def ensure_compiled(
-    *, cache_name: str, ref: PipelineRef, kwargs: Mapping[str, Any]
+    *,
+    cache_name: str,
+    ref: PipelineRef,
+    kwargs: Mapping[str, Any],
+    tfx_env: str | None = None,
 ) -> CompiledPipeline:
     """Return the compiled pipeline, compiling it first if the cache holds no current copy.
     ``cache_name`` is the cache folder: the DAG id, or for an AirflowDagRunner file (whose
-    DAG id only its compile tells) a name made from the file's."""
+    DAG id only its compile tells) a name made from the file's. ``tfx_env``: the TFX
+    environment that compiles it (and runs its nodes); default, the deployment's default."""
     started = time.monotonic()
     observer = _observer.get()
-    request = CompileRequest(cache_name, ref, dict(kwargs))
+    request = CompileRequest(cache_name, ref, dict(kwargs), tfx_env)
+    env = tfx_envs.resolve(tfx_env)
     source = pipeline_source(ref)
-    key = cache_key(cache_name, ref, kwargs, source_files(ref, source))
+    key = cache_key(
+        cache_name, ref, kwargs, source_files(ref, source), tfx_envs.installed_digest(env)
+    )
     folder = settings.compiled_dir() / cache_name
     for directory in _entries(folder, key):
         manifest = _read_manifest(directory)
@@ -172,7 +190,7 @@ def ensure_compiled(
     if observer is not None and observer.defer_misses:
         observer.requests.append(request)
         return CompiledPipeline(folder / DEFERRED, PipelineGraph(cache_name, nodes=()))
-    directory = _compile_into(folder, key, ref=ref, kwargs=kwargs, source=source)
+    directory = _compile_into(folder, key, ref=ref, kwargs=kwargs, source=source, env=env)
     compiled = CompiledPipeline(directory, load_graph(directory))
     _mark_used(directory)
     if observer is not None:
@@ -242,13 +260,19 @@ def load_graph(directory: Path) -> PipelineGraph:
 
 
 def _compile_into(
-    folder: Path, key: str, *, ref: PipelineRef, kwargs: Mapping[str, Any], source: Path
+    folder: Path,
+    key: str,
+    *,
+    ref: PipelineRef,
+    kwargs: Mapping[str, Any],
+    source: Path,
+    env: tfx_envs.TfxEnv,
 ) -> Path:
-    python = settings.tfx_python()
+    python = env.python
     if not python.exists():
         raise PipelineCompileError(
-            f"the TFX environment's interpreter {python} does not exist; run `make setup` "
-            "or set TFX_DAGS_TFX_PYTHON"
+            f"the interpreter {python} of TFX environment {env.name!r} does not exist; run "
+            "`make setup` or fix TFX_DAGS_TFX_ENVS / TFX_DAGS_TFX_PYTHON"
         )
     folder.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=folder))

@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import Any
 
 from tfx_dags.airflow.params import RunParam, as_run_param, param_schema
+from tfx_dags.common import tfx_envs
 from tfx_dags.common.errors import ConfigError
 from tfx_dags.common.graph import RuntimeParameter
 from tfx_dags.common.pipeline_ref import PipelineRef, parse_pipeline_ref
@@ -107,6 +108,10 @@ class PipelineDagConfig:
             ``"deployment"`` uses the deployment's store instead (the Airflow connection
             ``TFX_DAGS_METADATA_CONN_ID``, else SQLite), which the TFX view reads. Pipelines
             without one always use the deployment's. Default ``"pipeline"``.
+        tfx_env: the TFX environment (a name the deployment declares in
+            ``TFX_DAGS_TFX_ENVS``) that compiles the pipeline and runs its nodes, e.g.
+            ``"tfx115"`` for Estimators, ``"tfx116"`` for Keras on TF 2.16. Default: the
+            deployment's default environment (``TFX_DAGS_DEFAULT_TFX_ENV``).
     """
 
     dag_id: str
@@ -126,6 +131,7 @@ class PipelineDagConfig:
     schedule_assets: tuple[str, ...] = ()
     metadata_store: str = "pipeline"
     beam_args: Sequence[str] = ()
+    tfx_env: str | None = None
 
     def validate(self) -> PipelineRef:
         """Check every field; return the parsed pipeline reference. Raises ConfigError."""
@@ -144,6 +150,9 @@ class PipelineDagConfig:
         _validate_scheduling(self)
         _validate_ownership(self)
         _validate_beam_args("beam_args", self.beam_args)
+        if self.tfx_env is not None and not isinstance(self.tfx_env, str):
+            raise ConfigError(f"tfx_env={self.tfx_env!r} must be the name of a TFX environment")
+        tfx_envs.resolve(self.tfx_env)
         self.overrides()
         self.params()
         return ref

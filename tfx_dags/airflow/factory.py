@@ -68,7 +68,12 @@ def airflow_runner_dag(path: str | PathLike[str], **overrides: Any) -> DAG:
             f"airflow_runner_dag({str(path)!r}) needs the absolute path of a .py file that "
             "calls AirflowDagRunner(...).run(...)"
         )
-    compiled = ensure_compiled(cache_name=runner_cache_name(source), ref=ref, kwargs={})
+    compiled = ensure_compiled(
+        cache_name=runner_cache_name(source),
+        ref=ref,
+        kwargs={},
+        tfx_env=overrides.get("tfx_env"),
+    )
     config = {"dag_id": compiled.graph.pipeline_name, **dag_settings(source, compiled.graph)}
     for name, value in overrides.items():
         config[name] = merge_task_overrides(config, value) if name == "task_overrides" else value
@@ -102,7 +107,9 @@ def build_dag(config: PipelineDagConfig, *, compiled: CompiledPipeline | None = 
         }
         cache_name = config.dag_id
     if compiled is None:
-        compiled = ensure_compiled(cache_name=cache_name, ref=ref, kwargs=kwargs)
+        compiled = ensure_compiled(
+            cache_name=cache_name, ref=ref, kwargs=kwargs, tfx_env=config.tfx_env
+        )
     if compiled.graph.pipeline_name != config.dag_id:
         if ref.is_runner_file:
             raise ConfigError(
@@ -127,6 +134,7 @@ def build_dag(config: PipelineDagConfig, *, compiled: CompiledPipeline | None = 
         pipeline=str(ref),
         pipeline_kwargs=kwargs,
         run_params={name: checked.spec for name, checked in params.items()},
+        tfx_env=config.tfx_env,
     )
     # TFX RuntimeParameters are run parameters too (TFX's Airflow runner took them from
     # dag_run.conf); TFX binds them in each node, so they need no compile of their own.
@@ -201,6 +209,7 @@ def _airflow_dag(
             variant=variant if variant.run_params else None,
             runtime=runtime if runtime.specs else None,
             metadata_store=config.metadata_store,
+            tfx_env=config.tfx_env,
             pushed_model_alias=_pushed_model_alias(config.dag_id, node),
             input_channels=node.inputs,
             **{**_placement(node), **override.operator_kwargs()},

@@ -20,7 +20,7 @@ from airflow.sdk.exceptions import (
 
 from tfx_dags.airflow.compile_cache import ensure_compiled
 from tfx_dags.airflow.params import RunParam, RuntimeBinding, is_template, resolve_run_kwargs
-from tfx_dags.common import settings
+from tfx_dags.common import settings, tfx_envs
 from tfx_dags.common.contract import (
     BAD_DATA_EXIT,
     NODE_ERROR_MARKER,
@@ -43,6 +43,7 @@ class RunVariant:
     pipeline: str
     pipeline_kwargs: Mapping[str, Any]
     run_params: Mapping[str, RunParam] = field(default_factory=dict)
+    tfx_env: str | None = None
 
     def ir_path(self, params: Mapping[str, Any], default_ir: str) -> str:
         kwargs = resolve_run_kwargs(
@@ -51,7 +52,10 @@ class RunVariant:
         if kwargs == dict(self.pipeline_kwargs):
             return default_ir
         compiled = ensure_compiled(
-            cache_name=self.dag_id, ref=parse_pipeline_ref(self.pipeline), kwargs=kwargs
+            cache_name=self.dag_id,
+            ref=parse_pipeline_ref(self.pipeline),
+            kwargs=kwargs,
+            tfx_env=self.tfx_env,
         )
         return str(compiled.ir_path)
 
@@ -75,6 +79,9 @@ class TfxNodeOperator(BaseOperator):
             Default none.
         metadata_store: ``"deployment"`` sets a pipeline's own ML Metadata store aside for
             the deployment's. Default ``"pipeline"``.
+        tfx_env: the TFX environment whose interpreter runs the node, by name; the worker
+            resolves it (TFX_DAGS_TFX_ENVS), so each host may keep its environments where
+            it likes. Default: the worker's default environment.
         pushed_model_alias: for a Pusher, the alias through which a push emits the pushed
             model's Asset event. Default none.
         input_channels: what each input key of the node reads, ``(key, producer node id,
@@ -104,6 +111,7 @@ class TfxNodeOperator(BaseOperator):
         variant: RunVariant | None = None,
         runtime: RuntimeBinding | None = None,
         metadata_store: str = "pipeline",
+        tfx_env: str | None = None,
         pushed_model_alias: AssetAlias | None = None,
         input_channels: Sequence[tuple[str, str, str]] = (),
         **kwargs: Any,
@@ -118,6 +126,7 @@ class TfxNodeOperator(BaseOperator):
         self.variant = variant
         self.runtime = runtime
         self.metadata_store = metadata_store
+        self.tfx_env = tfx_env
         self.pushed_model_alias = pushed_model_alias
         self.input_channels = [tuple(channel) for channel in input_channels]
         self._node: node_client.NodeProcess | None = None
@@ -137,7 +146,7 @@ class TfxNodeOperator(BaseOperator):
     ) -> list[str]:
         """Argument list only: no shell ever sees the run id or any other value."""
         command = [
-            str(settings.tfx_python()),
+            str(tfx_envs.resolve(self.tfx_env).python),
             "-m",
             "tfx_dags.runner.node",
             "--pipeline-ir",

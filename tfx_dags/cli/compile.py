@@ -78,7 +78,10 @@ def _compile(request: CompileRequest) -> CompileResult:
     started = time.monotonic()
     try:
         compiled = compile_cache.ensure_compiled(
-            cache_name=request.cache_name, ref=request.ref, kwargs=request.kwargs
+            cache_name=request.cache_name,
+            ref=request.ref,
+            kwargs=request.kwargs,
+            tfx_env=request.tfx_env,
         )
     except (TfxDagsError, OSError) as error:
         return CompileResult(
@@ -95,7 +98,9 @@ def _compile(request: CompileRequest) -> CompileResult:
 
 def _identity(request: CompileRequest) -> str:
     return json.dumps(
-        [request.cache_name, str(request.ref), request.kwargs], sort_keys=True, default=str
+        [request.cache_name, str(request.ref), request.kwargs, request.tfx_env],
+        sort_keys=True,
+        default=str,
     )
 
 

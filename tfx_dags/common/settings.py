@@ -7,6 +7,8 @@ home. Both environments import this module, so it must stay free of Airflow and 
 |--------------------------------|----------------------------------|------------------------------|
 | TFX_DAGS_HOME                  | <project>/var                    | artifacts, ML Metadata, push |
 | TFX_DAGS_TFX_PYTHON            | <project>/.venv-tfx/bin/python   | interpreter that runs nodes  |
+| TFX_DAGS_TFX_ENVS              | (one: default, TFX_DAGS_TFX_PYTHON) | TFX environments by name  |
+| TFX_DAGS_DEFAULT_TFX_ENV       | (the first declared)             | environment without tfx_env= |
 | TFX_DAGS_COMPILED_DIR          | <project>/var/compiled           | compiled-pipeline cache      |
 | TFX_DAGS_COMPILE_TIMEOUT       | 300 (seconds)                    | bound on one pipeline compile|
 | TFX_DAGS_METADATA_SQLITE       | $TFX_DAGS_HOME/metadata.sqlite   | ML Metadata SQLite file      |
@@ -45,6 +47,13 @@ def _path(variable: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
+def _interpreter(variable: str, default: Path) -> Path:
+    """An interpreter's path, absolute but not resolved: a virtualenv's ``bin/python`` is a
+    link to the base interpreter, and only the link's path runs with the virtualenv."""
+    value = os.environ.get(variable)
+    return Path(os.path.abspath(Path(value).expanduser())) if value else default
+
+
 def _positive_seconds(variable: str, default: float) -> float:
     value = os.environ.get(variable)
     if not value:
@@ -65,7 +74,7 @@ def home() -> Path:
 
 def tfx_python() -> Path:
     """The TFX environment's interpreter, which runs the compile step and every node."""
-    return _path("TFX_DAGS_TFX_PYTHON", PROJECT_ROOT / ".venv-tfx" / "bin" / "python")
+    return _interpreter("TFX_DAGS_TFX_PYTHON", PROJECT_ROOT / ".venv-tfx" / "bin" / "python")
 
 
 def compiled_dir() -> Path:
@@ -146,7 +155,9 @@ def declared_queues() -> set[str]:
 def airflow_python() -> Path:
     """The Airflow environment's interpreter (``tfx-dags`` run from the TFX environment
     hands itself over to it)."""
-    return _path("TFX_DAGS_AIRFLOW_PYTHON", PROJECT_ROOT / ".venv-airflow" / "bin" / "python")
+    return _interpreter(
+        "TFX_DAGS_AIRFLOW_PYTHON", PROJECT_ROOT / ".venv-airflow" / "bin" / "python"
+    )
 
 
 def beam_direct_mode() -> str:

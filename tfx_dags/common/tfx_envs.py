@@ -1,0 +1,161 @@
+"""The deployment's TFX environments, by name: each is a Python interpreter that holds a TFX
+line and this package's TFX side (a virtualenv, or the interpreter of a worker image).
+
+``TFX_DAGS_TFX_ENVS`` declares them as a JSON object, ``{"tfx115": "/venvs/tfx115/bin/python",
+"tfx116": "/venvs/tfx116/bin/python"}``; ``TFX_DAGS_DEFAULT_TFX_ENV`` names the one a DAG
+without ``tfx_env=`` uses (else the first declared). Without ``TFX_DAGS_TFX_ENVS``, there is
+one environment, ``default``: ``TFX_DAGS_TFX_PYTHON``.
+
+Standard library only: the scheduler reads this at parse time and never runs the
+interpreters for it. What an environment has installed is read from its site-packages
+folders (the ``*.dist-info`` names carry each distribution's version), which one run of the
+interpreter found once and this module keeps beside the compile cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from tfx_dags.common import settings
+from tfx_dags.common.errors import ConfigError
+
+DEFAULT_NAME = "default"
+NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+# Distributions whose versions decide what a compile produces and how a node runs; a change
+# of any other distribution (a new pytest) does not invalidate compiled pipelines.
+KEY_DISTRIBUTIONS = (
+    "tfx",
+    "tensorflow",
+    "tensorflow-cpu",
+    "tf-keras",
+    "keras",
+    "apache-beam",
+    "ml-metadata",
+    "tfx-bsl",
+    "tensorflow-transform",
+    "tensorflow-model-analysis",
+    "tensorflow-data-validation",
+    "tensorflow-metadata",
+    "protobuf",
+)
+
+
+@dataclass(frozen=True)
+class TfxEnv:
+    name: str
+    python: Path
+
+
+def declared() -> dict[str, TfxEnv]:
+    """Every TFX environment of the deployment, by name, in declaration order."""
+    raw = os.environ.get("TFX_DAGS_TFX_ENVS")
+    if not raw:
+        return {DEFAULT_NAME: TfxEnv(DEFAULT_NAME, settings.tfx_python())}
+    try:
+        entries = json.loads(raw)
+    except ValueError as error:
+        raise ConfigError(
+            f"TFX_DAGS_TFX_ENVS is not JSON ({error}); give an object of environment name "
+            'to interpreter, e.g. {"tfx115": "/venvs/tfx115/bin/python"}'
+        ) from None
+    if not isinstance(entries, dict) or not entries:
+        raise ConfigError(
+            "TFX_DAGS_TFX_ENVS must be a non-empty JSON object of environment name to "
+            f"interpreter, not {raw!r}"
+        )
+    envs = {}
+    for name, python in entries.items():
+        if not NAME.match(name) or not isinstance(python, str) or not python:
+            raise ConfigError(
+                f"TFX_DAGS_TFX_ENVS: {name!r}: {python!r} must name an environment in letters, "
+                "digits, '_.-' and give its interpreter's path"
+            )
+        # Not resolved: a virtualenv's bin/python links to the base interpreter.
+        envs[name] = TfxEnv(name, Path(os.path.abspath(Path(python).expanduser())))
+    return envs
+
+
+def resolve(name: str | None = None) -> TfxEnv:
+    """The environment called ``name``, or the deployment's default one."""
+    envs = declared()
+    if name is None:
+        name = os.environ.get("TFX_DAGS_DEFAULT_TFX_ENV") or next(iter(envs))
+        if name not in envs:
+            raise ConfigError(
+                f"TFX_DAGS_DEFAULT_TFX_ENV={name!r} is not a declared TFX environment "
+                f"(declared: {sorted(envs)})"
+            )
+    if name not in envs:
+        raise ConfigError(
+            f"tfx_env={name!r} is not a TFX environment of this deployment (declared: "
+            f"{sorted(envs)}); declare it in TFX_DAGS_TFX_ENVS"
+        )
+    return envs[name]
+
+
+def installed(env: TfxEnv) -> dict[str, str]:
+    """Versions of the environment's KEY_DISTRIBUTIONS, as its site-packages list them."""
+    found = {}
+    for folder in _site_packages(env.python):
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for entry in names:
+            if not entry.endswith(".dist-info"):
+                continue
+            name, _, version = entry[: -len(".dist-info")].partition("-")
+            canonical = name.lower().replace("_", "-")
+            if canonical in KEY_DISTRIBUTIONS:
+                found[canonical] = version
+    return dict(sorted(found.items()))
+
+
+def installed_digest(env: TfxEnv) -> str:
+    """What a compiled pipeline depends on in the environment: its name and key versions."""
+    text = json.dumps({"env": env.name, "installed": installed(env)}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _site_packages(python: Path) -> list[Path]:
+    """The interpreter's site-packages folders: asked of it once, then kept on disk (keyed
+    by its path and its file's identity, so a rebuilt environment is asked again)."""
+    try:
+        python.stat()
+        stat = python.lstat()
+    except OSError:
+        raise ConfigError(
+            f"the TFX environment's interpreter {python} does not exist; build it (make "
+            "setup) or fix TFX_DAGS_TFX_ENVS / TFX_DAGS_TFX_PYTHON"
+        ) from None
+    identity = f"{python}|{stat.st_ino}|{stat.st_mtime_ns}"
+    record = (
+        settings.compiled_dir()
+        / ".environments"
+        / (hashlib.sha256(identity.encode()).hexdigest()[:20] + ".json")
+    )
+    try:
+        return [Path(folder) for folder in json.loads(record.read_text())]
+    except (OSError, ValueError):
+        pass
+    probe = "import json, site, sysconfig; p = sysconfig.get_paths(); " + (
+        "print(json.dumps(sorted({p['purelib'], p['platlib'], *site.getsitepackages()})))"
+    )
+    try:
+        output = subprocess.run(
+            [str(python), "-I", "-c", probe], capture_output=True, text=True, check=True, timeout=60
+        ).stdout
+        folders = [str(folder) for folder in json.loads(output)]
+    except (OSError, ValueError, subprocess.SubprocessError) as error:
+        raise ConfigError(f"cannot ask {python} for its site-packages: {error}") from None
+    record.parent.mkdir(parents=True, exist_ok=True)
+    partial = record.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(json.dumps(folders))
+    os.replace(partial, record)
+    return [Path(folder) for folder in folders]
