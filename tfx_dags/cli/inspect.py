@@ -12,7 +12,7 @@ from typing import Any
 from tfx_dags.airflow.compile_cache import MANIFEST_FILE
 from tfx_dags.airflow.operators import TfxNodeOperator, metadata_env
 from tfx_dags.cli.dag_folder import CliError, ParsedFolder, dag_file
-from tfx_dags.common import settings
+from tfx_dags.common import tfx_envs
 
 
 def pipeline_rows(folder: ParsedFolder) -> list[dict[str, Any]]:
@@ -95,7 +95,7 @@ def show(folder: ParsedFolder, dag_id: str, *, runs: int) -> dict[str, Any]:
 
 def query_metadata(*args: str) -> Any:
     """Ask ML Metadata, from the TFX environment, with the tasks' connection settings."""
-    command = [str(settings.tfx_python()), "-m", "tfx_dags.runner.query", *args]
+    command = [str(tfx_envs.resolve().python), "-m", "tfx_dags.runner.query", *args]
     env = {**os.environ, **metadata_env()}
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from tfx_dags.common import settings
+from tfx_dags.common import settings, tfx_envs
 from tfx_dags.common.locks import folder_lock
 
 AIRFLOW_BIN = Path(sys.executable).parent / "airflow"
@@ -141,7 +141,7 @@ def task_states(env: Mapping[str, str], dag_id: str) -> dict[str, dict[str, str]
 
 def tfx_query(env: Mapping[str, str], *args: str) -> str:
     """Run ``tfx_dags.runner.query`` in the TFX environment and return what it printed."""
-    command = [str(settings.tfx_python()), "-m", "tfx_dags.runner.query", *args]
+    command = [str(tfx_envs.resolve().python), "-m", "tfx_dags.runner.query", *args]
     return subprocess.run(
         command, env=dict(env), capture_output=True, text=True, check=True
     ).stdout.strip()

@@ -16,9 +16,9 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from tfx_dags.common import settings
+from tfx_dags.common import settings, tfx_envs
 from tfx_dags.common.contract import URI_ENV
-from tfx_dags.common.errors import TfxDagsError
+from tfx_dags.common.errors import ConfigError, TfxDagsError
 from tfx_dags.node_server import client as node_client
 
 QUERY_TIMEOUT_S = 120.0
@@ -90,10 +90,14 @@ class ViewSource:
         uri = metadata_uri()
         if uri:
             env[URI_ENV] = uri
+        try:
+            python = tfx_envs.resolve().python
+        except ConfigError as error:
+            raise ViewSourceError(f"no TFX environment to read ML Metadata with: {error}") from None
         with tempfile.TemporaryDirectory(prefix="tfx-view-") as scratch:
             output = Path(scratch) / "answer.json"
             command = [
-                str(settings.tfx_python()),
+                str(python),
                 "-m",
                 "tfx_dags.runner.view_data",
                 query,
