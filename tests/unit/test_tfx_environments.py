@@ -130,3 +130,20 @@ def test_a_dag_naming_an_undeclared_environment_is_refused(
     PipelineDagConfig(**config, tfx_env="tfx116").validate()
     with pytest.raises(ConfigError, match="tfx_env='tfx15' is not a TFX environment"):
         PipelineDagConfig(**config, tfx_env="tfx15").validate()
+
+
+def test_a_read_only_cache_still_gets_the_environments_versions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A baked image's compile cache: the site-packages answer cannot be kept, only used.
+    # (A file in the folder's place: root could write into any read-only folder.)
+    (tmp_path / "not-writable").write_text("")
+    monkeypatch.setenv("TFX_DAGS_COMPILED_DIR", str(tmp_path / "not-writable"))
+    monkeypatch.setattr(tfx_envs.subprocess, "run", lambda *a, **k: Answer())
+    env = tfx_envs.TfxEnv("tfx115", Path("/usr/bin/env"))
+    assert tfx_envs.installed(env) == {}
+    assert not (tmp_path / "not-writable").is_dir()
+
+
+class Answer:
+    stdout = json.dumps(["/nonexistent/site-packages"])

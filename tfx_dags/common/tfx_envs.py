@@ -6,10 +6,10 @@ line and this package's TFX side (a virtualenv, or the interpreter of a worker i
 without ``tfx_env=`` uses (else the first declared). Without ``TFX_DAGS_TFX_ENVS``, there is
 one environment, ``default``: ``TFX_DAGS_TFX_PYTHON``.
 
-Standard library only: the scheduler reads this at parse time and never runs the
-interpreters for it. What an environment has installed is read from its site-packages
-folders (the ``*.dist-info`` names carry each distribution's version), which one run of the
-interpreter found once and this module keeps beside the compile cache.
+Standard library only: DAG files read this at parse time, so it imports nothing of TFX.
+What an environment has installed is read from its site-packages folders (the
+``*.dist-info`` names carry each distribution's version); where those folders are, the
+interpreter is asked once (about 30 ms) and the answer is kept beside the compile cache.
 """
 
 from __future__ import annotations
@@ -154,8 +154,11 @@ def _site_packages(python: Path) -> list[Path]:
         folders = [str(folder) for folder in json.loads(output)]
     except (OSError, ValueError, subprocess.SubprocessError) as error:
         raise ConfigError(f"cannot ask {python} for its site-packages: {error}") from None
-    record.parent.mkdir(parents=True, exist_ok=True)
-    partial = record.with_suffix(f".{os.getpid()}.tmp")
-    partial.write_text(json.dumps(folders))
-    os.replace(partial, record)
+    try:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        partial = record.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps(folders))
+        os.replace(partial, record)
+    except OSError:
+        pass  # a read-only cache (a baked image): the interpreter is asked again next time
     return [Path(folder) for folder in folders]
