@@ -11,7 +11,7 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -163,14 +163,14 @@ def test_a_server_that_cannot_start_means_a_fresh_process(
 
 
 def test_a_new_server_retires_the_older_ones_once_they_are_idle(
-    served: dict[str, str], tmp_path: Path
+    served: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Another interpreter path stands in for changed code: either gives a new server.
-    other_python = tmp_path / "python-new"
-    other_python.symlink_to(sys.executable)
     old_node = start(served, "stubborn")
     [old_socket] = Path(os.environ["TFX_DAGS_NODE_SERVER_DIR"]).glob("*.sock")
-    new_node = node_client.start([str(other_python), "-m", "fake_node", "echo", "0"], env=served)
+    # Changed code: the same interpreter's server gets another socket.
+    new_socket = old_socket.with_name("node-server-changed-code.sock")
+    monkeypatch.setattr(node_client, "server_socket", lambda python: new_socket)
+    new_node = start(served, "echo", "0")
     assert new_node.wait() == 0
     time.sleep(1)
     assert old_socket.exists(), "the old server left while its node still ran"
@@ -179,7 +179,43 @@ def test_a_new_server_retires_the_older_ones_once_they_are_idle(
     while old_socket.exists():
         assert time.monotonic() < deadline, "the old server did not retire"
         time.sleep(0.1)
+    assert node_client.connect(new_socket) is not None
+
+
+def test_another_interpreters_server_keeps_serving(served: dict[str, str], tmp_path: Path) -> None:
+    # Another TFX environment on the same worker: its server is not retired.
+    other_python = tmp_path / "python-other-env"
+    other_python.symlink_to(sys.executable)
+    assert start(served, "echo", "0").wait() == 0
+    [first_socket] = Path(os.environ["TFX_DAGS_NODE_SERVER_DIR"]).glob("*.sock")
+    other = node_client.start([str(other_python), "-m", "fake_node", "echo", "0"], env=served)
+    assert isinstance(other, node_client.ServedNode) and other.wait() == 0
+    time.sleep(1)
+    assert node_client.connect(first_socket) is not None, "the first server was retired"
     assert node_client.connect(node_client.server_socket(other_python)) is not None
+
+
+def test_a_server_replacing_a_retiring_one_starts_once_that_one_is_gone(
+    served: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A retiring server has closed its listener but still holds the socket's lock: the
+    # first replacement exits at once (exit 0); the client starts another, not waiting
+    # SERVER_START_TIMEOUT_S for the first.
+    spawned: list[int] = []
+    real_spawn = node_client._spawn_server
+
+    def spawn(python: Path, path: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+        spawned.append(1)
+        if len(spawned) == 1:
+            return subprocess.Popen([sys.executable, "-c", "pass"])
+        return real_spawn(python, path, env)
+
+    monkeypatch.setattr(node_client, "_spawn_server", spawn)
+    monkeypatch.setattr(node_client, "SERVER_START_TIMEOUT_S", 60.0)
+    started = time.monotonic()
+    node = start(served, "echo", "0")
+    assert isinstance(node, node_client.ServedNode) and node.wait() == 0
+    assert len(spawned) == 2 and time.monotonic() - started < 30
 
 
 def test_the_server_folder_must_be_private(tmp_path: Path) -> None:

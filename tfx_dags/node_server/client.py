@@ -177,11 +177,11 @@ def server_socket(python: Path) -> Path:
     return private_dir(settings.node_server_dir()) / f"node-server-{digest.hexdigest()[:16]}.sock"
 
 
-def retire_other_servers(current: Path) -> list[int]:
-    """Ask the other servers of ``current``'s folder (older code, or another interpreter) to
-    exit once their running nodes end, instead of idling on for TFX_DAGS_NODE_SERVER_IDLE;
-    their pids."""
-    return _signal_servers(current.parent, signal.SIGUSR1, keep=current)
+def retire_other_servers(current: Path, python: Path) -> list[int]:
+    """Ask the other servers of ``python`` in ``current``'s folder (older code) to exit once
+    their running nodes end, instead of idling on for TFX_DAGS_NODE_SERVER_IDLE; their pids.
+    Servers of other interpreters (other TFX environments) keep serving."""
+    return _signal_servers(current.parent, signal.SIGUSR1, keep=current, python=python)
 
 
 def stop_servers(directory: Path | None = None) -> list[int]:
@@ -192,7 +192,11 @@ def stop_servers(directory: Path | None = None) -> list[int]:
 
 
 def _signal_servers(
-    directory: Path, signum: signal.Signals, *, keep: Path | None = None
+    directory: Path,
+    signum: signal.Signals,
+    *,
+    keep: Path | None = None,
+    python: Path | None = None,
 ) -> list[int]:
     signalled = []
     for pid_file in directory.glob("*.sock.pid"):
@@ -202,6 +206,8 @@ def _signal_servers(
             pid = int(pid_file.read_text())
             command = Path(f"/proc/{pid}/cmdline").read_bytes()
         except (OSError, ValueError):
+            continue
+        if python is not None and command.split(b"\0", 1)[0] != str(python).encode():
             continue
         if b"tfx_dags.node_server.server" in command:
             os.kill(pid, signum)
@@ -235,10 +241,16 @@ def connect_server(python: Path, *, env: Mapping[str, str]) -> socket.socket:
         while time.monotonic() < deadline:
             connection = connect(path)
             if connection is not None:
-                retire_other_servers(path)
+                retire_other_servers(path, python)
                 return connection
-            if server.poll() is not None and server.returncode != 0:
-                break
+            if server.poll() is not None:
+                if server.returncode != 0:
+                    break
+                # It found the socket's lock held: a retired server of this socket that has
+                # closed its listener but not yet exited. Start another once that one is gone.
+                time.sleep(0.5)
+                server = _spawn_server(python, path, env)
+                continue
             time.sleep(0.2)
     raise ConnectionError(f"the node server did not start; see {path}.log")
 
