@@ -1,18 +1,20 @@
-# Two environments (see README): Airflow 3 in .venv-airflow, TFX 1.15.1 / TF 2.15.1 in .venv-tfx.
-# Each is built from its committed lock and stamped; `make setup` with nothing changed is a no-op.
+# Three environments (see README): Airflow 3 in .venv-airflow; two TFX lines, TFX 1.15.1 /
+# TF 2.15.1 (Estimators) in .venv-tfx115 and TFX 1.16.0 / TF 2.16.2 (Keras only) in
+# .venv-tfx116. Each is built from its committed lock and stamped; `make setup` with nothing
+# changed is a no-op.
 # pip's wheel cache (PIP_CACHE_DIR, default ~/.cache/pip) is what a CI cache should keep.
 
 PYTHON ?= python3.11
 AIRFLOW_VENV := .venv-airflow
-TFX_VENV := .venv-tfx
+TFX_LINES := tfx115 tfx116
+TFX_VENVS := $(TFX_LINES:%=.venv-%)
 PIP_INSTALL := install --quiet --no-deps --disable-pip-version-check
 PROJECT_FILES := setup.cfg pyproject.toml
-UV_COMPILE := $(AIRFLOW_VENV)/bin/uv pip compile --quiet --python-platform x86_64-manylinux_2_17 \
-	--index-url https://pypi.org/simple
+UV_COMPILE := $(AIRFLOW_VENV)/bin/uv pip compile --quiet --index-url https://pypi.org/simple
 
 .PHONY: setup browser demo view test test-fast lint bench locks clean
 
-setup: $(AIRFLOW_VENV)/.installed $(TFX_VENV)/.installed browser
+setup: $(AIRFLOW_VENV)/.installed $(TFX_VENVS:%=%/.installed) browser
 
 # Debian's Chromium and ChromeDriver, for the browser test of the TFX view (as root, or
 # through sudo); nothing to do where both are installed. Where apt cannot install them, setup
@@ -34,11 +36,11 @@ $(AIRFLOW_VENV)/.installed: requirements/airflow.lock $(PROJECT_FILES)
 	touch $@
 
 # TFX declares python<3.11; its compiled dependencies all ship cp311 wheels, and the tests
-# prove the combination works.
-$(TFX_VENV)/.installed: requirements/tfx.lock $(PROJECT_FILES)
-	test -x $(TFX_VENV)/bin/python || $(PYTHON) -m venv $(TFX_VENV)
-	$(TFX_VENV)/bin/pip $(PIP_INSTALL) --ignore-requires-python -r requirements/tfx.lock
-	$(TFX_VENV)/bin/pip $(PIP_INSTALL) -e .
+# prove the combination works. One rule per TFX line: .venv-<line> from requirements/<line>.lock.
+.venv-tfx%/.installed: requirements/tfx%.lock $(PROJECT_FILES)
+	test -x $(@D)/bin/python || $(PYTHON) -m venv $(@D)
+	$(@D)/bin/pip $(PIP_INSTALL) --ignore-requires-python -r $<
+	$(@D)/bin/pip $(PIP_INSTALL) -e .
 	touch $@
 
 demo: setup
@@ -71,12 +73,16 @@ test-fast: setup
 bench: setup
 	$(AIRFLOW_VENV)/bin/python bench/report.py $(BENCH_ARGS)
 
-# Re-resolve both locks. TFX's lock is resolved for python 3.10, as TFX declares, with the
-# overrides its cp311 wheels need (requirements/tfx-overrides.txt).
+# Re-resolve the locks. The TFX locks are resolved for python 3.10, as TFX declares, with the
+# overrides their cp311 wheels need (requirements/tfx1*-overrides.txt); TFX 1.16's for
+# manylinux_2_28, the newest wheels glibc 2.36 loads.
 locks: $(AIRFLOW_VENV)/.installed
-	$(UV_COMPILE) --python-version 3.11 requirements/airflow.in -o requirements/airflow.lock
-	$(UV_COMPILE) --python-version 3.10 --override requirements/tfx-overrides.txt \
-		requirements/tfx.in -o requirements/tfx.lock
+	$(UV_COMPILE) --python-platform x86_64-manylinux_2_17 --python-version 3.11 \
+		requirements/airflow.in -o requirements/airflow.lock
+	$(UV_COMPILE) --python-platform x86_64-manylinux_2_17 --python-version 3.10 \
+		--override requirements/tfx115-overrides.txt requirements/tfx115.in -o requirements/tfx115.lock
+	$(UV_COMPILE) --python-platform x86_64-manylinux_2_28 --python-version 3.10 \
+		--override requirements/tfx116-overrides.txt requirements/tfx116.in -o requirements/tfx116.lock
 
 clean:
-	rm -rf $(AIRFLOW_VENV) $(TFX_VENV) var
+	rm -rf $(AIRFLOW_VENV) $(TFX_VENVS) var

@@ -30,7 +30,7 @@ sys.path.insert(0, str(PROJECT_ROOT))
 from tfx_dags.node_server import client as node_client  # noqa: E402
 
 DAGS = PROJECT_ROOT / "dags"
-TFX_PYTHON = PROJECT_ROOT / ".venv-tfx" / "bin" / "python"
+TFX_PYTHON = PROJECT_ROOT / ".venv-tfx115" / "bin" / "python"
 TARGET_S = 0.2
 
 DAGBAG_PROBE = """

@@ -1,6 +1,6 @@
 """The penguin pipeline run by TFX's LocalDagRunner: the end-to-end baseline.
 
-    python bench/local_runner.py --home DIR --kwargs JSON   (with .venv-tfx's python)
+    python bench/local_runner.py --home DIR --kwargs JSON   (with .venv-tfx115's python)
 
 The same pipeline definition and arguments as the Airflow DAG, its own pipeline root under
 DIR, ML Metadata from the tfx_dags settings (TFX_DAGS_METADATA_URI or SQLite). Prints JSON:

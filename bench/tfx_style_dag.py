@@ -5,7 +5,7 @@ build the pipeline at module level, and ``AirflowDagRunner.run(pipeline)`` turns
 operators, all at DAG-parse time. ``AirflowDagRunner`` needs Airflow 2, which cannot load
 beside Airflow 3, so this file does what it can of that work: the imports, building the
 pipeline and compiling it (what the runner walks to make its operators). Its parse time is
-therefore a lower bound of the real TFX-style file's. Run with .venv-tfx's python.
+therefore a lower bound of the real TFX-style file's. Run with .venv-tfx115's python.
 """
 
 from pathlib import Path

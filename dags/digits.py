@@ -1,5 +1,5 @@
 """Airflow DAG: handwritten digits (8x8 images) with a Keras CNN; the Pusher pushes the
-SavedModel together with its TFLite conversion (TFX pipeline)."""
+SavedModel together with its TFLite conversion (TFX pipeline), on TFX 1.16."""
 
 from pathlib import Path
 
@@ -14,6 +14,7 @@ dag = pipeline_dag(
         "data_root": str(Path(__file__).resolve().parents[1] / "data" / "digits"),
         "serving_model_dir": str(settings.serving_dir(DAG_ID)),
     },
+    tfx_env="tfx116",
     owner="ml-platform",
     tags=("tfx", "digits", "tflite"),
     retries=1,

@@ -1,9 +1,11 @@
 """Airflow DAGs: Palmer penguins species, one TFX pipeline per trainer style of TF 2.x in TFX.
 
-penguin_keras            native Keras run_fn on Transform's output (MirroredStrategy)
-penguin_keras_raw        native Keras run_fn on raw features, no Transform
-penguin_estimator        Estimator trainer_fn (DNNClassifier, feature columns)
-penguin_keras_estimator  Keras model wrapped with tf.keras.estimator.model_to_estimator
+penguin_keras            native Keras run_fn on Transform's output (MirroredStrategy)   tfx116
+penguin_keras_raw        native Keras run_fn on raw features, no Transform              tfx116
+penguin_estimator        Estimator trainer_fn (DNNClassifier, feature columns)          tfx115
+penguin_keras_estimator  Keras model wrapped with tf.keras.estimator.model_to_estimator tfx115
+
+The Keras DAGs run on TFX 1.16 (TF 2.16, tf-keras); Estimators exist only up to TFX 1.15.
 """
 
 from pathlib import Path
@@ -25,6 +27,12 @@ STYLES = {
     "penguin_estimator": {"trainer_module": "modules.penguin.estimator"},
     "penguin_keras_estimator": {"trainer_module": "modules.penguin.keras_estimator"},
 }
+TFX_ENVS = {
+    "penguin_keras": "tfx116",
+    "penguin_keras_raw": "tfx116",
+    "penguin_estimator": "tfx115",
+    "penguin_keras_estimator": "tfx115",
+}
 
 for dag_id, style in STYLES.items():
     globals()[dag_id] = pipeline_dag(
@@ -38,6 +46,7 @@ for dag_id, style in STYLES.items():
             **style,
         },
         run_params=RUN_PARAMS,
+        tfx_env=TFX_ENVS[dag_id],
         # New data at the input starts a run (an Asset event, e.g. from the REST API).
         schedule_assets=(f"file://{DATA_ROOT}",),
         owner="ml-platform",

@@ -1,4 +1,4 @@
-"""Write the curated schema of the taxi-style data (run with .venv-tfx's python).
+"""Write the curated schema of the taxi-style data (run with .venv-tfx115's python).
 
     python data/make_taxi_schema.py [--csv data/taxi/taxi.csv] [--out data/schemas/taxi.pbtxt]
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-TFX_PYTHON = PROJECT_ROOT / ".venv-tfx" / "bin" / "python"
+TFX_PYTHON = PROJECT_ROOT / ".venv-tfx115" / "bin" / "python"
 TIERS = ("unit", "integrity", "integration")
 # Seconds a test may take, its module's shared fixtures included, unless its module says
 # otherwise (``pytestmark = pytest.mark.timeout(...)``): a hang fails that test, naming what

@@ -276,7 +276,7 @@ def test_beam_sdk_workers_import_the_module_with_and_without_the_node_server(
 
 
 def test_no_user_code_is_installed_into_either_environment(runs: ExampleRuns) -> None:
-    for venv in (settings.PROJECT_ROOT / ".venv-tfx", settings.PROJECT_ROOT / ".venv-airflow"):
+    for venv in (settings.PROJECT_ROOT / ".venv-tfx115", settings.PROJECT_ROOT / ".venv-airflow"):
         assert not list(venv.glob("lib/python*/site-packages/tfx_user_code*")), venv
         assert not list(venv.glob("lib/python*/site-packages/taxi_utils*")), venv
 

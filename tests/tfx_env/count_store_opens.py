@@ -1,5 +1,5 @@
 """Run one node as its task does, counting the ML Metadata stores it opens; run with
-.venv-tfx's python.
+.venv-tfx115's python.
 
     count_store_opens.py PIPELINE_IR NODE_ID RUN_ID RESULT_FILE
 

@@ -3,6 +3,7 @@ serving a stand-in node module (no TensorFlow needed)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -87,6 +88,28 @@ def test_a_served_node_gets_its_arguments_environment_and_directory(
     assert lines == ["args ['a b', '3']", "env x y", f"cwd {tmp_path} session leader True"]
 
 
+def test_a_declared_environments_variables_reach_its_server_and_its_nodes(
+    served: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As TF_USE_LEGACY_KERAS for TFX 1.16: the server imports TensorFlow when it starts, so
+    # the variable must be in the server's own environment, not only in each request's.
+    declaration = {"line": {"python": sys.executable, "env": {"FAKE_NODE_VALUE": "declared"}}}
+    monkeypatch.setenv("TFX_DAGS_TFX_ENVS", json.dumps(declaration))
+    node = start({**served, "FAKE_NODE_VALUE": "the task's"}, "echo", "0")
+    assert isinstance(node, node_client.ServedNode)
+    assert "env declared" in list(node.output()) and node.wait() == 0
+    [socket_path] = Path(os.environ["TFX_DAGS_NODE_SERVER_DIR"]).glob("*.sock")
+    declared = {"FAKE_NODE_VALUE": "declared"}
+    assert socket_path == node_client.server_socket(Path(sys.executable), declared)
+    assert socket_path != node_client.server_socket(Path(sys.executable))
+    server_pid = int(Path(f"{socket_path}.pid").read_text())
+    assert b"FAKE_NODE_VALUE=declared\0" in Path(f"/proc/{server_pid}/environ").read_bytes()
+    print_value = "import os; print(os.environ['FAKE_NODE_VALUE'])"
+    spawned = node_client.start([sys.executable, "-c", print_value], env=served)
+    assert isinstance(spawned, node_client.SpawnedNode)
+    assert list(spawned.output()) == ["declared"] and spawned.wait() == 0
+
+
 def test_nodes_of_one_interpreter_share_one_server(served: dict[str, str]) -> None:
     first, second = start(served, "echo", "0"), start(served, "echo", "0")
     assert [first.wait(), second.wait()] == [0, 0]
@@ -169,7 +192,7 @@ def test_a_new_server_retires_the_older_ones_once_they_are_idle(
     [old_socket] = Path(os.environ["TFX_DAGS_NODE_SERVER_DIR"]).glob("*.sock")
     # Changed code: the same interpreter's server gets another socket.
     new_socket = old_socket.with_name("node-server-changed-code.sock")
-    monkeypatch.setattr(node_client, "server_socket", lambda python: new_socket)
+    monkeypatch.setattr(node_client, "server_socket", lambda python, variables=None: new_socket)
     new_node = start(served, "echo", "0")
     assert new_node.wait() == 0
     time.sleep(1)

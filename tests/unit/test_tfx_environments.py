@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tfx_dags.airflow.dag_config import PipelineDagConfig
-from tfx_dags.common import tfx_envs
+from tfx_dags.common import settings, tfx_envs
 from tfx_dags.common.errors import ConfigError
 
 ENVS = {"tfx115": "/venvs/tfx115/bin/python", "tfx116": "/venvs/tfx116/bin/python"}
@@ -73,10 +73,13 @@ def test_an_unknown_environment_names_the_declared_ones(monkeypatch: pytest.Monk
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("tfx115=/venvs/tfx115/bin/python", "is not JSON"),
-        ("[]", "non-empty JSON object"),
+        ("tfx115=/venvs/tfx115/bin/python", "neither a JSON object nor a readable file"),
+        ('{"tfx115": }', "is not JSON"),
+        ("{}", "non-empty JSON object"),
         ('{"tfx 115": "/venvs/a/bin/python"}', "'tfx 115'"),
         ('{"tfx115": ""}', "give its interpreter's path"),
+        ('{"tfx116": {"env": {"TF_USE_LEGACY_KERAS": "1"}}}', "give its interpreter's path"),
+        ('{"tfx116": {"python": "/p", "env": {"TF_USE_LEGACY_KERAS": 1}}}', "string value"),
     ],
 )
 def test_a_bad_declaration_says_how_to_write_one(
@@ -85,6 +88,40 @@ def test_a_bad_declaration_says_how_to_write_one(
     monkeypatch.setenv("TFX_DAGS_TFX_ENVS", value)
     with pytest.raises(ConfigError, match=message):
         tfx_envs.declared()
+
+
+def test_a_declaration_file_with_relative_interpreters_and_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As the checkout's tfx-envs.json: interpreters from the file's folder, and what TFX
+    # 1.16 needs set in every process of its environment.
+    declaration = {
+        "tfx115": "venvs/tfx115/bin/python",
+        "tfx116": {"python": "venvs/tfx116/bin/python", "env": {"TF_USE_LEGACY_KERAS": "1"}},
+    }
+    (tmp_path / "tfx-envs.json").write_text(json.dumps(declaration))
+    monkeypatch.setenv("TFX_DAGS_TFX_ENVS", str(tmp_path / "tfx-envs.json"))
+    monkeypatch.chdir("/")
+    tfx116 = tfx_envs.resolve("tfx116")
+    assert tfx116.python == tmp_path / "venvs" / "tfx116" / "bin" / "python"
+    assert tfx116.environ({"PATH": "/bin", "TF_USE_LEGACY_KERAS": "0"}) == {
+        "PATH": "/bin",
+        "TF_USE_LEGACY_KERAS": "1",
+    }
+    assert tfx_envs.resolve().name == "tfx115" and tfx_envs.resolve().variables == {}
+    assert tfx_envs.variables_of(tfx116.python) == {"TF_USE_LEGACY_KERAS": "1"}
+    assert tfx_envs.variables_of(Path("/usr/bin/python3")) == {}
+
+
+def test_a_checkout_declares_the_lines_make_setup_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TFX_DAGS_TFX_PYTHON", raising=False)
+    envs = tfx_envs.declared()
+    assert list(envs) == ["tfx115", "tfx116"]
+    assert envs["tfx115"].python == settings.PROJECT_ROOT / ".venv-tfx115" / "bin" / "python"
+    assert envs["tfx116"].variables == {"TF_USE_LEGACY_KERAS": "1"}
+    # An explicit interpreter is the one environment, as before environments had names.
+    monkeypatch.setenv("TFX_DAGS_TFX_PYTHON", "/opt/tfx/bin/python")
+    assert list(tfx_envs.declared()) == ["default"]
 
 
 def test_a_virtualenv_interpreter_is_kept_as_its_link(monkeypatch: pytest.MonkeyPatch) -> None:

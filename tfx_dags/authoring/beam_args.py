@@ -59,7 +59,7 @@ def dataflow_args(
     extra: Sequence[str] = (),
 ) -> list[str]:
     """Google Cloud Dataflow. ``temp_location`` is a ``gs://`` folder; workers need the TFX
-    version of the node (``sdk_container_image``: an image built from requirements/tfx.lock)."""
+    version of the node (``sdk_container_image``: an image built from requirements/tfx115.lock)."""
     _require(project=project, region=region, temp_location=temp_location)
     if not temp_location.startswith("gs://"):
         raise ConfigError(f"temp_location={temp_location!r} must be a gs:// folder for Dataflow")

@@ -100,6 +100,13 @@ def trainer_component(*, module: str, executor: str = "auto", **trainer_args: An
     function = trainer_function(module, executor)
     if function == "run_fn":
         return Trainer(run_fn=f"{module}.run_fn", **trainer_args)
+    if not hasattr(trainer_executor, "Executor"):
+        from tfx_dags.runner.tfx_lines import estimator_executor_missing
+
+        raise TrainerModuleError(
+            f"trainer module {module} defines trainer_fn (an Estimator); "
+            + estimator_executor_missing()
+        )
     return Trainer(
         trainer_fn=f"{module}.trainer_fn",
         custom_executor_spec=executor_spec.ExecutorClassSpec(trainer_executor.Executor),

@@ -95,8 +95,9 @@ def show(folder: ParsedFolder, dag_id: str, *, runs: int) -> dict[str, Any]:
 
 def query_metadata(*args: str) -> Any:
     """Ask ML Metadata, from the TFX environment, with the tasks' connection settings."""
-    command = [str(tfx_envs.resolve().python), "-m", "tfx_dags.runner.query", *args]
-    env = {**os.environ, **metadata_env()}
+    tfx_env = tfx_envs.resolve()
+    command = [str(tfx_env.python), "-m", "tfx_dags.runner.query", *args]
+    env = tfx_env.environ({**os.environ, **metadata_env()})
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         reason = (done.stderr.strip().splitlines() or ["no output"])[-1]

@@ -19,8 +19,9 @@ BEAM_ARGS_ENV = "TFX_DAGS_BEAM_ARGS"
 
 COMPILE_ERROR_MARKER = "tfx_dags compile error: "
 NODE_ERROR_MARKER = "tfx_dags node error: "
-# A node's exit code for bad input data (unreadable CSV, schema anomalies): the task fails
-# without retrying, since the same data fails the same way.
+# A node's exit code for bad input data (unreadable CSV, schema anomalies) or a store whose
+# history of the pipeline belongs to another TFX line: the task fails without retrying, since
+# the same input fails the same way.
 BAD_DATA_EXIT = 3
 # A node TFX decided not to run (a tfx.dsl.Cond that does not hold): the task is skipped.
 # Exit code and marked last line together, so that a stray exit(4) is a failure.

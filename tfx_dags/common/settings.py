@@ -6,8 +6,8 @@ home. Both environments import this module, so it must stay free of Airflow and 
 | variable                       | default                          | what                         |
 |--------------------------------|----------------------------------|------------------------------|
 | TFX_DAGS_HOME                  | <project>/var                    | artifacts, ML Metadata, push |
-| TFX_DAGS_TFX_PYTHON            | <project>/.venv-tfx/bin/python   | interpreter that runs nodes  |
-| TFX_DAGS_TFX_ENVS              | (one: default, TFX_DAGS_TFX_PYTHON) | TFX environments by name  |
+| TFX_DAGS_TFX_PYTHON            | <project>/.venv-tfx115/bin/python | the one TFX interpreter     |
+| TFX_DAGS_TFX_ENVS              | <project>/tfx-envs.json, if there | TFX environments by name    |
 | TFX_DAGS_DEFAULT_TFX_ENV       | (the first declared)             | environment without tfx_env= |
 | TFX_DAGS_COMPILED_DIR          | <project>/var/compiled           | compiled-pipeline cache      |
 | TFX_DAGS_COMPILE_TIMEOUT       | 300 (seconds)                    | bound on one pipeline compile|
@@ -74,7 +74,18 @@ def home() -> Path:
 
 def tfx_python() -> Path:
     """The TFX environment's interpreter, which runs the compile step and every node."""
-    return _interpreter("TFX_DAGS_TFX_PYTHON", PROJECT_ROOT / ".venv-tfx" / "bin" / "python")
+    return _interpreter("TFX_DAGS_TFX_PYTHON", PROJECT_ROOT / ".venv-tfx115" / "bin" / "python")
+
+
+def tfx_envs_declaration() -> str:
+    """TFX_DAGS_TFX_ENVS (a JSON object or a JSON file's path); in a checkout of this project
+    without it and without TFX_DAGS_TFX_PYTHON, the checkout's tfx-envs.json (the TFX lines
+    `make setup` builds)."""
+    value = os.environ.get("TFX_DAGS_TFX_ENVS", "").strip()
+    if value or os.environ.get("TFX_DAGS_TFX_PYTHON"):
+        return value
+    checkout = PROJECT_ROOT / "tfx-envs.json"
+    return str(checkout) if checkout.is_file() else ""
 
 
 def compiled_dir() -> Path:

@@ -1,10 +1,14 @@
 """The deployment's TFX environments, by name: each is a Python interpreter that holds a TFX
 line and this package's TFX side (a virtualenv, or the interpreter of a worker image).
 
-``TFX_DAGS_TFX_ENVS`` declares them as a JSON object, ``{"tfx115": "/venvs/tfx115/bin/python",
-"tfx116": "/venvs/tfx116/bin/python"}``; ``TFX_DAGS_DEFAULT_TFX_ENV`` names the one a DAG
-without ``tfx_env=`` uses (else the first declared). Without ``TFX_DAGS_TFX_ENVS``, there is
-one environment, ``default``: ``TFX_DAGS_TFX_PYTHON``.
+``TFX_DAGS_TFX_ENVS`` declares them as a JSON object, or the path of a JSON file holding one:
+``{"tfx115": "/venvs/tfx115/bin/python", "tfx116": {"python": "/venvs/tfx116/bin/python",
+"env": {"TF_USE_LEGACY_KERAS": "1"}}}``. ``env`` holds variables the environment needs in every
+process it runs (the compile, each node, its node server, its Beam workers), set before
+TensorFlow is imported; a file's relative interpreter paths are from the file's folder.
+``TFX_DAGS_DEFAULT_TFX_ENV`` names the one a DAG without ``tfx_env=`` uses (else the first
+declared). Without ``TFX_DAGS_TFX_ENVS``, there is one environment, ``default``:
+``TFX_DAGS_TFX_PYTHON``.
 
 Standard library only: DAG files read this at parse time, so it imports nothing of TFX.
 What an environment has installed is read from its site-packages folders (the
@@ -19,7 +23,8 @@ import json
 import os
 import re
 import subprocess
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tfx_dags.common import settings
@@ -50,35 +55,74 @@ KEY_DISTRIBUTIONS = (
 class TfxEnv:
     name: str
     python: Path
+    # Set in every process of the environment, over the caller's environment.
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+    def environ(self, base: Mapping[str, str]) -> dict[str, str]:
+        """``base`` with the environment's own variables set."""
+        return {**base, **self.variables}
 
 
 def declared() -> dict[str, TfxEnv]:
     """Every TFX environment of the deployment, by name, in declaration order."""
-    raw = os.environ.get("TFX_DAGS_TFX_ENVS")
+    raw = settings.tfx_envs_declaration()
     if not raw:
         return {DEFAULT_NAME: TfxEnv(DEFAULT_NAME, settings.tfx_python())}
+    source, folder = "TFX_DAGS_TFX_ENVS", Path.cwd()
+    if not raw.lstrip().startswith("{"):
+        path = Path(raw).expanduser()
+        try:
+            raw = path.read_text()
+        except OSError as error:
+            raise ConfigError(
+                f"TFX_DAGS_TFX_ENVS={str(path)!r} is neither a JSON object nor a readable file "
+                f"({error.strerror})"
+            ) from None
+        source, folder = str(path), path.absolute().parent
     try:
         entries = json.loads(raw)
     except ValueError as error:
         raise ConfigError(
-            f"TFX_DAGS_TFX_ENVS is not JSON ({error}); give an object of environment name "
-            'to interpreter, e.g. {"tfx115": "/venvs/tfx115/bin/python"}'
+            f"{source} is not JSON ({error}); give an object of environment name to "
+            'interpreter, e.g. {"tfx115": "/venvs/tfx115/bin/python"}'
         ) from None
     if not isinstance(entries, dict) or not entries:
         raise ConfigError(
-            "TFX_DAGS_TFX_ENVS must be a non-empty JSON object of environment name to "
-            f"interpreter, not {raw!r}"
+            f"{source} must be a non-empty JSON object of environment name to interpreter, "
+            f"not {raw.strip()!r}"
         )
-    envs = {}
-    for name, python in entries.items():
-        if not NAME.match(name) or not isinstance(python, str) or not python:
-            raise ConfigError(
-                f"TFX_DAGS_TFX_ENVS: {name!r}: {python!r} must name an environment in letters, "
-                "digits, '_.-' and give its interpreter's path"
-            )
-        # Not resolved: a virtualenv's bin/python links to the base interpreter.
-        envs[name] = TfxEnv(name, Path(os.path.abspath(Path(python).expanduser())))
-    return envs
+    return {name: _entry(source, folder, name, entry) for name, entry in entries.items()}
+
+
+def _entry(source: str, folder: Path, name: str, entry: object) -> TfxEnv:
+    python, variables = (
+        (entry.get("python"), entry.get("env", {})) if isinstance(entry, dict) else (entry, {})
+    )
+    if not NAME.match(name) or not isinstance(python, str) or not python:
+        raise ConfigError(
+            f"{source}: {name!r}: {entry!r} must name an environment in letters, digits, "
+            '\'_.-\' and give its interpreter\'s path (or an object with "python" and "env")'
+        )
+    if not isinstance(variables, dict) or not all(
+        isinstance(key, str) and isinstance(value, str) for key, value in variables.items()
+    ):
+        raise ConfigError(
+            f'{source}: {name!r}: "env" must be an object of variable name to string value, '
+            f"not {variables!r}"
+        )
+    # Not resolved: a virtualenv's bin/python links to the base interpreter.
+    interpreter = Path(os.path.abspath(folder / Path(python).expanduser()))
+    return TfxEnv(name, interpreter, dict(variables))
+
+
+def variables_of(python: Path) -> dict[str, str]:
+    """The variables declared for the environment whose interpreter is ``python`` (none for
+    an interpreter no declaration names): for code that starts a process of an interpreter
+    it was handed, like the node client."""
+    for env in declared().values():
+        if env.python == python:
+            return dict(env.variables)
+    return {}
 
 
 def resolve(name: str | None = None) -> TfxEnv:

@@ -141,9 +141,10 @@ def task_states(env: Mapping[str, str], dag_id: str) -> dict[str, dict[str, str]
 
 def tfx_query(env: Mapping[str, str], *args: str) -> str:
     """Run ``tfx_dags.runner.query`` in the TFX environment and return what it printed."""
-    command = [str(tfx_envs.resolve().python), "-m", "tfx_dags.runner.query", *args]
+    tfx_env = tfx_envs.resolve()
+    command = [str(tfx_env.python), "-m", "tfx_dags.runner.query", *args]
     return subprocess.run(
-        command, env=dict(env), capture_output=True, text=True, check=True
+        command, env=tfx_env.environ(env), capture_output=True, text=True, check=True
     ).stdout.strip()
 
 

@@ -116,10 +116,19 @@ def node_connection_config(pipeline: Any) -> tuple[Any, str]:
 
 
 def open_store(config: Any) -> Any:
-    """An ml_metadata MetadataStore on a ConnectionConfig (or a server's client config)."""
+    """An ml_metadata MetadataStore on a ConnectionConfig (or a server's client config).
+    A store of another schema version is refused (never migrated), with what to do."""
     from ml_metadata import metadata_store
 
-    return metadata_store.MetadataStore(config)
+    from tfx_dags.mlmd.tfx_lines import explain_schema_error
+
+    try:
+        return metadata_store.MetadataStore(config)
+    except RuntimeError as error:
+        mismatch = explain_schema_error(error, describe_config(config))
+        if mismatch is None:
+            raise
+        raise mismatch from None
 
 
 class StoreMissing(Exception):
@@ -150,12 +159,20 @@ def held_open(config: Any) -> Iterator[Any]:
 def _metadata_held_open() -> type:
     from tfx.orchestration import metadata
 
+    from tfx_dags.mlmd.tfx_lines import explain_schema_error
+
     class MetadataHeldOpen(metadata.Metadata):
         """A nested ``with`` reuses the open store (TFX 1.15's ``_store``/``_users``)."""
 
         def __enter__(self) -> MetadataHeldOpen:
             if self._store is None:
-                return super().__enter__()
+                try:
+                    return super().__enter__()
+                except RuntimeError as error:  # a store of another schema says what to do
+                    mismatch = explain_schema_error(error, describe_config(self._connection_config))
+                    if mismatch is None:
+                        raise
+                    raise mismatch from None
             self._users += 1
             return self
 

@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from tfx_dags.common import settings
+from tfx_dags.common import settings, tfx_envs
 from tfx_dags.node_server.protocol import send_request, signal_group
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,9 @@ class ServedNode(NodeProcess):
 
 def start(command: list[str], *, env: Mapping[str, str]) -> NodeProcess:
     """Start ``command`` (``[tfx python, "-m", module, *args]``): through the node server
-    when it is on and serves this interpreter, else as a fresh process."""
+    when it is on and serves this interpreter, else as a fresh process. The variables the
+    interpreter's TFX environment declares are set over ``env``."""
+    env = {**env, **tfx_envs.variables_of(Path(command[0]))}
     if settings.node_server(env) and len(command) > 2 and command[1] == "-m":
         try:
             connection = connect_server(Path(command[0]), env=env)
@@ -166,11 +168,14 @@ def run(command: list[str], *, env: Mapping[str, str], timeout: float) -> tuple[
     return returncode, "\n".join(lines)
 
 
-def server_socket(python: Path) -> Path:
-    """One server per interpreter and version of this package's code: a change to either
-    starts a new server (the old one idles out)."""
+def server_socket(python: Path, variables: Mapping[str, str] | None = None) -> Path:
+    """One server per interpreter, its environment's declared variables (read when it
+    imports TensorFlow) and version of this package's code: a change to any starts a new
+    server (the old one idles out)."""
     package = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256(str(python).encode())
+    if variables:
+        digest.update(json.dumps(dict(variables), sort_keys=True).encode())
     for source in sorted(package.rglob("*.py")):
         stat = source.stat()
         digest.update(f"{source}:{stat.st_mtime_ns}:{stat.st_size}".encode())
@@ -226,7 +231,9 @@ def private_dir(path: Path) -> Path:
 
 def connect_server(python: Path, *, env: Mapping[str, str]) -> socket.socket:
     """A connection to the server for ``python``, started first if none answers."""
-    path = server_socket(python)
+    variables = tfx_envs.variables_of(python)
+    env = {**env, **variables}
+    path = server_socket(python, variables)
     connection = connect(path)
     if connection is not None:
         return connection

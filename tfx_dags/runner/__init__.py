@@ -1,4 +1,4 @@
-"""The processes the Airflow side starts in the TFX environment (``.venv-tfx``).
+"""The processes the Airflow side starts in the TFX environment (``.venv-tfx115``).
 
 ``python -m tfx_dags.runner.compile`` loads a pipeline definition and writes its IR and
 manifest; ``python -m tfx_dags.runner.node`` runs one node of a compiled pipeline (with

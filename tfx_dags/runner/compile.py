@@ -23,7 +23,7 @@ from typing import Any
 from tfx_dags.common.contract import COMPILE_ERROR_MARKER
 from tfx_dags.common.graph import MANIFEST_FORMAT
 from tfx_dags.common.pipeline_ref import parse_pipeline_ref
-from tfx_dags.runner import user_code
+from tfx_dags.runner import tfx_lines, user_code
 from tfx_dags.runner.definitions import Definition, DefinitionError, load_definition
 from tfx_dags.runner.error_report import report
 from tfx_dags.runner.lifetime import temporary_files_go_with_us
@@ -192,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             compile_pipeline(args.pipeline, json.loads(args.kwargs_json), args.output_dir)
         except Exception as error:  # noqa: BLE001 - every failure becomes one reported reason
-            report(COMPILE_ERROR_MARKER, error)
+            reason = tfx_lines.explain(error)
+            report(COMPILE_ERROR_MARKER, DefinitionError(reason) if reason else error)
             return 2
     return 0
 

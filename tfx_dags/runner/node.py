@@ -24,7 +24,7 @@ from tfx_dags.common.contract import (
     NODE_SKIPPED_MARKER,
     SKIPPED_EXIT,
 )
-from tfx_dags.mlmd import lineage
+from tfx_dags.mlmd import lineage, tfx_lines
 from tfx_dags.mlmd.connection import held_open, node_connection_config, store_uri
 from tfx_dags.node_server.beam_workers import route_sdk_workers
 from tfx_dags.runner import anomalies, beam_launch, user_code
@@ -95,6 +95,8 @@ def run_node(
     if pipeline_node.execution_options.HasField("skip"):
         raise NodeSkipped(f"{node_id} is marked to be skipped in the pipeline")
     with held_open(config) as connection:
+        # Before anything is read or written: a pipeline's history belongs to one TFX line.
+        tfx_lines.claim_pipeline(connection.store, pipeline.pipeline_info.id, store_uri(config))
         earlier = lineage.completed_execution(
             connection.store, pipeline.pipeline_info.id, node_id, run_id
         )
@@ -238,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         except NodeSkipped as error:
             print(f"{NODE_SKIPPED_MARKER}{error}", file=sys.stderr, flush=True)
             return SKIPPED_EXIT
-        except (DataAnomalies, InputDataError) as error:
+        except (DataAnomalies, InputDataError, tfx_lines.LineConflict) as error:
             # Retrying cannot help: exit code DATA_ANOMALIES tells the operator not to.
             write_partial_result(error, args.result_file)
             print(error, file=sys.stderr)
