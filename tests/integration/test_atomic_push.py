@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from tfx_dags.common import tfx_envs
 
 # No DAG run: part of `make test-fast`.
 pytestmark = pytest.mark.quick
@@ -14,11 +17,15 @@ pytestmark = pytest.mark.quick
 CHECK = Path(__file__).resolve().parents[1] / "tfx_env" / "check_atomic_push.py"
 
 
-def test_a_push_is_complete_or_absent_and_never_overwrites(
-    tmp_path: Path, tfx_python: Path
-) -> None:
+@pytest.mark.parametrize("line", ["tfx115", "tfx116"])
+def test_a_push_is_complete_or_absent_and_never_overwrites(tmp_path: Path, line: str) -> None:
+    env = tfx_envs.resolve(line)
     result = subprocess.run(
-        [str(tfx_python), str(CHECK), str(tmp_path)], capture_output=True, text=True, timeout=300
+        [str(env.python), str(CHECK), str(tmp_path)],
+        env=env.environ(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout.splitlines()[-1])

@@ -1,15 +1,21 @@
 """A real deployment: scheduler + LocalExecutor on PostgreSQL, ML Metadata on MariaDB.
 
-Two TFX DAG runs at once: one triggered through the REST API with run parameters, one
-started by an Asset event for new input data. Their Trainers share the one-slot GPU pool, so
-they must never overlap, while other tasks do run in parallel. The push emits an Asset event
-that starts a downstream DAG. Bad trigger parameters are refused before any run exists.
+Two TFX DAG runs at once, on two TFX lines (scale_penguin_a on TFX 1.16, scale_penguin_b on
+TFX 1.15, one ML Metadata store): one triggered through the REST API with run parameters,
+one started by an Asset event for new input data. Their Trainers share the one-slot GPU pool,
+so they must never overlap, while other tasks do run in parallel. The push emits an Asset
+event that starts a downstream DAG. Bad trigger parameters are refused before any run exists.
+`tfx-dags show` and the TFX view list both lines' runs. Then scale_penguin_b moves to TFX
+1.16: its next run stops before any work, since its history is TFX 1.15's.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +24,7 @@ from typing import Any
 import pytest
 from deployment import Databases, Deployment, require_services
 
-from tfx_dags.common import settings
+from tfx_dags.common import settings, tfx_envs
 from tfx_dags.dev import local_airflow
 
 DAGS = Path(__file__).resolve().parent / "scheduler_dags"
@@ -63,12 +69,80 @@ class ScaleRuns:
             dag_id: self.deployment.task_instances(dag_id, runs[0]["dag_run_id"])
             for dag_id, runs in self.runs.items()
         }
-        mlmd_env = {**deployment.env, "TFX_DAGS_METADATA_URI": deployment.databases.mlmd_uri}
-        self.metadata = {
-            dag_id: json.loads(local_airflow.tfx_query(mlmd_env, "runs", "--pipeline", dag_id))
-            for dag_id in self.runs
+        self.mlmd_env = {
+            **deployment.env,
+            "TFX_DAGS_METADATA_URI": deployment.databases.mlmd_uri,
         }
+        self.metadata = {dag_id: self._metadata_runs(dag_id) for dag_id in self.runs}
         self.logs = self.deployment.logs_text()
+        self.node_commands = {dag_id: self._node_interpreters(dag_id) for dag_id in self.runs}
+        # What the CLI and the TFX view show of the two lines' runs.
+        self.shown = {dag_id: self._show(dag_id) for dag_id in self.runs}
+        token = self.deployment.token()
+        self.view_index = self._view("/tfx/", token)
+        self.view_pages = {
+            dag_id: self._view(f"/tfx/pipelines/{dag_id}", token) for dag_id in self.runs
+        }
+        # The team moves scale_penguin_b to TFX 1.16 (its tfx_env=); the workers parse the
+        # DAG file for each task, so the next run's nodes are TFX 1.16's.
+        (deployment.home / "moved_dags.json").write_text(json.dumps({"scale_penguin_b": "tfx116"}))
+        self.moved_trigger = self.deployment.request(
+            "POST", "/api/v2/dags/scale_penguin_b/dagRuns", {"logical_date": None, "conf": {}}
+        )
+        moved_runs = self.deployment.wait_for_runs("scale_penguin_b", count=2, timeout=300)
+        [self.moved_run] = [
+            run
+            for run in moved_runs
+            if run["dag_run_id"] != self.runs["scale_penguin_b"][0]["dag_run_id"]
+        ]
+        self.moved_tasks = self.deployment.task_instances(
+            "scale_penguin_b", self.moved_run["dag_run_id"]
+        )
+        self.moved_metadata = self._metadata_runs("scale_penguin_b")
+        self.moved_logs = self.deployment.logs_text()
+
+    def _metadata_runs(self, dag_id: str) -> dict[str, Any]:
+        return dict(
+            json.loads(local_airflow.tfx_query(self.mlmd_env, "runs", "--pipeline", dag_id))
+        )
+
+    def _node_interpreters(self, dag_id: str) -> set[str]:
+        """The interpreters the DAG's task logs say its nodes ran with."""
+        logs = "\n".join(
+            path.read_text(errors="replace")
+            for path in (self.deployment.home / "logs").rglob(f"dag_id={dag_id}/**/*.log")
+        )
+        return set(
+            re.findall(r"Running command: \['([^']+)', '-m', 'tfx_dags\.runner\.node'", logs)
+        )
+
+    def _show(self, dag_id: str) -> dict[str, Any]:
+        done = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "tfx-dags"),
+                "show",
+                dag_id,
+                "--dags-folder",
+                str(DAGS),
+                "-o",
+                "json",
+            ],
+            env=self.deployment.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        [shown] = json.loads(done.stdout)
+        return dict(shown)
+
+    def _view(self, path: str, token: str) -> str:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.deployment.port}{path}",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return str(response.read().decode())
 
     def _run_count(self, dag_id: str) -> int:
         return int(
@@ -203,3 +277,53 @@ def test_the_metadata_password_appears_in_no_log(scale: ScaleRuns) -> None:
 def test_the_deployment_has_the_provisioned_one_slot_gpu_pool(scale: ScaleRuns) -> None:
     status, pool = scale.deployment.request("GET", f"/api/v2/pools/{settings.gpu_pool()}")
     assert status == 200 and pool["slots"] == 1, pool
+
+
+def test_each_dag_ran_its_nodes_in_its_own_tfx_environment(scale: ScaleRuns) -> None:
+    assert scale.node_commands == {
+        "scale_penguin_a": {str(tfx_envs.resolve("tfx116").python)},
+        "scale_penguin_b": {str(tfx_envs.resolve("tfx115").python)},
+    }
+    # TFX stamps the version that made each artifact: one store, two lines.
+    for dag_id, version in (("scale_penguin_a", "1.16.0"), ("scale_penguin_b", "1.15.1")):
+        [run] = scale.metadata[dag_id].values()
+        [model] = run["Trainer"]["outputs"]["model"]
+        assert model["properties"]["tfx_version"] == version, (dag_id, model["properties"])
+
+
+def test_cli_and_view_list_the_runs_of_both_lines(scale: ScaleRuns) -> None:
+    for dag_id, env, line in (
+        ("scale_penguin_a", "tfx116", "1.16"),
+        ("scale_penguin_b", "tfx115", "1.15"),
+    ):
+        shown = scale.shown[dag_id]
+        run_id = scale.runs[dag_id][0]["dag_run_id"]
+        assert shown["tfx_env"] == env and shown["tfx"].startswith(line + "."), shown
+        assert [run["run_id"] for run in shown["runs"]] == [run_id]
+        assert shown["runs"][0]["nodes"]["Pusher"] == "COMPLETE"
+        assert shown["pushed_model"] is not None
+        assert f'href="/tfx/pipelines/{dag_id}"' in scale.view_index
+        page = scale.view_pages[dag_id]
+        assert f'<span id="tfx-line">TFX {line}</span>' in page and run_id in page
+    rows = re.findall(
+        r'pipelines/(scale_penguin_\w)">[^<]+</a></td>\s*<td class="tfx-line">([\d.]+)<',
+        scale.view_index,
+    )
+    assert dict(rows) == {"scale_penguin_a": "1.16", "scale_penguin_b": "1.15"}
+
+
+def test_a_pipeline_moved_to_another_tfx_line_stops_before_any_work(scale: ScaleRuns) -> None:
+    # TFX's cache and its latest-blessed-model baseline do not look at the TFX version:
+    # TFX 1.16 nodes must not reuse TFX 1.15's outputs or compare against its models.
+    assert scale.moved_trigger[0] == 200, scale.moved_trigger
+    assert scale.moved_run["state"] == "failed"
+    states = {task["task_id"]: (task["state"], task["try_number"]) for task in scale.moved_tasks}
+    assert states["CsvExampleGen"] == ("failed", 1)  # no retry: the same store fails the same way
+    assert states["Trainer"][0] in ("upstream_failed", None)
+    assert (
+        "holds the runs of TFX 1.15, and this DAG's TFX environment has TFX 1.16"
+        in scale.moved_logs
+    )
+    assert "give the pipeline another name for TFX 1.16" in scale.moved_logs
+    # Nothing was written: the pipeline's history is still its one TFX 1.15 run.
+    assert scale.moved_metadata == scale.metadata["scale_penguin_b"]

@@ -1,4 +1,4 @@
-"""Exercise tfx_dags.runner.atomic_pusher.push_atomically; run with .venv-tfx115's python.
+"""Exercise tfx_dags.runner.atomic_pusher.push_atomically; run with a TFX environment's python.
 
     check_atomic_push.py WORKDIR
 

@@ -1,4 +1,4 @@
-"""Score a pushed SavedModel the way a serving client would; run with .venv-tfx115's python.
+"""Score a pushed SavedModel the way a serving client would; run with a TFX environment's python.
 
     score_model.py --model DIR --examples GLOB --label KEY [--signature S] [--output KEY]
                    [--evaluation DIR] [--tflite FILE --tflite-pixels PREFIX --tflite-scale X]

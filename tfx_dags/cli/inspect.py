@@ -25,6 +25,7 @@ def pipeline_rows(folder: ParsedFolder) -> list[dict[str, Any]]:
                 "nodes": len(dag.tasks),
                 "schedule": schedule_text(dag.schedule),
                 "owner": dag.owner,
+                "tfx_env": dag_tfx_env(dag).name,
                 "cache_key": compiled.name,
                 "file": dag_file(dag),
             }
@@ -37,6 +38,12 @@ def schedule_text(schedule: Any) -> str:
     if isinstance(schedule, list | tuple):
         return "assets: " + ", ".join(str(getattr(asset, "uri", asset)) for asset in schedule)
     return str(schedule)
+
+
+def dag_tfx_env(dag: Any) -> tfx_envs.TfxEnv:
+    """The TFX environment the DAG's nodes run in (its ``tfx_env=``, else the default)."""
+    names = {task.tfx_env for task in dag.tasks if isinstance(task, TfxNodeOperator)}
+    return tfx_envs.resolve(sorted(names, key=str)[0] if names else None)
 
 
 def compiled_entry(dag: Any) -> Path:
@@ -65,18 +72,21 @@ def show(folder: ParsedFolder, dag_id: str, *, runs: int) -> dict[str, Any]:
         raise CliError(f"DAG {dag_id!r} runs no TFX node")
     compiled = compiled_entry(dag)
     manifest = json.loads((compiled / MANIFEST_FILE).read_text())
-    history = query_metadata("runs", "--pipeline", dag_id)
+    tfx_env = dag_tfx_env(dag)
+    history = query_metadata("runs", "--pipeline", dag_id, tfx_env=tfx_env)
     # Newest first: by the newest ML Metadata execution of each run.
     recent = sorted(
         history.items(),
         key=lambda item: max(node["execution_id"] for node in item[1].values()),
         reverse=True,
     )[:runs]
-    pushed = query_metadata("pushed-models", "--pipeline", dag_id)
+    pushed = query_metadata("pushed-models", "--pipeline", dag_id, tfx_env=tfx_env)
     return {
         "dag_id": dag_id,
         "file": dag_file(dag),
         "pipeline": manifest.get("pipeline_name"),
+        "tfx_env": tfx_env.name,
+        "tfx": tfx_envs.installed(tfx_env).get("tfx", "?"),
         "compiled": str(compiled),
         "ir": str(compiled / "pipeline_ir.pb"),
         "cache_key": compiled.name,
@@ -93,9 +103,10 @@ def show(folder: ParsedFolder, dag_id: str, *, runs: int) -> dict[str, Any]:
     }
 
 
-def query_metadata(*args: str) -> Any:
-    """Ask ML Metadata, from the TFX environment, with the tasks' connection settings."""
-    tfx_env = tfx_envs.resolve()
+def query_metadata(*args: str, tfx_env: tfx_envs.TfxEnv | None = None) -> Any:
+    """Ask ML Metadata, from the TFX environment (default: the deployment's default one),
+    with the tasks' connection settings."""
+    tfx_env = tfx_env or tfx_envs.resolve()
     command = [str(tfx_env.python), "-m", "tfx_dags.runner.query", *args]
     env = tfx_env.environ({**os.environ, **metadata_env()})
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)

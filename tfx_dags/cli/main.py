@@ -143,8 +143,9 @@ def _show(args: argparse.Namespace) -> int:
     if args.output == "json":
         print_rows([shown], output="json")
         return 0
-    for key in ("dag_id", "file", "pipeline", "compiled", "cache_key", "pipeline_root"):
+    for key in ("dag_id", "file", "pipeline", "tfx_env", "tfx", "compiled", "cache_key"):
         say(f"{key + ':':15}{shown[key]}")
+    say(f"{'pipeline_root:':15}{shown['pipeline_root']}")
     say()
     print_rows(shown["nodes"], output=args.output)
     say()

@@ -143,6 +143,16 @@ def resolve(name: str | None = None) -> TfxEnv:
     return envs[name]
 
 
+def for_line(line: str) -> TfxEnv:
+    """The first declared environment whose TFX is of ``line`` ("1.16"), else the default
+    one (a line no longer installed is still read by the default's ML Metadata)."""
+    for env in declared().values():
+        version = installed(env).get("tfx", "")
+        if version == line or version.startswith(line + "."):
+            return env
+    return resolve()
+
+
 def installed(env: TfxEnv) -> dict[str, str]:
     """Versions of the environment's KEY_DISTRIBUTIONS, as its site-packages list them."""
     found = {}

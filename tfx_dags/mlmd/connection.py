@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 from tfx_dags.common import settings
 from tfx_dags.common.contract import STORE_ENV, URI_ENV
-from tfx_dags.common.errors import ConfigError
+from tfx_dags.common.errors import ConfigError, TfxDagsError
 
 MYSQL_SCHEMES = ("mysql", "mariadb")
 
@@ -190,7 +190,11 @@ def main(argv: list[str] | None = None) -> int:
     if args != ["init"]:
         print("usage: python -m tfx_dags.mlmd.connection init", file=sys.stderr)
         return 2
-    init_schema()
+    try:
+        init_schema()
+    except TfxDagsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     print(f"ML Metadata schema ready: {describe()}")
     return 0
 

@@ -19,6 +19,8 @@ from typing import Any
 PIPELINE_CONTEXT = "pipeline"
 RUN_CONTEXT = "pipeline_run"
 NODE_CONTEXT = "node"
+# tfx_dags' own: the TFX line (``1.16``) whose runs a pipeline context holds (mlmd/tfx_lines).
+LINE_PROPERTY = "tfx_dags_tfx_line"
 
 
 def node_context_name(pipeline_name: str, node_id: str) -> str:
@@ -143,6 +145,14 @@ class Lineage:
 
     def pipelines(self) -> list[str]:
         return sorted(c.name for c in self.store.get_contexts_by_type(PIPELINE_CONTEXT))
+
+    def tfx_lines(self) -> dict[str, str]:
+        """The TFX line each pipeline's runs were made by, where it is recorded."""
+        return {
+            context.name: context.custom_properties[LINE_PROPERTY].string_value
+            for context in self.store.get_contexts_by_type(PIPELINE_CONTEXT)
+            if LINE_PROPERTY in context.custom_properties
+        }
 
     def pipeline_context(self, name: str) -> Any:
         return self.store.get_context_by_type_and_name(PIPELINE_CONTEXT, name)

@@ -23,6 +23,10 @@ REMOVED = (
         ESTIMATOR_FIX.format(api=ESTIMATOR_EXECUTOR),
     ),
     (
+        "cannot import name 'Executor' from 'tfx.components.trainer.executor'",
+        ESTIMATOR_FIX.format(api=ESTIMATOR_EXECUTOR),
+    ),
+    (
         "No module named 'tfx.orchestration.kubeflow.kubeflow_dag_runner'",
         "TFX 1.16 removed KubeflowDagRunner (Kubeflow Pipelines V1); use a TFX 1.15 environment "
         "or KubeflowV2DagRunner",

@@ -68,6 +68,9 @@ class ViewData:
     def pipelines(self) -> list[str]:
         return self._lineage.pipelines()
 
+    def tfx_lines(self) -> dict[str, str]:
+        return self._lineage.tfx_lines()
+
     def pipeline(self, name: str, *, runs: int = 25) -> dict[str, Any]:
         """The newest ``runs`` runs with each node's state, and the newest models' history.
         Bounded work: ML Metadata is asked for the newest run contexts and models only."""
@@ -85,6 +88,7 @@ class ViewData:
             summaries.append({"run_id": context.name, "started_ms": started, "nodes": nodes})
         return {
             "pipeline": name,
+            "tfx_line": self._lineage.tfx_lines().get(name, ""),
             "root": str(settings.pipeline_root(name)),
             "run_count": len(contexts),
             "runs": summaries,
@@ -342,7 +346,7 @@ def _where() -> str:
 def answer(args: argparse.Namespace) -> Any:
     data = ViewData.of_deployment()
     if args.query == "pipelines":
-        return {"pipelines": data.pipelines()}
+        return {"pipelines": data.pipelines(), "tfx_lines": data.tfx_lines()}
     if not args.pipeline:
         raise SystemExit(f"{args.query} needs --pipeline")
     if args.query == "pipeline":

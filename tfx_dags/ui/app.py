@@ -98,6 +98,7 @@ def create_app(source: ViewSource | None = None) -> FastAPI:
             "index.html",
             title="TFX pipelines",
             pipelines=pipelines,
+            lines={name: source.tfx_line(name) for name in pipelines},
             metadata=_metadata_description(),
         )
 

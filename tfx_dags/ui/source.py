@@ -4,6 +4,11 @@ ML Metadata's client lives in the TFX environment only, so every question runs
 ``python -m tfx_dags.runner.view_data`` there, forked by the node server like a node (a few
 hundred milliseconds), with the ML Metadata connection the tasks use. Evaluations and
 artifacts never change once written, so their answers are kept (a small LRU per process).
+
+One store holds the runs of every TFX line of the deployment (ML Metadata 1.15 and 1.16 share
+its schema); the pipelines are listed with the default TFX environment, and a pipeline's runs,
+evaluations and artifacts are read with an environment of the TFX line that made them (as
+recorded on its pipeline context), so TFMA and TFDV read what their own version wrote.
 """
 
 from __future__ import annotations
@@ -52,48 +57,63 @@ class ViewSource:
     def __init__(self) -> None:
         self._kept: OrderedDict[tuple[str, ...], Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._lines: dict[str, str] = {}
 
     def pipelines(self) -> list[str]:
         try:
-            return list(self._ask("pipelines")["pipelines"])
+            answer = self._ask("pipelines")
         except NotFound:
             return []  # no store yet: nothing has run
+        self._lines = dict(answer.get("tfx_lines", {}))
+        return list(answer["pipelines"])
+
+    def tfx_line(self, name: str) -> str:
+        """The TFX line of the pipeline's runs ("1.16"); "" where none is recorded."""
+        if name not in self._lines:
+            self.pipelines()
+        return self._lines.get(name, "")
 
     def pipeline(self, name: str, *, runs: int = 25) -> dict[str, Any]:
-        return self._ask("pipeline", "--pipeline", name, "--runs", str(runs))
+        return self._ask("pipeline", "--pipeline", name, "--runs", str(runs), pipeline=name)
 
     def run(self, name: str, run_id: str) -> dict[str, Any]:
-        return self._ask("run", "--pipeline", name, "--run-id", run_id)
+        return self._ask("run", "--pipeline", name, "--run-id", run_id, pipeline=name)
 
     def evaluation(self, name: str, artifact_id: int) -> dict[str, Any]:
         return self._kept_answer(
-            "evaluation", "--pipeline", name, "--artifact-id", str(artifact_id)
+            name, "evaluation", "--pipeline", name, "--artifact-id", str(artifact_id)
         )
 
     def artifact(self, name: str, artifact_id: int) -> dict[str, Any]:
-        return self._kept_answer("artifact", "--pipeline", name, "--artifact-id", str(artifact_id))
+        return self._kept_answer(
+            name, "artifact", "--pipeline", name, "--artifact-id", str(artifact_id)
+        )
 
-    def _kept_answer(self, *args: str) -> dict[str, Any]:
+    def _kept_answer(self, name: str, *args: str) -> dict[str, Any]:
         with self._lock:
             if args in self._kept:
                 self._kept.move_to_end(args)
                 return dict(self._kept[args])
-        answer = self._ask(*args)
+        answer = self._ask(*args, pipeline=name)
         with self._lock:
             self._kept[args] = answer
             while len(self._kept) > CACHE_SIZE:
                 self._kept.popitem(last=False)
         return answer
 
-    def _ask(self, query: str, *args: str) -> dict[str, Any]:
-        env = dict(os.environ)
+    def _ask(self, query: str, *args: str, pipeline: str | None = None) -> dict[str, Any]:
+        """Ask ``query`` of the environment of ``pipeline``'s TFX line (default: the
+        deployment's default environment)."""
+        try:
+            line = self.tfx_line(pipeline) if pipeline else ""
+            tfx_env = tfx_envs.for_line(line) if line else tfx_envs.resolve()
+        except ConfigError as error:
+            raise ViewSourceError(f"no TFX environment to read ML Metadata with: {error}") from None
+        env = tfx_env.environ(os.environ)
         uri = metadata_uri()
         if uri:
             env[URI_ENV] = uri
-        try:
-            python = tfx_envs.resolve().python
-        except ConfigError as error:
-            raise ViewSourceError(f"no TFX environment to read ML Metadata with: {error}") from None
+        python = tfx_env.python
         with tempfile.TemporaryDirectory(prefix="tfx-view-") as scratch:
             output = Path(scratch) / "answer.json"
             command = [

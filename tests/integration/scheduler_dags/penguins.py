@@ -1,9 +1,14 @@
 """Two penguin DAGs for the real-scheduler tests (Airflow DAG files built by tfx_dags).
 
-scale_penguin_a  triggered by hand (REST API, CLI) with run parameters
-scale_penguin_b  scheduled on its input data's Asset: an Asset event starts it
+scale_penguin_a  triggered by hand (REST API, CLI) with run parameters; TFX 1.16 (tfx116)
+scale_penguin_b  scheduled on its input data's Asset: an Asset event starts it; TFX 1.15
+
+The same Keras pipeline on two TFX lines, run at once in one deployment and one ML Metadata
+store. The test later moves a DAG to another line, as a team would edit its ``tfx_env=``,
+through ``moved_dags.json`` in the deployment's TFX_DAGS_HOME.
 """
 
+import json
 from pathlib import Path
 
 from tfx_dags import RunParam, pipeline_dag, settings
@@ -14,6 +19,11 @@ RUN_PARAMS = {
     "train_steps": RunParam(description="Trainer steps", minimum=1, maximum=100_000),
     "data_root": RunParam(description="CSV folder under data/", path_root=str(DATA_DIR)),
 }
+
+TFX_ENVS = {"scale_penguin_a": "tfx116", "scale_penguin_b": "tfx115"}
+MOVED = settings.home() / "moved_dags.json"
+if MOVED.is_file():
+    TFX_ENVS.update(json.loads(MOVED.read_text()))
 
 for dag_id, schedule_assets in (
     ("scale_penguin_a", ()),
@@ -30,6 +40,7 @@ for dag_id, schedule_assets in (
             "train_steps": 1000,
         },
         run_params=RUN_PARAMS,
+        tfx_env=TFX_ENVS[dag_id],
         schedule_assets=schedule_assets,
         owner="ml-platform",
         tags=("tfx", "scale-out-test"),
