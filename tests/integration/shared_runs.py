@@ -92,6 +92,7 @@ dag = pipeline_dag(
         "use_transform": False,
         "train_steps": 1,
     }},
+    tfx_env="tfx116",
     owner="ml-platform",
     tags=("tfx",),
 )
