@@ -12,7 +12,7 @@ PIP_INSTALL := install --quiet --no-deps --disable-pip-version-check
 PROJECT_FILES := setup.cfg pyproject.toml
 UV_COMPILE := $(AIRFLOW_VENV)/bin/uv pip compile --quiet --index-url https://pypi.org/simple
 
-.PHONY: setup browser demo view test test-fast lint bench locks clean
+.PHONY: setup browser demo view test test-fast lint bench gpu-check locks clean
 
 setup: $(AIRFLOW_VENV)/.installed $(TFX_VENVS:%=%/.installed) browser
 
@@ -72,6 +72,13 @@ test-fast: setup
 # here; BENCH_ARGS=--quick stops the scale curve at 100k rows.
 bench: setup
 	$(AIRFLOW_VENV)/bin/python bench/report.py $(BENCH_ARGS)
+
+# On a host with an NVIDIA GPU (docs/gpu-host.md): each TFX line's penguin Keras Trainer on
+# the GPU, forked from the node server, against the CPU; adds each line's CUDA wheels under
+# var/gpu-check/ first. GPU_CHECK_ARGS=--no-install uses those there; --cpu-only runs without
+# a GPU. Not part of `make test`.
+gpu-check: $(AIRFLOW_VENV)/.installed $(TFX_VENVS:%=%/.installed)
+	$(AIRFLOW_VENV)/bin/python bench/gpu_check.py $(GPU_CHECK_ARGS)
 
 # Re-resolve the locks. The TFX locks are resolved for python 3.10, as TFX declares, with the
 # overrides their cp311 wheels need (requirements/tfx1*-overrides.txt); TFX 1.16's for

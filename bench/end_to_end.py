@@ -1,15 +1,19 @@
 """Benchmark 2: the penguin pipeline as an Airflow DAG run against TFX's LocalDagRunner.
 
-    .venv-airflow/bin/python bench/end_to_end.py [--beam-mode auto]
+    .venv-airflow/bin/python bench/end_to_end.py [--beam-mode auto] [--local-only]
 
 Both run the same pipeline definition (penguin_keras: Transform, Keras with MirroredStrategy
 over 2 logical CPUs) on this machine in this run, each with a fresh pipeline root and a fresh
-ML Metadata database on MariaDB:
+ML Metadata database on MariaDB. Every row names its TFX line: the DAG runs on the one
+dags/penguin.py gives it (``tfx116``, TFX 1.16), and so does the baseline.
 
-- LocalDagRunner: one interpreter runs the nodes one after another (its wall time includes
-  its interpreter start and imports), once with Beam ``in_memory`` and once
-  ``multi_processing`` (a worker per core): the baseline is the faster of the two, what a
-  user who tried both would pick.
+- LocalDagRunner: one interpreter of a TFX environment, with the environment's declared
+  variables (``TF_USE_LEGACY_KERAS=1`` for tfx116), runs the nodes one after another (its
+  wall time includes its interpreter start and imports), once with Beam ``in_memory`` and
+  once ``multi_processing`` (a worker per core). The baseline is the faster of the two on
+  the DAG's line, what a user who tried both would pick. The other declared lines (tfx115,
+  TFX 1.15) run the same way, for a line against line comparison and for continuity with
+  earlier reports; ``--local-only`` runs these alone, without Airflow.
 - Airflow, with the product's default Beam mode (``auto``: each Beam-backed node picks its
   DirectRunner mode by its input rows, and its task log says which and why): a real
   deployment (api-server, scheduler, dag-processor, LocalExecutor on
@@ -33,6 +37,7 @@ same way (``tfx_dags.runner.timing``).
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import re
@@ -49,10 +54,24 @@ sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "tests" / "integration")]
 
 from deployment import Databases, Deployment, wait_for  # noqa: E402
 
-from tfx_dags.common import settings  # noqa: E402
+from tfx_dags.common import tfx_envs  # noqa: E402
 from tfx_dags.node_server import client as node_client  # noqa: E402
 
 DAG_ID = "penguin_keras"
+
+
+def dag_tfx_env() -> str:
+    """The DAG's TFX environment, read from dags/penguin.py's ``TFX_ENVS`` (importing the
+    file would compile its pipelines)."""
+    tree = ast.parse((PROJECT_ROOT / "dags" / "penguin.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "TFX_ENVS":
+            return str(ast.literal_eval(node.value)[DAG_ID])
+    raise SystemExit("dags/penguin.py no longer sets TFX_ENVS: update bench/end_to_end.py")
+
+
+DAG_TFX_ENV = dag_tfx_env()
+BEAM_MODES = ("in_memory", "multi_processing")
 # The DAG's pipeline arguments in dags/penguin.py, for LocalDagRunner.
 PIPELINE_KWARGS = {
     "data_root": str(PROJECT_ROOT / "data" / "penguin"),
@@ -65,22 +84,34 @@ TIMINGS_LINE = re.compile(r"node (\S+) timings: launch ([\d.]+) s, executor ([\d
 
 
 def warm_node_server() -> float:
-    """Start the node server (as the first task on a worker would); seconds it took."""
+    """Start the node server of the DAG's TFX environment (as the first task on a worker
+    would); seconds it took."""
     start = time.perf_counter()
-    node_client.connect_server(settings.tfx_python(), env=os.environ).close()
+    node_client.connect_server(tfx_envs.resolve(DAG_TFX_ENV).python, env=os.environ).close()
     return time.perf_counter() - start
 
 
-def local_run(home: Path, mode: str) -> tuple[float, dict[str, dict[str, float]]]:
+def line_label(env: tfx_envs.TfxEnv) -> str:
+    """``tfx116 (TFX 1.16.0)``: the environment and the TFX it holds."""
+    return f"{env.name} (TFX {tfx_envs.installed(env).get('tfx', '?')})"
+
+
+def local_run(
+    home: Path, mode: str, tfx_env: tfx_envs.TfxEnv
+) -> tuple[float, dict[str, dict[str, float]]]:
+    """LocalDagRunner in ``tfx_env``'s interpreter, with its declared variables: wall
+    seconds and per-node timings."""
     databases = Databases()
     databases.create()
     try:
-        env = {
-            **os.environ,
-            "TFX_DAGS_METADATA_URI": databases.mlmd_uri,
-            "TFX_DAGS_BEAM_DIRECT_MODE": mode,
-        }
-        python = str(settings.tfx_python())
+        env = tfx_env.environ(
+            {
+                **os.environ,
+                "TFX_DAGS_METADATA_URI": databases.mlmd_uri,
+                "TFX_DAGS_BEAM_DIRECT_MODE": mode,
+            }
+        )
+        python = str(tfx_env.python)
         subprocess.run([python, "-m", "tfx_dags.mlmd.connection", "init"], env=env, check=True)
         start = time.perf_counter()
         result = subprocess.run(
@@ -103,7 +134,7 @@ def local_run(home: Path, mode: str) -> tuple[float, dict[str, dict[str, float]]
     finally:
         databases.drop()
     if result.returncode != 0:
-        raise SystemExit(f"LocalDagRunner failed:\n{result.stderr[-3000:]}")
+        raise SystemExit(f"LocalDagRunner ({tfx_env.name}) failed:\n{result.stderr[-3000:]}")
     return wall, json.loads(result.stdout.strip().splitlines()[-1])["nodes"]
 
 
@@ -204,24 +235,67 @@ def main() -> None:
         help="one more Airflow run with this [scheduler] scheduler_idle_sleep_time (Airflow's "
         "default: 1 s between idle loops, so about 0.5 s before a task's successor starts)",
     )
+    parser.add_argument(
+        "--local-only",
+        action="store_true",
+        help="only the LocalDagRunner runs (every TFX line, both Beam modes), no Airflow",
+    )
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="tfx-dags-bench-"))
     # Its own node server, shared by both Airflow runs' tasks, stopped at the end.
     os.environ["TFX_DAGS_NODE_SERVER_DIR"] = tempfile.mkdtemp(prefix="tfx-dags-srv-")
     try:
-        report(scratch, args.beam_mode, args.scheduler_idle_sleep)
+        report(scratch, args.beam_mode, args.scheduler_idle_sleep, local_only=args.local_only)
     finally:
         node_client.stop_servers()
 
 
-def report(scratch: Path, beam_mode: str, idle_sleep: float) -> None:
-    server_s = warm_node_server()
-    local = {
-        mode: local_run(scratch / f"local-{mode}", mode)
-        for mode in ("in_memory", "multi_processing")
+LocalRuns = dict[str, dict[str, tuple[float, dict[str, dict[str, float]]]]]
+
+
+def local_runs(scratch: Path) -> LocalRuns:
+    """LocalDagRunner in each Beam mode on every declared TFX line, the DAG's first."""
+    envs = tfx_envs.declared()
+    lines = [DAG_TFX_ENV, *(name for name in envs if name != DAG_TFX_ENV)]
+    return {
+        line: {
+            mode: local_run(scratch / f"local-{line}-{mode}", mode, envs[line])
+            for mode in BEAM_MODES
+        }
+        for line in lines
     }
-    best_mode = min(local, key=lambda mode: local[mode][0])
-    local_wall, local_nodes = local[best_mode]
+
+
+def print_local(local: LocalRuns) -> tuple[str, float]:
+    """One row per LocalDagRunner run, each line's best marked; the baseline's mode and wall
+    seconds (the best on the DAG's line)."""
+    envs = tfx_envs.declared()
+    best = {line: min(runs, key=lambda mode: runs[mode][0]) for line, runs in local.items()}
+    baseline = local[DAG_TFX_ENV][best[DAG_TFX_ENV]][0]
+    for line, runs in local.items():
+        for mode, (wall, _nodes) in runs.items():
+            mark = ""
+            if mode == best[line]:
+                mark = "  (best, baseline)" if line == DAG_TFX_ENV else "  (best)"
+            print(
+                f"  LocalDagRunner, {line_label(envs[line])}, Beam {mode:17} {wall:7.1f} s  "
+                f"{wall / baseline:.2f}x{mark}"
+            )
+    for line in local:
+        if line != DAG_TFX_ENV:
+            ratio = local[line][best[line]][0] / baseline
+            print(f"  LocalDagRunner's best, {line} against {DAG_TFX_ENV}: {ratio:.2f}x")
+    return best[DAG_TFX_ENV], baseline
+
+
+def report(scratch: Path, beam_mode: str, idle_sleep: float, *, local_only: bool) -> None:
+    if local_only:
+        local = local_runs(scratch)
+        print(f"LocalDagRunner, {DAG_ID}, same machine, same run; baseline: {DAG_TFX_ENV}'s best")
+        print_local(local)
+        return
+    server_s = warm_node_server()
+    local = local_runs(scratch)
     fresh_wall, fresh_tasks, _fresh_nodes, _cpu = airflow_run(
         scratch / "airflow-fresh", beam_mode, node_server=False
     )
@@ -232,24 +306,30 @@ def report(scratch: Path, beam_mode: str, idle_sleep: float) -> None:
         scratch / "airflow-brisk", beam_mode, node_server=True, idle_sleep=idle_sleep
     )
 
-    print(f"End to end, {DAG_ID}, same machine, same run; baseline: LocalDagRunner's best")
-    for mode, (wall, _nodes) in local.items():
-        best = "  (best)" if mode == best_mode else ""
-        print(f"  LocalDagRunner, Beam {mode:17} {wall:7.1f} s  {wall / local_wall:.2f}x{best}")
+    dag_line = line_label(tfx_envs.resolve(DAG_TFX_ENV))
     print(
-        f"  Airflow DAG run, Beam {beam_mode:16} {airflow_wall:7.1f} s  "
+        f"End to end, {DAG_ID}, same machine, same run; baseline: LocalDagRunner's best on "
+        f"the DAG's line, {dag_line}"
+    )
+    best_mode, local_wall = print_local(local)
+    local_nodes = local[DAG_TFX_ENV][best_mode][1]
+    print(
+        f"  Airflow DAG run, {DAG_TFX_ENV}, Beam {beam_mode:16} {airflow_wall:7.1f} s  "
         f"{airflow_wall / local_wall:.2f}x"
     )
     print(
-        f"  Airflow DAG run, scheduler_idle_sleep_time={idle_sleep:g} s {brisk_wall:7.1f} s  "
-        f"{brisk_wall / local_wall:.2f}x (Airflow's processes: {brisk_cpu:.1f} CPU-seconds)"
+        f"  Airflow DAG run, {DAG_TFX_ENV}, scheduler_idle_sleep_time={idle_sleep:g} s "
+        f"{brisk_wall:7.1f} s  {brisk_wall / local_wall:.2f}x (Airflow's processes: "
+        f"{brisk_cpu:.1f} CPU-seconds)"
     )
     print(
-        f"  Airflow DAG run, a fresh interpreter per node (TFX_DAGS_NODE_SERVER=off) "
-        f"{fresh_wall:7.1f} s  {fresh_wall / local_wall:.2f}x, "
+        f"  Airflow DAG run, {DAG_TFX_ENV}, a fresh interpreter per node "
+        f"(TFX_DAGS_NODE_SERVER=off) {fresh_wall:7.1f} s  {fresh_wall / local_wall:.2f}x, "
         f"all tasks {sum(fresh_tasks.values()):.1f} s"
     )
-    print(f"  (node server start, once per worker before the run: {server_s:.1f} s)")
+    print(
+        f"  ({DAG_TFX_ENV}'s node server start, once per worker before the run: {server_s:.1f} s)"
+    )
     print(
         f"  Airflow's own processes used {airflow_cpu:.1f} CPU-seconds during the run: "
         f"{airflow_cpu / (airflow_wall * os.cpu_count()):.0%} of this machine's "
@@ -260,7 +340,7 @@ def report(scratch: Path, beam_mode: str, idle_sleep: float) -> None:
     print()
     print(
         f"{'task':30} {'task s':>7} {'launch s':>9} {'executor s':>11} {'overhead s':>11}"
-        f" | {'LocalDagRunner (best) launch s':>31} {'executor s':>11}"
+        f" | {f'LocalDagRunner {DAG_TFX_ENV} launch s':>31} {'executor s':>11}"
     )
     zero = {"launch_s": 0.0, "executor_s": 0.0}
     for task_id, seconds in sorted(tasks.items(), key=lambda item: -item[1]):

@@ -1,6 +1,9 @@
 """The penguin pipeline run by TFX's LocalDagRunner: the end-to-end baseline.
 
-    python bench/local_runner.py --home DIR --kwargs JSON   (with .venv-tfx115's python)
+    python bench/local_runner.py --home DIR --name NAME --kwargs JSON
+
+Run with a TFX environment's interpreter and its declared variables (bench/end_to_end.py
+runs it on each line: tfx116 with TF_USE_LEGACY_KERAS=1, tfx115).
 
 The same pipeline definition and arguments as the Airflow DAG, its own pipeline root under
 DIR, ML Metadata from the tfx_dags settings (TFX_DAGS_METADATA_URI or SQLite). Prints JSON:

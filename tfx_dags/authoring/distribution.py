@@ -55,7 +55,13 @@ def distribution_strategy(name: str = "none", *, cpu_replicas: int = 1) -> Any:
         devices = devices[:1]
     else:
         strategy = tf.distribute.MirroredStrategy(devices=list(devices))
-    logging.info("Using %s with devices %s", type(strategy).__name__, devices)
+    # bench/gpu_check.py reads this line: the devices, and whether TensorFlow saw a GPU.
+    logging.info(
+        "Using %s with devices %s; GPUs TensorFlow sees: %d",
+        type(strategy).__name__,
+        devices,
+        len(gpus),
+    )
     return strategy
 
 

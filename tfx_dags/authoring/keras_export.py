@@ -97,6 +97,26 @@ def fit_and_export(
         validation_steps=fn_args.eval_steps,
         callbacks=list(callbacks),
     )
+    from absl import logging
+
+    # Where training ran (bench/gpu_check.py asserts a GPU here): each replica's variables.
+    logging.info(
+        "Trained with %s over %d replica(s); model variables on %s",
+        type(strategy).__name__,
+        strategy.num_replicas_in_sync,
+        variable_devices(model),
+    )
     signatures = transform_signatures(model, tf_transform_output, label_key=label_key)
     model.save(fn_args.serving_model_dir, save_format="tf", signatures=signatures)
     return model
+
+
+def variable_devices(model: Any) -> list[str]:
+    """The devices that hold the model's variables: every replica's copy of a mirrored one."""
+    return sorted(
+        {
+            part.device
+            for variable in model.variables
+            for part in getattr(variable, "values", (variable,))
+        }
+    )
