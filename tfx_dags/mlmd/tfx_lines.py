@@ -20,7 +20,9 @@ from tfx_dags.common.errors import TfxDagsError
 from tfx_dags.mlmd.lineage import PIPELINE_CONTEXT
 
 LINE_PROPERTY = "tfx_dags_tfx_line"
-SCHEMA_ERROR = re.compile(r"MLMD database version (\d+) is (greater|older) than library version (\d+)")
+SCHEMA_ERROR = re.compile(
+    r"MLMD database version (\d+) is (greater|older) than library version (\d+)"
+)
 
 
 class LineConflict(TfxDagsError):
