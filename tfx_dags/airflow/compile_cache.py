@@ -3,7 +3,8 @@
 DAG files run in the scheduler's environment, which holds no TFX. The compile step therefore
 runs as a subprocess of the TFX environment's interpreter, and its result is cached under a
 key made of everything that can change it: the pipeline reference and arguments, the source
-files of the pipeline's package, tfx_dags' own code, and the TFX environment it compiles in:
+files of the pipeline's package (and the folder it is found in, for one beside the DAG files:
+``user_code_path``), tfx_dags' own code, and the TFX environment it compiles in:
 its name and the versions of TFX, TensorFlow, Beam and their kin installed there
 (``tfx_dags.common.tfx_envs``). Files the compile step
 finds on the way (``module_file=`` folders) are listed with their digests in the manifest,
