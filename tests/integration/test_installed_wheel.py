@@ -20,6 +20,7 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Iterator, Mapping
+from contextlib import closing
 from dataclasses import dataclass
 from email.parser import Parser
 from pathlib import Path
@@ -265,7 +266,7 @@ def wheel_metadata(wheel: Path) -> tuple[list[str], Mapping[str, list[str]]]:
 
 
 def test_the_wheel_holds_the_package_and_not_the_checkouts_code(installed: Installed) -> None:
-    names, metadata = wheel_metadata(installed.wheel)
+    names, _ = wheel_metadata(installed.wheel)
     tops = {name.split("/", 1)[0] for name in names}
     assert tops == {"tfx_dags", "tfx_dags-0.1.0.dist-info"}, tops
     assert {
@@ -310,20 +311,17 @@ def test_only_the_wheels_tfx_dags_is_importable_in_the_new_environments(
         location, modules = result.stdout.split()
         assert Path(location).is_relative_to(venv / "lib"), location
         assert modules == "None"
-        assert (venv / "bin" / "tfx-dags").exists() and (
-            venv / "bin" / "tfx-dags-sdk-boot"
-        ).exists()
+        scripts = [venv / "bin" / name for name in ("tfx-dags", "tfx-dags-sdk-boot")]
+        assert all(script.exists() for script in scripts)
 
 
 def test_the_teams_dag_runs_with_the_installed_code(installed: Installed) -> None:
     assert installed.run_exit_code == 0, installed.run_log.read_text()[-4000:]
-    database = sqlite3.connect(installed.airflow_home / "airflow.db")
-    runs = database.execute("SELECT state FROM dag_run WHERE dag_id = ?", (DAG_ID,)).fetchall()
-    states = dict(
-        database.execute(
-            "SELECT task_id, state FROM task_instance WHERE dag_id = ?", (DAG_ID,)
-        ).fetchall()
-    )
+    with closing(sqlite3.connect(installed.airflow_home / "airflow.db")) as database:
+        query = "SELECT state FROM dag_run WHERE dag_id = ?"
+        runs = database.execute(query, (DAG_ID,)).fetchall()
+        query = "SELECT task_id, state FROM task_instance WHERE dag_id = ?"
+        states = dict(database.execute(query, (DAG_ID,)).fetchall())
     assert runs == [("success",)]
     assert states == {
         "CsvExampleGen": "success",
@@ -331,7 +329,8 @@ def test_the_teams_dag_runs_with_the_installed_code(installed: Installed) -> Non
         "SchemaGen": "success",
         "RecordCode": "success",
     }
-    # The installed defaults: everything under Airflow's home, nothing in a checkout.
+    # The installed defaults of the Airflow side (a checkout's would be <checkout>/var):
+    # everything under Airflow's home.
     assert (installed.home / "pipelines" / DAG_ID / "SchemaGen").is_dir()
     assert (installed.home / "compiled" / DAG_ID).is_dir()
     # The compile and the team's own step ran in the TFX environment, with its tfx_dags.
