@@ -10,6 +10,11 @@ TFX_LINES := tfx115 tfx116
 TFX_VENVS := $(TFX_LINES:%=.venv-%)
 PIP_INSTALL := install --quiet --no-deps --disable-pip-version-check
 PROJECT_FILES := setup.cfg pyproject.toml
+# The checkout on each environment's path (a .pth file): the example pipelines' user code
+# (modules/, named by dotted path) is the checkout's, not the package's; the factory hands
+# its folder to the compile and the nodes as it does a team's DAG folder.
+CHECKOUT_PTH := import sys, sysconfig, pathlib; \
+	pathlib.Path(sysconfig.get_paths()["purelib"], "tfx_dags_checkout.pth").write_text(sys.argv[1] + "\n")
 UV_COMPILE := $(AIRFLOW_VENV)/bin/uv pip compile --quiet --index-url https://pypi.org/simple
 
 .PHONY: setup browser demo view test test-fast lint bench gpu-check locks clean
@@ -33,6 +38,7 @@ $(AIRFLOW_VENV)/.installed: requirements/airflow.lock $(PROJECT_FILES)
 	test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
 	$(AIRFLOW_VENV)/bin/pip $(PIP_INSTALL) -r requirements/airflow.lock
 	$(AIRFLOW_VENV)/bin/pip $(PIP_INSTALL) -e .
+	$(AIRFLOW_VENV)/bin/python -c '$(CHECKOUT_PTH)' $(CURDIR)
 	touch $@
 
 # TFX declares python<3.11; its compiled dependencies all ship cp311 wheels, and the tests
@@ -41,6 +47,7 @@ $(AIRFLOW_VENV)/.installed: requirements/airflow.lock $(PROJECT_FILES)
 	test -x $(@D)/bin/python || $(PYTHON) -m venv $(@D)
 	$(@D)/bin/pip $(PIP_INSTALL) --ignore-requires-python -r $<
 	$(@D)/bin/pip $(PIP_INSTALL) -e .
+	$(@D)/bin/python -c '$(CHECKOUT_PTH)' $(CURDIR)
 	touch $@
 
 demo: setup

@@ -46,6 +46,7 @@ COST_ORDER = [
     "integration/test_local_executor.py",  # 45
     "integration/test_celery_executor.py",  # 45
     "integration/test_beam_args.py",  # 40
+    "integration/test_installed_wheel.py",  # 40 (build, two installs, one run)
     "integration/test_user_pipeline_errors.py",  # 20
 ]
 # What test sessions share, outside the checkout, per user: the compiled-pipeline cache

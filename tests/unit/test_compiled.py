@@ -79,3 +79,27 @@ def test_settings_reject_bad_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TFX_DAGS_COMPILE_TIMEOUT", "-5")
     with pytest.raises(ConfigError, match="must be a positive number of seconds"):
         compile_cache.settings.compile_timeout_s()
+
+
+def test_a_package_beside_the_dag_files_goes_to_the_compile_with_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As Airflow puts the DAG folder on the path: a team's package there, another without
+    # __init__.py, and a top-level module.
+    (tmp_path / "team_code" / "stats").mkdir(parents=True)
+    (tmp_path / "team_code" / "__init__.py").write_text("")
+    (tmp_path / "team_loose").mkdir()
+    (tmp_path / "team_module.py").write_text("def make(): ...\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for reference in ("team_code.stats.pipeline:make", "team_loose.p:make", "team_module:make"):
+        assert compile_cache.user_code_path(parse_pipeline_ref(reference)) == tmp_path
+    # Installed distributions, tfx_dags itself and pipeline files are not handed over.
+    for reference in ("_pytest.python_api:approx", "tfx_dags.authoring.pipelines:f", "/a/p.py:f"):
+        assert compile_cache.user_code_path(parse_pipeline_ref(reference)) is None
+
+
+def test_the_cache_key_changes_with_the_user_code_folder(tmp_path: Path) -> None:
+    ref = parse_pipeline_ref("team_code.pipeline:make")
+    key = compile_cache.cache_key("d", ref, {}, [], "tfx115")
+    assert key == compile_cache.cache_key("d", ref, {}, [], "tfx115", user_code=None)
+    assert key != compile_cache.cache_key("d", ref, {}, [], "tfx115", user_code=tmp_path)

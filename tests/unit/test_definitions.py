@@ -1,8 +1,9 @@
-"""Pipeline files loaded as Python would run them, without TFX: the module name, what an
-AirflowDagRunner file hands over, and the environment its code reads."""
+"""Pipeline files and DAG-folder packages loaded as Python would run them, without TFX: the
+module name, what an AirflowDagRunner file hands over, and the environment its code reads."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -101,3 +102,26 @@ def test_a_file_function_gets_its_folder_on_the_path_and_its_name_as_module(
     )
     assert definition.pipeline == 6
     assert sys.modules["my_pipeline"].__file__ == str(tmp_path / "my_pipeline.py")
+
+
+def test_a_dotted_reference_from_a_dag_folder_is_loaded_from_that_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_modules: None
+) -> None:
+    package = tmp_path / "dags" / "team_stats_code"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "pipeline.py").write_text(
+        "import os\n\ndef create_pipeline(**kwargs):\n"
+        "    return {**kwargs, 'root': os.environ['TFX_DAGS_TEST_ROOT']}\n"
+    )
+    monkeypatch.setenv("TFX_DAGS_TEST_ROOT", "/home/me")
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    folder = str(tmp_path / "dags")
+    ref = PipelineRef("team_stats_code.pipeline", "create_pipeline")
+    definition = load_definition(ref, {"steps": 1}, [folder])
+    assert definition.pipeline == {"steps": 1, "root": "/home/me"}
+    # Nodes put the folder first on their path; the package is the user's code.
+    assert definition.python_path == [folder]
+    assert definition.user_folders == [str(package)]
+    assert definition.environment == {"TFX_DAGS_TEST_ROOT": environment_digest("/home/me")}
+    assert sys.path[0] == folder and os.environ["PYTHONPATH"] == folder

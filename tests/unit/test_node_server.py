@@ -206,9 +206,13 @@ def test_a_new_server_retires_the_older_ones_once_they_are_idle(
 
 
 def test_another_interpreters_server_keeps_serving(served: dict[str, str], tmp_path: Path) -> None:
-    # Another TFX environment on the same worker: its server is not retired.
-    other_python = tmp_path / "python-other-env"
-    other_python.symlink_to(sys.executable)
+    # Another TFX environment on the same worker (a virtualenv with tfx_dags on its path):
+    # its server is not retired.
+    other_env = tmp_path / "other-env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(other_env)], check=True)
+    [site] = (other_env / "lib").glob("python3*/site-packages")
+    (site / "tfx_dags.pth").write_text(f"{Path(node_client.__file__).parents[2]}\n")
+    other_python = other_env / "bin" / "python"
     assert start(served, "echo", "0").wait() == 0
     [first_socket] = Path(os.environ["TFX_DAGS_NODE_SERVER_DIR"]).glob("*.sock")
     other = node_client.start([str(other_python), "-m", "fake_node", "echo", "0"], env=served)

@@ -3,7 +3,8 @@
 DAG files run in the scheduler's environment, which holds no TFX. The compile step therefore
 runs as a subprocess of the TFX environment's interpreter, and its result is cached under a
 key made of everything that can change it: the pipeline reference and arguments, the source
-files of the pipeline's package, tfx_dags' own code, and the TFX environment it compiles in:
+files of the pipeline's package (and the folder it is found in, for one beside the DAG files:
+``user_code_path``), tfx_dags' own code, and the TFX environment it compiles in:
 its name and the versions of TFX, TensorFlow, Beam and their kin installed there
 (``tfx_dags.common.tfx_envs``). Files the compile step
 finds on the way (``module_file=`` folders) are listed with their digests in the manifest,
@@ -19,6 +20,8 @@ import importlib.util
 import json
 import os
 import shutil
+import sys
+import sysconfig
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -91,14 +94,45 @@ def source_files(ref: PipelineRef, source: Path) -> list[Path]:
     return [path for path in sorted(top.rglob("*.py")) if "__pycache__" not in path.parts]
 
 
+def user_code_path(ref: PipelineRef) -> Path | None:
+    """The folder on this process's ``sys.path`` that a dotted reference's top-level package
+    (or module) is imported from, when it is the user's own code rather than an installed
+    distribution: Airflow puts the DAG folder there, so a team keeps its pipeline packages
+    beside its DAG files; PYTHONPATH and ``.pth`` files add others. The compile and every
+    node put it first on their path (the manifest's ``python_path``), so that the TFX
+    environment needs nothing installed or set for it. None for a file reference (the
+    compile takes the file's folder), for an installed package, and for tfx_dags itself."""
+    top = ref.module.partition(".")[0]
+    if ref.is_file or top == "tfx_dags":
+        return None
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return None
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    location = locations[0] if locations else spec.origin if spec else None
+    if not location or not Path(location).exists():
+        return None
+    folder = Path(os.path.abspath(location)).parent
+    installed = {Path(sysconfig.get_paths()[key]).resolve() for key in ("purelib", "platlib")}
+    on_path = {Path(os.path.abspath(entry or os.curdir)).resolve() for entry in sys.path}
+    resolved = folder.resolve()
+    if resolved in installed or resolved not in on_path:
+        return None  # installed, or found by an import hook (an editable install's finder)
+    return folder
+
+
 def cache_key(
     cache_name: str,
     ref: PipelineRef,
     kwargs: Mapping[str, Any],
     files: Iterable[Path],
     tfx_env_digest: str,
+    *,
+    user_code: Path | None = None,
 ) -> str:
-    """``tfx_env_digest``: ``tfx_envs.installed_digest`` of the environment that compiles."""
+    """``tfx_env_digest``: ``tfx_envs.installed_digest`` of the environment that compiles;
+    ``user_code``: the reference's ``user_code_path``, which the compiled pipeline records."""
     digest = hashlib.sha256()
     header = {
         "format": MANIFEST_FORMAT,
@@ -111,6 +145,8 @@ def cache_key(
         # team's own image of a TFX line compiles anew when its versions change.
         "tfx_env": tfx_env_digest,
     }
+    if user_code is not None:
+        header["user_code"] = str(user_code)
     digest.update(json.dumps(header, sort_keys=True).encode())
     # This package's own code: the compile step and the pipeline helpers a definition calls
     # (tfx_dags.authoring.pipelines, .trainers) shape the IR too.
@@ -174,8 +210,14 @@ def ensure_compiled(
     request = CompileRequest(cache_name, ref, dict(kwargs), tfx_env)
     env = tfx_envs.resolve(tfx_env)
     source = pipeline_source(ref)
+    user_code = user_code_path(ref)
     key = cache_key(
-        cache_name, ref, kwargs, source_files(ref, source), tfx_envs.installed_digest(env)
+        cache_name,
+        ref,
+        kwargs,
+        source_files(ref, source),
+        tfx_envs.installed_digest(env),
+        user_code=user_code,
     )
     folder = settings.compiled_dir() / cache_name
     for directory in _entries(folder, key):
@@ -190,7 +232,9 @@ def ensure_compiled(
     if observer is not None and observer.defer_misses:
         observer.requests.append(request)
         return CompiledPipeline(folder / DEFERRED, PipelineGraph(cache_name, nodes=()))
-    directory = _compile_into(folder, key, ref=ref, kwargs=kwargs, source=source, env=env)
+    directory = _compile_into(
+        folder, key, ref=ref, kwargs=kwargs, source=source, env=env, user_code=user_code
+    )
     compiled = CompiledPipeline(directory, load_graph(directory))
     _mark_used(directory)
     if observer is not None:
@@ -267,6 +311,7 @@ def _compile_into(
     kwargs: Mapping[str, Any],
     source: Path,
     env: tfx_envs.TfxEnv,
+    user_code: Path | None,
 ) -> Path:
     python = env.python
     if not python.exists():
@@ -287,6 +332,8 @@ def _compile_into(
         "--output-dir",
         str(staging),
     ]
+    if user_code is not None:
+        command += ["--python-path", str(user_code)]
     timeout = settings.compile_timeout_s()
     try:
         # Through the node server when it is on: TFX's imports are then paid once per

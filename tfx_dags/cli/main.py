@@ -207,10 +207,14 @@ def _hand_over_to_the_airflow_environment(args: list[str]) -> int:
     """The TFX environment has no Airflow: run the command with the Airflow environment's
     interpreter, which reads the same settings."""
     python = settings.airflow_python()
-    if os.environ.get(HANDED_OVER) or not python.exists():
+    # An installed tfx_dags' default is this interpreter: there is nothing to hand over to.
+    itself = python == Path(os.path.abspath(sys.executable))
+    if os.environ.get(HANDED_OVER) or itself or not python.exists():
+        where = "" if python.exists() else f" and {python} does not exist"
         print(
-            f"tfx-dags: error: Airflow is not installed here and {python} does not exist; "
-            "run tfx-dags from the Airflow environment or set TFX_DAGS_AIRFLOW_PYTHON",
+            f"tfx-dags: error: Airflow is not installed in {sys.executable}{where}; run "
+            "tfx-dags from the Airflow environment or set TFX_DAGS_AIRFLOW_PYTHON to its "
+            "interpreter",
             file=sys.stderr,
         )
         return 1

@@ -3,11 +3,11 @@
 Read at call time (not import time) so that tests and tools can point one process at another
 home. Both environments import this module, so it must stay free of Airflow and TFX imports.
 
-| variable                       | default                          | what                         |
+| variable                       | default (in a checkout)          | what                         |
 |--------------------------------|----------------------------------|------------------------------|
 | TFX_DAGS_HOME                  | <project>/var                    | artifacts, ML Metadata, push |
 | TFX_DAGS_TFX_PYTHON            | <project>/.venv-tfx115/bin/python | the one TFX interpreter     |
-| TFX_DAGS_TFX_ENVS              | <project>/tfx-envs.json, if there | TFX environments by name    |
+| TFX_DAGS_TFX_ENVS              | <project>/tfx-envs.json          | TFX environments by name     |
 | TFX_DAGS_DEFAULT_TFX_ENV       | (the first declared)             | environment without tfx_env= |
 | TFX_DAGS_COMPILED_DIR          | <project>/var/compiled           | compiled-pipeline cache      |
 | TFX_DAGS_COMPILE_TIMEOUT       | 300 (seconds)                    | bound on one pipeline compile|
@@ -18,8 +18,8 @@ home. Both environments import this module, so it must stay free of Airflow and 
 | TFX_DAGS_GPU_POOL_SLOTS        | (pools file: 1)                  | slots of the GPU pool        |
 | TFX_DAGS_GPU_QUEUE             | gpu                              | queue of Trainer/Tuner tasks |
 | TFX_DAGS_GPU_EXECUTOR          | (none: the main executor)        | executor of Trainer/Tuner    |
-| TFX_DAGS_BEAM_QUEUE            | default                          | queue of Beam-backed nodes   |
-| TFX_DAGS_DEFAULT_QUEUE         | default                          | queue of the other nodes     |
+| TFX_DAGS_BEAM_QUEUE            | default (in a checkout)          | queue of Beam-backed nodes   |
+| TFX_DAGS_DEFAULT_QUEUE         | default (in a checkout)          | queue of the other nodes     |
 | TFX_DAGS_EXTRA_QUEUES          | (none)                           | more queues workers consume  |
 | TFX_DAGS_AIRFLOW_PYTHON        | <project>/.venv-airflow/bin/python | interpreter of `tfx-dags`  |
 | TFX_DAGS_METADATA_CONN_ID      | tfx_dags_metadata                | Airflow connection to MLMD   |
@@ -29,17 +29,52 @@ home. Both environments import this module, so it must stay free of Airflow and 
 | TFX_DAGS_NODE_SERVER           | on                               | fork nodes from a warm server|
 | TFX_DAGS_NODE_SERVER_DIR       | /tmp/tfx-dags-<uid>              | the node server's socket     |
 | TFX_DAGS_NODE_SERVER_IDLE      | 900 (seconds)                    | idle server exits after      |
+
+``<project>`` is the checkout tfx_dags runs from (``make setup`` installs it editable;
+``checkout()`` tells it by its files). Installed from a wheel, nothing assumes a checkout:
+TFX_DAGS_HOME defaults to ``$AIRFLOW_HOME/tfx-dags`` (Airflow's home, ``~/airflow`` unset),
+TFX_DAGS_COMPILED_DIR to ``$TFX_DAGS_HOME/compiled``, TFX_DAGS_POOLS_FILE to the package's
+``airflow/default_pools.json``, TFX_DAGS_AIRFLOW_PYTHON to the running interpreter, and
+TFX_DAGS_TFX_ENVS (or TFX_DAGS_TFX_PYTHON) must be set: without it a DAG fails to import
+with a ConfigError that says so.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 from tfx_dags.common.errors import ConfigError
 
+# The folder above the package: a checkout of this project when ``checkout()`` finds its
+# files there (the tests, the benchmarks and tfx_dags.dev use it as the checkout).
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# What tells a checkout: an installed wheel has neither beside its package.
+CHECKOUT_FILES = ("setup.cfg", "tfx-envs.json")
+# The pools of the defaults below (the GPU pool, one slot), shipped with the package.
+PACKAGED_POOLS_FILE = Path(__file__).resolve().parents[1] / "airflow" / "default_pools.json"
+NO_TFX_ENVIRONMENT = (
+    "no TFX environment is declared: set TFX_DAGS_TFX_ENVS to the deployment's TFX "
+    """environments by name, e.g. TFX_DAGS_TFX_ENVS='{"tfx116": "/venvs/tfx116/bin/python"}' """
+    "(or the path of a JSON file holding that), or TFX_DAGS_TFX_PYTHON to its one TFX "
+    "interpreter"
+)
+
+
+def checkout() -> Path | None:
+    """The checkout of this project that tfx_dags runs from (``make setup`` installs it
+    editable), told by its files; None when tfx_dags is installed from a wheel. The one
+    place the defaults learn which."""
+    if all((PROJECT_ROOT / name).is_file() for name in CHECKOUT_FILES):
+        return PROJECT_ROOT
+    return None
+
+
+def airflow_home() -> Path:
+    """Airflow's home as Airflow reads it: AIRFLOW_HOME, default ~/airflow."""
+    return _absolute(os.environ.get("AIRFLOW_HOME") or "~/airflow")
 
 
 def _path(variable: str, default: Path) -> Path:
@@ -51,7 +86,11 @@ def _interpreter(variable: str, default: Path) -> Path:
     """An interpreter's path, absolute but not resolved: a virtualenv's ``bin/python`` is a
     link to the base interpreter, and only the link's path runs with the virtualenv."""
     value = os.environ.get(variable)
-    return Path(os.path.abspath(Path(value).expanduser())) if value else default
+    return _absolute(value) if value else default
+
+
+def _absolute(path: str) -> Path:
+    return Path(os.path.abspath(Path(path).expanduser()))
 
 
 def _positive_seconds(variable: str, default: float) -> float:
@@ -68,13 +107,23 @@ def _positive_seconds(variable: str, default: float) -> float:
 
 
 def home() -> Path:
-    """Root of everything a pipeline writes: pipeline roots, ML Metadata, pushed models."""
-    return _path("TFX_DAGS_HOME", PROJECT_ROOT / "var")
+    """Root of everything a pipeline writes: pipeline roots, ML Metadata, pushed models.
+    Default: the checkout's ``var/``; installed, ``tfx-dags/`` in Airflow's home (the
+    Airflow side and the nodes it starts share AIRFLOW_HOME, so they agree)."""
+    root = checkout()
+    return _path("TFX_DAGS_HOME", root / "var" if root else airflow_home() / "tfx-dags")
 
 
 def tfx_python() -> Path:
-    """The TFX environment's interpreter, which runs the compile step and every node."""
-    return _interpreter("TFX_DAGS_TFX_PYTHON", PROJECT_ROOT / ".venv-tfx115" / "bin" / "python")
+    """The TFX environment's interpreter, which runs the compile step and every node.
+    Default: the checkout's ``.venv-tfx115``; installed, there is none (ConfigError)."""
+    value = os.environ.get("TFX_DAGS_TFX_PYTHON")
+    if value:
+        return _absolute(value)
+    root = checkout()
+    if root is None:
+        raise ConfigError(NO_TFX_ENVIRONMENT)
+    return root / ".venv-tfx115" / "bin" / "python"
 
 
 def tfx_envs_declaration() -> str:
@@ -84,13 +133,17 @@ def tfx_envs_declaration() -> str:
     value = os.environ.get("TFX_DAGS_TFX_ENVS", "").strip()
     if value or os.environ.get("TFX_DAGS_TFX_PYTHON"):
         return value
-    checkout = PROJECT_ROOT / "tfx-envs.json"
-    return str(checkout) if checkout.is_file() else ""
+    root = checkout()
+    return str(root / "tfx-envs.json") if root else ""
 
 
 def compiled_dir() -> Path:
-    """Cache of compiled pipelines. Entries are keyed by content, so homes can share it."""
-    return _path("TFX_DAGS_COMPILED_DIR", PROJECT_ROOT / "var" / "compiled")
+    """Cache of compiled pipelines. Entries are keyed by content, so homes can share it.
+    Default: the checkout's ``var/compiled``; installed, ``compiled/`` in the home."""
+    root = checkout()
+    return _path(
+        "TFX_DAGS_COMPILED_DIR", root / "var" / "compiled" if root else home() / "compiled"
+    )
 
 
 def compile_timeout_s() -> float:
@@ -111,8 +164,10 @@ def _name(variable: str, default: str) -> str:
 
 def pools_file() -> Path:
     """The pools the project provisions (Airflow's ``pools import`` format); the slot counts
-    live there."""
-    return _path("TFX_DAGS_POOLS_FILE", PROJECT_ROOT / "pools.json")
+    live there. Default: the checkout's ``pools.json``; installed, the package's own (the
+    GPU pool, one slot)."""
+    root = checkout()
+    return _path("TFX_DAGS_POOLS_FILE", root / "pools.json" if root else PACKAGED_POOLS_FILE)
 
 
 def gpu_pool() -> str:
@@ -165,10 +220,11 @@ def declared_queues() -> set[str]:
 
 def airflow_python() -> Path:
     """The Airflow environment's interpreter (``tfx-dags`` run from the TFX environment
-    hands itself over to it)."""
-    return _interpreter(
-        "TFX_DAGS_AIRFLOW_PYTHON", PROJECT_ROOT / ".venv-airflow" / "bin" / "python"
-    )
+    hands itself over to it). Default: the checkout's ``.venv-airflow``; installed, this
+    interpreter (an image with Airflow runs ``tfx-dags`` there)."""
+    root = checkout()
+    default = root / ".venv-airflow" / "bin" / "python" if root else Path(sys.executable)
+    return _interpreter("TFX_DAGS_AIRFLOW_PYTHON", default)
 
 
 def beam_direct_mode() -> str:

@@ -294,7 +294,8 @@ def _spawn_server(python: Path, path: Path, env: Mapping[str, str]) -> subproces
         return subprocess.Popen(
             command,
             env=server_env,
-            cwd=settings.PROJECT_ROOT,
+            # Its own folder: each node gets its client's working directory instead.
+            cwd=path.parent,
             stdin=subprocess.DEVNULL,
             stdout=server_log,
             stderr=subprocess.STDOUT,

@@ -1,11 +1,13 @@
 """Build a pipeline definition and compile it to TFX's pipeline IR plus the factory's manifest.
 
     python -m tfx_dags.runner.compile --pipeline REF --kwargs-json JSON --output-dir DIR
+        [--python-path FOLDER]...
 
 REF is ``package.module:function``, ``/path/file.py:function`` or an AirflowDagRunner file
-``/path/file.py`` (``runner/definitions.py``). As TFX's own runners do, each component's
-``module_file=`` is packaged into a wheel under the pipeline root first
-(``runner/user_code.py``). Writes DIR/pipeline_ir.pb (what the node runner executes),
+``/path/file.py`` (``runner/definitions.py``); ``--python-path`` names the folder a dotted
+REF's package is imported from when it is not installed (a DAG folder). As TFX's own
+runners do, each component's ``module_file=`` is packaged into a wheel under the pipeline
+root first (``runner/user_code.py``). Writes DIR/pipeline_ir.pb (what the node runner executes),
 DIR/pipeline_ir.json (the same IR for people) and DIR/manifest.json (what the Airflow side
 reads: node ids, types, upstream ids, which nodes train and which run Beam, RuntimeParameters,
 an AirflowDagRunner file's DAG settings, and the files read by path whose change must
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -159,9 +162,14 @@ def push_destination(pipeline_node: Any) -> str | None:
     return filesystem.get("base_directory") or filesystem.get("baseDirectory") or None
 
 
-def compile_pipeline(reference: str, kwargs: dict[str, Any], output_dir: Path) -> None:
+def compile_pipeline(
+    reference: str, kwargs: dict[str, Any], output_dir: Path, python_path: Sequence[str] = ()
+) -> None:
+    """``python_path``: the folders a dotted reference's user code is imported from (the
+    Airflow side's ``compile_cache.user_code_path``), first on the path here and in every
+    node."""
     # The definition runs first, so that its errors are reported before TFX is imported.
-    definition = load_definition(parse_pipeline_ref(reference), kwargs)
+    definition = load_definition(parse_pipeline_ref(reference), kwargs, python_path)
 
     from google.protobuf import json_format
     from tfx.dsl.compiler import compiler
@@ -174,7 +182,7 @@ def compile_pipeline(reference: str, kwargs: dict[str, Any], output_dir: Path) -
         )
     inputs, wheels = user_code.package_module_files(pipeline)
     ir = compiler.Compiler().compile(pipeline)
-    user_code.fingerprint_user_executors(ir, definition.python_path)
+    user_code.fingerprint_user_executors(ir, definition.user_folders)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "pipeline_ir.pb").write_bytes(ir.SerializeToString())
     (output_dir / "pipeline_ir.json").write_text(json_format.MessageToJson(ir))
@@ -187,10 +195,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pipeline", required=True)
     parser.add_argument("--kwargs-json", default="{}")
     parser.add_argument("--output-dir", required=True, type=Path)
+    parser.add_argument("--python-path", action="append", default=[])
     args = parser.parse_args(argv)
     with temporary_files_go_with_us("tfx-dags-compile-"):
         try:
-            compile_pipeline(args.pipeline, json.loads(args.kwargs_json), args.output_dir)
+            compile_pipeline(
+                args.pipeline, json.loads(args.kwargs_json), args.output_dir, args.python_path
+            )
         except Exception as error:  # noqa: BLE001 - every failure becomes one reported reason
             reason = tfx_lines.explain(error)
             report(COMPILE_ERROR_MARKER, DefinitionError(reason) if reason else error)

@@ -2,7 +2,10 @@
 
 Three kinds of reference, all compiled in the TFX environment:
 
-- ``package.module:function``: imported like any module (this project's own pipelines).
+- ``package.module:function``: imported like any module. A package the Airflow side found in
+  a folder on its path rather than installed (one in the DAG folder, which Airflow puts on
+  its path) comes with that folder (``python_path``), put first on the path here and in
+  every node, as a pipeline file's folder is.
 - ``/path/file.py:function``: the file is imported as a top-level module named after it, with
   its folder first on ``sys.path``, as ``python file.py`` would see it. So the file's own
   imports of packages beside it work, it is in ``sys.modules`` (TFX's ``@component``
@@ -21,7 +24,7 @@ import importlib.util
 import os
 import sys
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -31,6 +34,7 @@ from typing import Any
 
 from tfx_dags.common.graph import environment_digest
 from tfx_dags.common.pipeline_ref import PipelineRef
+from tfx_dags.runner.user_code import add_python_path
 
 AIRFLOW_RUNNER_MODULE = "tfx.orchestration.airflow.airflow_dag_runner"
 # What tfx_dags can honour of an AirflowPipelineConfig's airflow_dag_config (the keyword
@@ -59,6 +63,9 @@ class Definition:
     pipeline: Any
     # Folders a node process puts first on sys.path (and PYTHONPATH, for its subprocesses).
     python_path: list[str] = field(default_factory=list)
+    # The user's own code among them: the pipeline file's folder, or the package a dotted
+    # reference names (an edit to an executor defined there re-runs its nodes).
+    user_folders: list[str] = field(default_factory=list)
     # An AirflowDagRunner file's DAG settings, as JSON values (see airflow_settings).
     airflow: dict[str, Any] | None = None
     # Environment variables the user's files read while building the pipeline (TFX's
@@ -67,22 +74,24 @@ class Definition:
     environment: dict[str, str | None] = field(default_factory=dict)
 
 
-def load_definition(ref: PipelineRef, kwargs: dict[str, Any]) -> Definition:
-    """Run the pipeline definition; its errors name the user's file and line."""
+def load_definition(
+    ref: PipelineRef, kwargs: dict[str, Any], python_path: Sequence[str] = ()
+) -> Definition:
+    """Run the pipeline definition; its errors name the user's file and line.
+    ``python_path``: where a dotted reference's package is, when it is not installed."""
     if not ref.is_file:
-        module = importlib.import_module(ref.module)
-        return Definition(_function(module, ref.function)(**kwargs))
+        return _load_dotted(ref, kwargs, list(python_path))
     path = Path(ref.module)
     if not path.is_file():
         raise DefinitionError(f"pipeline file {path} does not exist")
-    python_path = [str(path.parent.resolve())]
+    folder = [str(path.parent.resolve())]
     # Also for a named function: a file written for AirflowDagRunner imports it at the top.
     captured = install_airflow_runner_stand_in()
-    with recording_environment(python_path) as environment:
+    with recording_environment(folder) as environment:
         if ref.function:
             module = import_pipeline_file(path)
             pipeline = _function(module, ref.function)(**kwargs)
-            return Definition(pipeline, python_path, environment=environment)
+            return Definition(pipeline, folder, user_folders=folder, environment=environment)
         if kwargs:
             raise DefinitionError(
                 f"{path} builds its pipeline itself (AirflowDagRunner); it takes no "
@@ -99,7 +108,28 @@ def load_definition(ref: PipelineRef, kwargs: dict[str, Any]) -> Definition:
         raise DefinitionError(f"{path} runs {len(captured)} pipelines {names}; one per file")
     [run] = captured
     settings = airflow_settings(path, run.dag_config)
-    return Definition(run.pipeline, python_path, settings, environment)
+    return Definition(
+        run.pipeline,
+        folder,
+        user_folders=folder,
+        airflow=settings,
+        environment=environment,
+    )
+
+
+def _load_dotted(ref: PipelineRef, kwargs: dict[str, Any], python_path: list[str]) -> Definition:
+    if not python_path:
+        module = importlib.import_module(ref.module)
+        return Definition(_function(module, ref.function)(**kwargs))
+    add_python_path(python_path)
+    spec = importlib.util.find_spec(ref.module.partition(".")[0])
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    # The package's folder; a top-level module's is its python_path folder.
+    user_folders = [str(locations[0])] if locations else python_path[:1]
+    with recording_environment(user_folders) as environment:
+        module = importlib.import_module(ref.module)
+        pipeline = _function(module, ref.function)(**kwargs)
+    return Definition(pipeline, python_path, user_folders=user_folders, environment=environment)
 
 
 @contextmanager
