@@ -38,7 +38,7 @@ COST_ORDER = [
     "integration/test_edge_executor.py",  # 155
     "integration/test_faults.py",  # 250 before its Trainers were held, not trained long
     "integration/test_portable_beam.py",  # 110
-    "integration/test_tfx116_example.py",  # 100: TFX 1.16 AirflowDagRunner file
+    "integration/test_tfx116_example.py",  # 75
     "integration/test_module_file_concurrency.py",  # 90
     "integration/test_tfx_view.py",  # 80
     "integration/test_cli.py",  # 70

@@ -107,14 +107,14 @@ class ScaleRuns:
         )
 
     def _node_interpreters(self, dag_id: str) -> set[str]:
-        """The interpreters the DAG's task logs say its nodes ran with."""
-        logs = "\n".join(
-            path.read_text(errors="replace")
-            for path in (self.deployment.home / "logs").rglob(f"dag_id={dag_id}/**/*.log")
+        """The interpreters the task logs say the DAG's nodes ran with (its compiled
+        pipeline's folder in the command names the DAG)."""
+        commands = re.findall(
+            r"Running command: \['([^']+)', '-m', 'tfx_dags\.runner\.node', '--pipeline-ir', "
+            r"'[^']*/compiled/(\w+)/",
+            self.logs,
         )
-        return set(
-            re.findall(r"Running command: \['([^']+)', '-m', 'tfx_dags\.runner\.node'", logs)
-        )
+        return {python for python, compiled_dag in commands if compiled_dag == dag_id}
 
     def _show(self, dag_id: str) -> dict[str, Any]:
         done = subprocess.run(

@@ -17,6 +17,7 @@ TFX_BLOBS = {
     # TFX 1.16.0's AirflowDagRunner example (Keras: TFX 1.16 has no Estimator executor).
     f"{TAXI_116}/taxi_pipeline_simple.py": "5e5faf18effc895040e8e5e1d5a4441797c85f77",
     f"{TAXI_116}/taxi_utils.py": "214aa29de9cbcd0b5dc2573c678e8d97b0b4776d",
+    f"{TAXI_116}/taxi_utils_native_keras.py": "41b7791dcf0d79d0efaa9657c24edfeff326d17c",
     # TFX 1.15.1's.
     f"{TAXI}/data/simple/data.csv": "5bcad92acc30cd2272a5e3cb0ee2e9a468fb56dc",
     f"{TAXI}/taxi_pipeline_native_keras.py": "a0d509c036d533635da5c40527666194a26a4b4d",
