@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -124,7 +125,11 @@ def airflow_template(env: Mapping[str, str], *, log: Path) -> str:
     """A PostgreSQL database migrated and provisioned once per Airflow version and pools
     (kept between sessions), which each deployment's database copies (``TEMPLATE``)."""
     name = "tfxdags_template_" + local_airflow.template_key(env)
-    with folder_lock(Path(env["TFX_DAGS_DEV_DB_TEMPLATES"])):
+    # The tests set the folder (tests/conftest.py); the benchmarks lock a folder of their own.
+    locks = env.get("TFX_DAGS_DEV_DB_TEMPLATES") or str(
+        Path(tempfile.gettempdir()) / f"tfx-dags-db-templates-{os.getuid()}"
+    )
+    with folder_lock(Path(locks)):
         if not _psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'").strip():
             building = f"tfxdags_building_{os.getpid()}"
             _psql(f"DROP DATABASE IF EXISTS {building}")

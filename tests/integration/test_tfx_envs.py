@@ -16,6 +16,7 @@ from airflow.dag_processing.dagbag import DagBag
 from tfx_dags import pipeline_dag
 from tfx_dags.airflow.compile_cache import ensure_compiled
 from tfx_dags.common import settings, tfx_envs
+from tfx_dags.common.errors import PipelineCompileError
 from tfx_dags.common.pipeline_ref import parse_pipeline_ref
 
 # No DAG run: part of `make test-fast`.
@@ -136,3 +137,26 @@ def test_an_estimator_on_tfx_1_16_is_an_import_error_naming_the_fix(tmp_path: Pa
         assert "give this DAG tfx_env= of a TFX 1.15 environment" in error, error
     [penguin] = [error for path, error in errors.items() if path.endswith("estimators_on_116.py")]
     assert "trainer module modules.penguin.estimator defines trainer_fn (an Estimator)" in penguin
+
+
+def test_a_compile_that_hangs_fails_the_parse_with_its_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The pipeline file never returns; the compile is killed at TFX_DAGS_COMPILE_TIMEOUT,
+    # served by the node server or not, and the DAG's import error says why.
+    (tmp_path / "hanging_pipeline.py").write_text(
+        "import signal, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)  # deaf to the polite stop, too\n"
+        "def create_pipeline(pipeline_name, pipeline_root):\n"
+        "    time.sleep(600)\n"
+    )
+    monkeypatch.setenv("TFX_DAGS_COMPILE_TIMEOUT", "5")
+    ref = parse_pipeline_ref(f"{tmp_path / 'hanging_pipeline.py'}:create_pipeline")
+    for server in ("on", "off"):
+        monkeypatch.setenv("TFX_DAGS_NODE_SERVER", server)
+        with pytest.raises(PipelineCompileError, match=r"took longer than 5 s \(TFX_DAGS_COMPILE"):
+            ensure_compiled(
+                cache_name=f"hanging_{server}",
+                ref=ref,
+                kwargs={"pipeline_name": "hanging", "pipeline_root": str(tmp_path / "root")},
+            )

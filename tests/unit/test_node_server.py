@@ -32,7 +32,10 @@ FAKE_NODE = textwrap.dedent(
             return int(args[-1])
         if args[0] == "crash":
             raise RuntimeError("the node broke")
-        if args[0] in ("stubborn", "tied"):
+        if args[0] in ("stubborn", "tied", "deaf"):
+            if args[0] == "deaf":  # the node itself ignores SIGTERM, not only its worker
+                import signal
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
             if args[0] == "tied":  # as the node runner does
                 from tfx_dags.runner.lifetime import tie_to_parent
                 tie_to_parent()
@@ -122,6 +125,32 @@ def test_a_node_that_raises_reports_its_traceback_and_fails(served: dict[str, st
     output = "\n".join(node.output())
     assert node.wait() == 1
     assert "RuntimeError: the node broke" in output
+
+
+def test_a_served_node_deaf_to_sigterm_is_killed_after_its_wait_times_out(
+    served: dict[str, str],
+) -> None:
+    # A timed-out wait must leave the connection readable: the kill that follows reads the
+    # node's end from it.
+    node = start(served, "deaf")
+    pids = [int(pid) for pid in next(node.output()).split()]
+    with pytest.raises(TimeoutError, match=f"node {node.pid} still runs"):
+        node.wait(timeout=0.5)
+    assert node.terminate(grace_s=0.5) == -signal.SIGKILL
+    assert wait_until_gone(pids, within_s=5) == []
+
+
+def test_run_past_its_timeout_kills_a_deaf_node_and_says_so(served: dict[str, str]) -> None:
+    for env in (served, {**served, "TFX_DAGS_NODE_SERVER": "off"}):
+        command = [sys.executable, "-c", "import signal, time; "
+                   "signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); "
+                   "time.sleep(300)"]  # fmt: skip
+        if env is served:
+            command = [sys.executable, "-m", "fake_node", "deaf"]
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            node_client.run(command, env=env, timeout=1)
+        assert time.monotonic() - started < 10
 
 
 def test_terminate_ends_the_whole_group_of_a_served_node(served: dict[str, str]) -> None:

@@ -16,6 +16,7 @@ import io
 import json
 import logging
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -109,14 +110,25 @@ class ServedNode(NodeProcess):
             if read_end is not None:
                 os.close(write_end)
         self._output = os.fdopen(read_end, "rb") if read_end is not None else None
-        self._replies = connection.makefile("rb")
+        self._received = b""
         self.pid = int(str(self._reply()["pid"]))
         self._returncode: int | None = None
 
-    def _reply(self) -> dict[str, object]:
-        line = self._replies.readline()
-        if not line:
-            raise ConnectionError("the node server closed the connection")
+    def _reply(self, timeout: float | None = None) -> dict[str, object]:
+        """The server's next reply line; TimeoutError if none within ``timeout``. Waits with
+        select, never with a socket timeout: a timed-out read of a socket's file object
+        refuses every later read, and so the kill that must follow a timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while b"\n" not in self._received:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            readable, _, _ = select.select([self.connection], [], [], left)
+            if not readable:
+                raise TimeoutError(f"node {getattr(self, 'pid', '?')} still runs")
+            data = self.connection.recv(65536)
+            if not data:
+                raise ConnectionError("the node server closed the connection")
+            self._received += data
+        line, _, self._received = self._received.partition(b"\n")
         return dict(json.loads(line))
 
     def output(self) -> Iterator[str]:
@@ -127,11 +139,7 @@ class ServedNode(NodeProcess):
 
     def wait(self, timeout: float | None = None) -> int:
         if self._returncode is None:
-            self.connection.settimeout(timeout)
-            try:
-                returncode = self._reply()["returncode"]
-            except TimeoutError:
-                raise TimeoutError(f"node {self.pid} still runs") from None
+            returncode = self._reply(timeout)["returncode"]
             self._returncode = int(str(returncode))
             self.connection.close()
         return self._returncode
