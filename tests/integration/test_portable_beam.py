@@ -8,9 +8,10 @@ own processes, in their own working directories, not children of Airflow. The po
 worker environment like an SDK image: the TFX environment's packages and the tfx_dags
 library, but not this repository's ``modules``: the user's code must arrive staged.
 
-Run 1 of the penguin DAG (dotted-path user code) must train, bless and push; TFX's native
-Keras taxi example (``module_file=``) runs its Transform there too. Then the job service
-stops and run 2
+Each TFX line has its own job service and worker pool (an SDK must match its workers' Beam):
+run 1 of the penguin DAG (dotted-path user code), on TFX 1.16 (tfx116, Beam 2.72), must
+train, bless and push; TFX's native Keras taxi example (``module_file=``) runs its Transform
+on TFX 1.15's (tfx115, Beam 2.56). Then tfx116's job service stops and run 2
 (more Trainer steps: the Evaluator must run again) must fail the Evaluator with a message
 that names the service, retry it, push nothing and leave run 1's model as it was.
 """
@@ -35,7 +36,7 @@ from test_beam_args import run_node
 
 from tfx_dags.airflow.compile_cache import ensure_compiled
 from tfx_dags.authoring.beam_args import portable_args
-from tfx_dags.common import settings
+from tfx_dags.common import settings, tfx_envs
 from tfx_dags.common.pipeline_ref import parse_pipeline_ref
 from tfx_dags.dev import local_airflow
 
@@ -61,6 +62,7 @@ dag = pipeline_dag(
     }},
     run_params={{"train_steps": RunParam(minimum=1, maximum=1000)}},
     beam_args=portable_args(job_endpoint={job!r}, environment_config={pool!r}),
+    tfx_env="tfx116",
     owner="ml-platform",
     retries=1,
     retry_delay=timedelta(seconds=0),
@@ -100,9 +102,12 @@ def worker_environment(folder: Path, tfx_python: Path) -> Path:
     return boot
 
 
-def start(name: str, command: list[str], cwd: Path) -> subprocess.Popen[bytes]:
+def start(
+    name: str, command: list[str], cwd: Path, variables: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     cwd.mkdir(parents=True, exist_ok=True)
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env.update(variables or {})
     with (cwd / f"{name}.log").open("wb") as log:
         return subprocess.Popen(
             command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -117,21 +122,25 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-class PortableRuns:
-    def __init__(self, scratch: Path, tfx_python: Path) -> None:
-        self.scratch = scratch
-        self.pool_dir = scratch / "worker-pool"
-        self.worker = worker_environment(scratch / "worker-image", tfx_python)
-        job_port, pool_port = free_port(), free_port()
+class BeamServices:
+    """A job service and a worker pool of one TFX environment's Beam, in folders of their own."""
+
+    def __init__(self, scratch: Path, line: str) -> None:
+        env = tfx_envs.resolve(line)
+        self.pool_dir = scratch / f"worker-pool-{line}"
+        self.worker = worker_environment(scratch / f"worker-image-{line}", env.python)
+        self.job_port, self.pool_port = free_port(), free_port()
+        job_dir = scratch / f"job-service-{line}"
         self.job_service = start(
             "job-service",
             [
-                str(tfx_python),
+                str(env.python),
                 "-m",
                 "apache_beam.runners.portability.local_job_service_main",
-                f"--port={job_port}",
+                f"--port={self.job_port}",
             ],
-            scratch / "job-service",
+            job_dir,
+            dict(env.variables),
         )
         self.pool = start(
             "worker-pool",
@@ -139,13 +148,38 @@ class PortableRuns:
                 str(self.worker.parent / "venv" / "bin" / "python"),
                 "-m",
                 "apache_beam.runners.worker.worker_pool_main",
-                f"--service_port={pool_port}",
+                f"--service_port={self.pool_port}",
                 f"--container_executable={self.worker}",
             ],
             self.pool_dir,
+            dict(env.variables),
         )
-        wait_for_port(job_port, self.job_service, scratch / "job-service" / "job-service.log")
-        wait_for_port(pool_port, self.pool, self.pool_dir / "worker-pool.log")
+        wait_for_port(self.job_port, self.job_service, job_dir / "job-service.log")
+        wait_for_port(self.pool_port, self.pool, self.pool_dir / "worker-pool.log")
+
+    def boot_lines(self) -> list[str]:
+        return [
+            line
+            for path in sorted((self.pool_dir / "sdk-workers").glob("*.log"))
+            for line in path.read_text(errors="replace").splitlines()
+            if line.startswith("tfx_dags boot: ")
+        ]
+
+    def close(self) -> None:
+        stop(self.pool)
+        if self.job_service.poll() is None:
+            stop(self.job_service)
+
+
+class PortableRuns:
+    def __init__(self, scratch: Path) -> None:
+        self.scratch = scratch
+        # The DAG's line, and the line of the module-file Transform.
+        self.tfx116 = BeamServices(scratch, "tfx116")
+        self.tfx115 = BeamServices(scratch, "tfx115")
+        self.pool_dir, self.worker = self.tfx116.pool_dir, self.tfx116.worker
+        self.job_service = self.tfx116.job_service
+        job_port, pool_port = self.tfx116.job_port, self.tfx116.pool_port
         self.home = scratch / "home"
         dags = scratch / "dags"
         dags.mkdir()
@@ -164,7 +198,8 @@ class PortableRuns:
         self.exit_codes = [self.run(1)]
         self.pushed_after_run1 = self.pushed()
         services = portable_args(
-            job_endpoint=f"localhost:{job_port}", environment_config=f"localhost:{pool_port}"
+            job_endpoint=f"localhost:{self.tfx115.job_port}",
+            environment_config=f"localhost:{self.tfx115.pool_port}",
         )
         self.transform_log = self.module_file_transform(scratch / "taxi", services)
         stop(self.job_service)
@@ -209,22 +244,17 @@ class PortableRuns:
         )
 
     def boot_lines(self) -> list[str]:
-        return [
-            line
-            for path in sorted((self.pool_dir / "sdk-workers").glob("*.log"))
-            for line in path.read_text(errors="replace").splitlines()
-            if line.startswith("tfx_dags boot: ")
-        ]
+        """The boot lines of the DAG's (tfx116) workers."""
+        return self.tfx116.boot_lines()
 
     def close(self) -> None:
-        stop(self.pool)
-        if self.job_service.poll() is None:
-            stop(self.job_service)
+        self.tfx116.close()
+        self.tfx115.close()
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory, tfx_python: Path) -> Iterator[PortableRuns]:
-    runs = PortableRuns(tmp_path_factory.mktemp("portable-beam"), tfx_python)
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PortableRuns]:
+    runs = PortableRuns(tmp_path_factory.mktemp("portable-beam"))
     try:
         yield runs
     finally:
@@ -251,6 +281,8 @@ def test_the_penguin_run_trains_blesses_and_pushes_through_the_job_service(
     assert (Path(push["destination"]) / "saved_model.pb").is_file()
     for node in BEAM_NODES:
         assert f"tfx_dags: {node}: Runner PortableRunner (EXTERNAL workers)" in runs.logs[0]
+    # The DAG's nodes ran in TFX 1.16, and so did the workers of its Beam pipelines.
+    assert f"Running command: ['{tfx_envs.resolve('tfx116').python}', '-m'" in runs.logs[0]
 
 
 def test_every_beam_node_ran_in_the_worker_pools_processes(runs: PortableRuns) -> None:
@@ -277,10 +309,12 @@ def test_the_users_dotted_path_code_reached_the_workers_staged(runs: PortableRun
 
 def test_a_module_file_reaches_the_workers_as_the_wheel_tfx_built(runs: PortableRuns) -> None:
     assert "tfx_dags: node Transform finished" in runs.transform_log
-    [transform] = [line for line in runs.boot_lines() if "of job transform-manual-beam" in line]
+    [transform] = [
+        line for line in runs.tfx115.boot_lines() if "of job transform-manual-beam" in line
+    ]
     wheel = re.search(r"'(tfx_user_code_transform-[^']+\.whl)'", transform, re.IGNORECASE)
     assert wheel, transform  # staged with the job ...
-    assert str(runs.pool_dir / "staged-code") in transform  # ... and installed in the pool
+    assert str(runs.tfx115.pool_dir / "staged-code") in transform  # ... and installed in the pool
 
 
 def test_a_job_service_that_is_down_fails_the_node_with_a_retry_and_loses_nothing(
