@@ -28,7 +28,7 @@ __version__ = "0.1.0"
 
 _PUBLIC = {
     "pipeline_dag": "tfx_dags.airflow.factory",
-    "airflow_runner_dag": "tfx_dags.airflow.factory",
+    "runner_file_dag": "tfx_dags.airflow.factory",
     "pushed_model_asset": "tfx_dags.airflow.factory",
     "PipelineDagConfig": "tfx_dags.airflow.dag_config",
     "TaskOverride": "tfx_dags.airflow.dag_config",

@@ -36,7 +36,7 @@ TAXI_ROWS = 2000
 DAG_ID = "taxi_native_keras_116"
 DAG_FILE = """
 # Airflow DAGs: TFX 1.16's example pipelines, unchanged, on TFX 1.16.
-from tfx_dags import airflow_runner_dag, pipeline_dag, settings
+from tfx_dags import runner_file_dag, pipeline_dag, settings
 
 taxi = pipeline_dag(
     dag_id="{dag_id}",
@@ -51,7 +51,7 @@ taxi = pipeline_dag(
     tfx_env="tfx116",
     owner="ml-platform",
 )
-simple = airflow_runner_dag("{simple}", tfx_env="tfx116", owner="ml-platform")
+simple = runner_file_dag("{simple}", tfx_env="tfx116", owner="ml-platform")
 """
 
 

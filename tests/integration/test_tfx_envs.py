@@ -124,8 +124,8 @@ def test_an_estimator_on_tfx_1_16_is_an_import_error_naming_the_fix(tmp_path: Pa
         )
     )
     (dags / "taxi_on_116.py").write_text(
-        "from tfx_dags import airflow_runner_dag\n"
-        f'taxi = airflow_runner_dag("{taxi}/taxi_pipeline_simple.py", tfx_env="tfx116")\n'
+        "from tfx_dags import runner_file_dag\n"
+        f'taxi = runner_file_dag("{taxi}/taxi_pipeline_simple.py", tfx_env="tfx116")\n'
     )
     errors = DagBag(dag_folder=str(dags)).import_errors
     assert sorted(Path(path).name for path in errors) == ["estimators_on_116.py", "taxi_on_116.py"]

@@ -45,7 +45,7 @@ TAXI_DAGS = ("taxi_native_keras", "taxi_native_keras_no_server", "taxi_native_ke
 DAG_FILE = '''
 """Airflow DAGs: TFX's own example pipelines and a user's custom components, unchanged."""
 from tfx_dags.common import settings
-from tfx_dags.airflow.factory import airflow_runner_dag, pipeline_dag
+from tfx_dags.airflow.factory import runner_file_dag, pipeline_dag
 
 # One module file, three DAGs: the file's own multi-processing Beam args with the node
 # server on the example's data, then on a slice of it (what they test is how Beam and the
@@ -92,7 +92,7 @@ penguin_local = pipeline_dag(
     }},
     owner="ml-platform", tags=("tfx",),
 )
-chicago_taxi_simple = airflow_runner_dag("{taxi}/taxi_pipeline_simple.py", owner="ml-platform")
+chicago_taxi_simple = runner_file_dag("{taxi}/taxi_pipeline_simple.py", owner="ml-platform")
 custom_components = pipeline_dag(
     dag_id="custom_components",
     pipeline="{user}/custom_components/custom_pipeline.py:create_pipeline",

@@ -164,7 +164,7 @@ def dag_file(factory: str, **kwargs: object) -> str:
     call = ", ".join(f"{name}={value!r}" for name, value in kwargs.items())
     return (
         f'"""Airflow DAG: a user pipeline."""\n'
-        f"from tfx_dags.airflow.factory import airflow_runner_dag, pipeline_dag\n\n"
+        f"from tfx_dags.airflow.factory import runner_file_dag, pipeline_dag\n\n"
         f"dag = {factory}({call}, owner='data-team')\n"
     )
 
@@ -191,7 +191,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (pipelines / name).write_text(text)
     for name in ("daily", "unsupported", "raising"):
         path = str(pipelines / f"{name}_pipeline.py")
-        (dags / f"{name}.py").write_text(dag_file("airflow_runner_dag", path=path))
+        (dags / f"{name}.py").write_text(dag_file("runner_file_dag", path=path))
     data = {"data_root": str(pipelines / "data")}
     for dag_id, name, kwargs in (
         ("missing_module", "missing_module_pipeline.py", data),

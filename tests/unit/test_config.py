@@ -179,12 +179,25 @@ def test_runtime_parameters_are_run_parameters_bounded_by_run_params() -> None:
         binding.values({"data_root": "../etc"})
 
 
-def test_runtime_parameters_need_a_default_and_a_name_of_their_own() -> None:
+def test_runtime_parameters_need_a_default() -> None:
     with pytest.raises(ConfigError, match="RuntimeParameter 'min_rows' has no default"):
         config().runtime_params([RuntimeParameter("min_rows", "int", None)])
-    clash = config(pipeline_kwargs={"min_rows": 3})
-    with pytest.raises(ConfigError, match=r"pipeline_kwargs\['min_rows'\] has the name of one"):
-        clash.runtime_params([RuntimeParameter("min_rows", "int", 1)])
+
+
+def test_a_pipeline_argument_feeding_its_runtime_parameter_is_that_parameters_default() -> None:
+    # TFX's own taxi_pipeline_simple: RuntimeParameter('data_root', default=data_root).
+    runtime = [RuntimeParameter("data_root", "str", "/srv/taxi"), RuntimeParameter("n", "int", 1)]
+    dag = config(
+        pipeline_kwargs={"data_root": "/srv/taxi", "n": 3, "steps": 10},
+        run_params={"data_root": {"path_root": "/srv"}, "steps": {"minimum": 1}},
+    )
+    specs = dag.runtime_params(runtime)
+    assert specs["data_root"].schema["default"] == "taxi"  # under its root
+    assert specs["n"].schema["default"] == 3  # the argument, not the IR's 1
+    # One Airflow Param each: a RuntimeParameter's name is never a pipeline argument's too.
+    assert set(dag.params(runtime)) == {"steps"}
+    with pytest.raises(ConfigError, match="RuntimeParameter 'n' has no default"):
+        config(pipeline_kwargs={"n": None}).runtime_params([RuntimeParameter("n", "int", None)])
 
 
 def test_the_dags_and_a_tasks_beam_args_reach_beam_nodes_only_through_their_environment() -> None:

@@ -13,8 +13,8 @@ import pytest
 
 from tfx_dags.common.graph import environment_digest
 from tfx_dags.common.pipeline_ref import PipelineRef
+from tfx_dags.runner.runner_stand_ins import AIRFLOW
 from tfx_dags.runner.definitions import (
-    AIRFLOW_RUNNER_MODULE,
     DefinitionError,
     load_definition,
 )
@@ -67,7 +67,7 @@ def test_an_airflow_runner_file_hands_over_its_pipeline_settings_and_environment
         "TFX_DAGS_TEST_UNSET": None,
     }
     assert "/home/me" not in str(definition.environment)
-    assert type(sys.modules[AIRFLOW_RUNNER_MODULE]).__name__ == "module"
+    assert type(sys.modules[AIRFLOW]).__name__ == "module"
 
 
 def test_settings_tfx_dags_cannot_carry_over_are_refused_by_name(
@@ -125,3 +125,113 @@ def test_a_dotted_reference_from_a_dag_folder_is_loaded_from_that_folder(
     assert definition.user_folders == [str(package)]
     assert definition.environment == {"TFX_DAGS_TEST_ROOT": environment_digest("/home/me")}
     assert sys.path[0] == folder and os.environ["PYTHONPATH"] == folder
+
+
+TEMPLATE_LIKE = """
+import os
+import sys
+from types import SimpleNamespace
+
+from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+
+OUTPUT_DIR = "."
+PIPELINE_ROOT = os.path.join(OUTPUT_DIR, "tfx_pipeline_output", "my_taxi")
+
+
+class Store:  # what a metadata_connection_config answers
+    sqlite = SimpleNamespace(filename_uri=os.path.join(OUTPUT_DIR, "tfx_metadata", "m.db"))
+
+    def HasField(self, name):
+        return name == "sqlite"
+
+
+def create_pipeline(pipeline_name, pipeline_root):
+    info = SimpleNamespace(pipeline_name=pipeline_name, pipeline_root=pipeline_root)
+    return SimpleNamespace(pipeline_info=info, metadata_connection_config=Store(), cwd=os.getcwd())
+
+
+def run():
+    LocalDagRunner().run(create_pipeline("my_taxi", PIPELINE_ROOT))
+
+
+if __name__ == "__main__":
+    assert sys.argv == [__file__], sys.argv  # as `python local_runner.py`
+    run()
+"""
+
+
+def test_a_local_runner_file_runs_as_a_script_from_its_folder(
+    tmp_path: Path, clean_modules: None
+) -> None:
+    (tmp_path / "local_runner.py").write_text(TEMPLATE_LIKE)
+    before = os.getcwd(), list(sys.argv)
+    definition = load_definition(PipelineRef(str(tmp_path / "local_runner.py")), {})
+    assert (os.getcwd(), sys.argv) == before
+    folder = str(tmp_path.resolve())
+    assert definition.pipeline.cwd == folder
+    assert definition.pipeline.pipeline_info.pipeline_root == f"{folder}/tfx_pipeline_output/my_taxi"
+    store = definition.pipeline.metadata_connection_config.sqlite.filename_uri
+    assert store == f"{folder}/tfx_metadata/m.db"
+    assert definition.runner == {"name": "LocalDagRunner", "ignored": []}
+    assert definition.working_dir == folder and definition.airflow is None
+    # Imported under its own name, so nodes can import what it defines.
+    assert sys.modules["local_runner"].__file__ == str(tmp_path / "local_runner.py")
+
+
+def test_a_kubeflow_v2_file_keeps_its_uri_root_and_names_the_settings_it_ignores(
+    tmp_path: Path, clean_modules: None
+) -> None:
+    text = TEMPLATE_LIKE.replace(
+        "from tfx.orchestration.local.local_dag_runner import LocalDagRunner",
+        "from tfx.orchestration.kubeflow.v2.kubeflow_v2_dag_runner import (\n"
+        "    KubeflowV2DagRunner, KubeflowV2DagRunnerConfig)",
+    ).replace(
+        '    LocalDagRunner().run(create_pipeline("my_taxi", PIPELINE_ROOT))',
+        "    config = KubeflowV2DagRunnerConfig(default_image='gcr.io/p/my_taxi')\n"
+        "    runner = KubeflowV2DagRunner(config=config, output_filename='p.json')\n"
+        "    runner.run(pipeline=create_pipeline('my_taxi', 'gs://bucket/root'))",
+    ).replace("    run()\n", "    sys.exit(run())\n")  # as absl's app.run() ends
+    (tmp_path / "kubeflow_v2_runner.py").write_text(text)
+    definition = load_definition(PipelineRef(str(tmp_path / "kubeflow_v2_runner.py")), {})
+    assert definition.pipeline.pipeline_info.pipeline_root == "gs://bucket/root"
+    assert definition.runner == {
+        "name": "KubeflowV2DagRunner",
+        "ignored": ["config.default_image", "output_filename"],
+    }
+
+
+def test_a_file_handing_no_pipeline_or_two_to_runners_is_refused_with_what_was_found(
+    tmp_path: Path, clean_modules: None
+) -> None:
+    (tmp_path / "no_runner.py").write_text(TEMPLATE_LIKE.replace("    run()\n", "    pass\n"))
+    with pytest.raises(DefinitionError, match=r"no_runner.py handed no pipeline to a TFX runner"):
+        load_definition(PipelineRef(str(tmp_path / "no_runner.py")), {})
+    twice = TEMPLATE_LIKE.replace("    run()\n", "    run()\n    run()\n")
+    (tmp_path / "two_runs.py").write_text(twice)
+    with pytest.raises(
+        DefinitionError,
+        match=r"hands 2 pipelines to TFX runners \(LocalDagRunner: my_taxi, LocalDagRunner: my_t",
+    ):
+        load_definition(PipelineRef(str(tmp_path / "two_runs.py")), {})
+    failing = TEMPLATE_LIKE.replace("    run()\n", "    raise SystemExit(3)\n")
+    (tmp_path / "exits.py").write_text(failing)
+    with pytest.raises(DefinitionError, match="exits.py exited with 3 under __main__"):
+        load_definition(PipelineRef(str(tmp_path / "exits.py")), {})
+
+
+def test_a_pipeline_function_without_the_factorys_arguments_is_refused_with_the_fix(
+    tmp_path: Path, clean_modules: None
+) -> None:
+    (tmp_path / "local_runner.py").write_text(TEMPLATE_LIKE)
+    factory_kwargs = {"pipeline_name": "taxi", "pipeline_root": "/srv/taxi"}
+    with pytest.raises(
+        DefinitionError,
+        match=r"run\(\) takes no pipeline_name or pipeline_root; the factory calls it with .*"
+        r"runner_file_dag\('.*local_runner.py'\)",
+    ):
+        load_definition(PipelineRef(str(tmp_path / "local_runner.py"), "run"), factory_kwargs)
+    with pytest.raises(DefinitionError, match=r"takes no \['rows'\]; pipeline_kwargs names"):
+        load_definition(
+            PipelineRef(str(tmp_path / "local_runner.py"), "create_pipeline"),
+            {**factory_kwargs, "rows": 3},
+        )

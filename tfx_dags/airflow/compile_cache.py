@@ -202,7 +202,7 @@ def ensure_compiled(
     tfx_env: str | None = None,
 ) -> CompiledPipeline:
     """Return the compiled pipeline, compiling it first if the cache holds no current copy.
-    ``cache_name`` is the cache folder: the DAG id, or for an AirflowDagRunner file (whose
+    ``cache_name`` is the cache folder: the DAG id, or for a runner file (whose
     DAG id only its compile tells) a name made from the file's. ``tfx_env``: the TFX
     environment that compiles it (and runs its nodes); default, the deployment's default."""
     started = time.monotonic()

@@ -140,7 +140,7 @@ class PipelineDagConfig:
         _validate_pipeline_kwargs(self.pipeline_kwargs)
         if ref.is_runner_file and self.pipeline_kwargs:
             raise ConfigError(
-                f"pipeline={self.pipeline!r} builds its pipeline itself (AirflowDagRunner); "
+                f"pipeline={self.pipeline!r} builds its pipeline itself (it hands it to a TFX runner); "
                 "it takes no pipeline_kwargs"
             )
         if self.metadata_store not in METADATA_STORES:
@@ -174,16 +174,22 @@ class PipelineDagConfig:
         ``runtime_params``); those are known once the pipeline is compiled. Given them, a
         name that is neither is refused; without them (before the compile), such names wait.
         """
-        if runtime_parameters is not None:
-            runtime = {parameter.name for parameter in runtime_parameters}
-            for name in self.run_params:
-                if name not in self.pipeline_kwargs and name not in runtime:
-                    raise ConfigError(
-                        f"run_params[{name!r}] names no pipeline argument and no "
-                        "RuntimeParameter of the pipeline; add "
-                        f"{name!r} with its default value to pipeline_kwargs"
-                    )
-        return dict(self._pipeline_params)
+        if runtime_parameters is None:
+            return dict(self._pipeline_params)
+        runtime = {parameter.name for parameter in runtime_parameters}
+        for name in self.run_params:
+            if name not in self.pipeline_kwargs and name not in runtime:
+                raise ConfigError(
+                    f"run_params[{name!r}] names no pipeline argument and no "
+                    "RuntimeParameter of the pipeline; add "
+                    f"{name!r} with its default value to pipeline_kwargs"
+                )
+        # An argument that feeds the RuntimeParameter of its name (TFX's own examples do:
+        # RuntimeParameter('data_root', default=data_root)) is that parameter: TFX binds it
+        # in each node, with no compile of its own.
+        return {
+            name: checked for name, checked in self._pipeline_params.items() if name not in runtime
+        }
 
     @cached_property
     def _pipeline_params(self) -> dict[str, CheckedParam]:
@@ -205,12 +211,9 @@ class PipelineDagConfig:
         entry (bounds, choices, a path root), else just its type and default."""
         specs = {}
         for parameter in runtime_parameters:
-            if parameter.name in self.pipeline_kwargs:
-                raise ConfigError(
-                    f"pipeline_kwargs[{parameter.name!r}] has the name of one of the pipeline's "
-                    "RuntimeParameters; rename one of them"
-                )
-            if parameter.default is None:
+            # A pipeline argument of the parameter's name is its default.
+            default = self.pipeline_kwargs.get(parameter.name, parameter.default)
+            if default is None:
                 raise ConfigError(
                     f"RuntimeParameter {parameter.name!r} has no default; give it one (a "
                     "scheduled run has no trigger values to take it from)"
@@ -221,7 +224,7 @@ class PipelineDagConfig:
             if not run_param.description:
                 description = f"TFX RuntimeParameter ({parameter.type})"
                 run_param = replace(run_param, description=description)
-            specs[parameter.name] = CheckedParam.of(parameter.name, parameter.default, run_param)
+            specs[parameter.name] = CheckedParam.of(parameter.name, default, run_param)
         return specs
 
 

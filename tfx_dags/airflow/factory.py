@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import logging
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ from tfx_dags.common.contract import BEAM_ARGS_ENV
 from tfx_dags.common.errors import ConfigError, PipelineCompileError
 from tfx_dags.common.graph import TfxNode
 
+log = logging.getLogger(__name__)
+
 # Airflow's built-in pool, always present.
 DEFAULT_POOL = "default_pool"
 
@@ -48,25 +51,31 @@ def pipeline_dag(**config: Any) -> DAG:
     return build_dag(dag_config)
 
 
-def airflow_runner_dag(path: str | PathLike[str], **overrides: Any) -> DAG:
-    """The DAG of a file written for TFX's ``AirflowDagRunner``, unchanged.
+def runner_file_dag(path: str | PathLike[str], **overrides: Any) -> DAG:
+    """The DAG of a file that hands its pipeline to a TFX runner, unchanged.
 
-    The file is run in the TFX environment, where a stand-in records the pipeline it hands
-    to ``AirflowDagRunner(AirflowPipelineConfig(...)).run(...)``. The DAG id is the
-    pipeline's name; schedule (``schedule_interval`` or ``schedule``), ``start_date``,
-    ``catchup``, ``max_active_runs``, ``tags``, ``description`` and ``default_args``
-    (owner, retries, retry_delay, execution_timeout) come from its ``airflow_dag_config``;
-    its RuntimeParameters become run parameters. ``overrides`` are further
-    ``PipelineDagConfig`` settings (owner, tags, task_overrides, metadata_store, ...),
-    which win over the file's. Keep the file out of the DAGs folder (or in
-    ``.airflowignore``): Airflow must not parse it itself.
+    ``LocalDagRunner``, ``BeamDagRunner``, ``AirflowDagRunner``, ``KubeflowDagRunner`` or
+    ``KubeflowV2DagRunner`` (their ``tfx.orchestration`` and ``tfx.v1.orchestration`` names),
+    called at import, under ``if __name__ == "__main__":`` or in a function that block calls
+    (a TFX template's ``run()``). The file runs in the TFX environment as ``python file.py``
+    would, from its folder, with stand-ins that record the pipeline instead of running it.
+    The DAG id is the pipeline's name. What the file chose stays: its pipeline root, ML
+    Metadata connection and Beam args, relative paths resolved from its folder (where its
+    nodes run). Its RuntimeParameters become run parameters. An ``AirflowPipelineConfig``'s
+    ``airflow_dag_config`` gives schedule (``schedule_interval`` or ``schedule``),
+    ``start_date``, ``catchup``, ``max_active_runs``, ``tags``, ``description`` and
+    ``default_args`` (owner, retries, retry_delay, execution_timeout); a Kubeflow runner's
+    own settings (images, Kubeflow and Vertex configs) are ignored with a log line naming
+    them. ``overrides`` are further ``PipelineDagConfig`` settings (owner, tags,
+    task_overrides, metadata_store, tfx_env, ...), which win over the file's. Keep the file
+    out of the DAGs folder (or in ``.airflowignore``): Airflow must not parse it itself.
     """
     source = Path(path)
     ref = parse_pipeline_ref(str(source))
     if not ref.is_runner_file:
         raise ConfigError(
-            f"airflow_runner_dag({str(path)!r}) needs the absolute path of a .py file that "
-            "calls AirflowDagRunner(...).run(...)"
+            f"runner_file_dag({str(path)!r}) needs the absolute path of a .py file that "
+            "hands its pipeline to a TFX runner (LocalDagRunner(...).run(pipeline), ...)"
         )
     compiled = ensure_compiled(
         cache_name=runner_cache_name(source),
@@ -74,6 +83,13 @@ def airflow_runner_dag(path: str | PathLike[str], **overrides: Any) -> DAG:
         kwargs={},
         tfx_env=overrides.get("tfx_env"),
     )
+    if compiled.graph.ignored_settings:
+        log.info(
+            "%s: %s settings ignored (its own orchestrator's, not Airflow's): %s",
+            source,
+            compiled.graph.runner,
+            ", ".join(compiled.graph.ignored_settings),
+        )
     config = {"dag_id": compiled.graph.pipeline_name, **dag_settings(source, compiled.graph)}
     for name, value in overrides.items():
         config[name] = merge_task_overrides(config, value) if name == "task_overrides" else value
@@ -86,7 +102,7 @@ def airflow_runner_dag(path: str | PathLike[str], **overrides: Any) -> DAG:
 
 
 def runner_cache_name(path: Path) -> str:
-    """The compile-cache folder of an AirflowDagRunner file: its name, and a digest of its
+    """The compile-cache folder of a runner file: its name, and a digest of its
     path so that two files of one name stay apart."""
     return f"{path.stem}.{hashlib.sha256(str(path).encode()).hexdigest()[:8]}"
 
@@ -95,7 +111,7 @@ def build_dag(config: PipelineDagConfig, *, compiled: CompiledPipeline | None = 
     """Compile the pipeline (or reuse the cached compile) and build its DAG."""
     ref = config.validate()
     if ref.is_runner_file:
-        # The file names its pipeline and root itself, as it did for TFX's runner.
+        # The file names its pipeline and root itself, as it did for its TFX runner.
         kwargs: dict[str, Any] = {}
         cache_name = runner_cache_name(Path(ref.module))
     else:
@@ -140,7 +156,10 @@ def build_dag(config: PipelineDagConfig, *, compiled: CompiledPipeline | None = 
     # dag_run.conf); TFX binds them in each node, so they need no compile of their own.
     runtime_params = config.runtime_params(runtime_parameters)
     runtime = RuntimeBinding(
-        defaults={parameter.name: parameter.default for parameter in runtime_parameters},
+        defaults={
+            parameter.name: config.pipeline_kwargs.get(parameter.name, parameter.default)
+            for parameter in runtime_parameters
+        },
         specs={name: checked.spec for name, checked in runtime_params.items()},
     )
     airflow_params = {

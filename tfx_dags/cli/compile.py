@@ -25,7 +25,7 @@ from tfx_dags.common.errors import TfxDagsError
 
 @dataclass(frozen=True)
 class CompileResult:
-    pipeline: str  # the compile cache's folder: the DAG id (or an AirflowDagRunner file's)
+    pipeline: str  # the compile cache's folder: the DAG id (or a runner file's)
     reference: str
     status: str  # "compiled", "cache hit" or "failed"
     seconds: float

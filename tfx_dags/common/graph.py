@@ -63,6 +63,10 @@ class PipelineGraph:
     airflow: Mapping[str, Any] | None = None
     # The pipeline's own metadata_connection_config, described; None if it declares none.
     metadata: str | None = None
+    # A runner file's runner (LocalDagRunner, KubeflowV2DagRunner, ...) and the names of
+    # its settings that only its own orchestrator used (images, Kubeflow configs).
+    runner: str | None = None
+    ignored_settings: tuple[str, ...] = ()
 
     @property
     def edges(self) -> tuple[tuple[str, str], ...]:
@@ -91,6 +95,9 @@ def graph_from_manifest(manifest: Mapping[str, Any]) -> PipelineGraph:
     airflow = manifest.get("airflow")
     if airflow is not None and not isinstance(airflow, Mapping):
         raise ManifestError("manifest airflow settings are not an object")
+    runner = manifest.get("runner") or {}
+    if not isinstance(runner, Mapping) or not isinstance(runner.get("ignored", []), list):
+        raise ManifestError(f"manifest runner {runner!r} is not an object with a list")
     return PipelineGraph(
         pipeline_name,
         _topological(nodes),
@@ -100,6 +107,8 @@ def graph_from_manifest(manifest: Mapping[str, Any]) -> PipelineGraph:
         pipeline_root=str(manifest.get("pipeline_root") or ""),
         airflow=airflow,
         metadata=_optional_str("(pipeline)", manifest, "metadata"),
+        runner=_optional_str("(pipeline)", runner, "name"),
+        ignored_settings=tuple(str(name) for name in runner.get("ignored", [])),
     )
 
 

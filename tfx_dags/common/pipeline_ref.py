@@ -19,7 +19,8 @@ _PIPELINE_REF = re.compile(
 @dataclass(frozen=True)
 class PipelineRef:
     """Where a pipeline comes from: a function in a dotted module or in an absolute ``.py``
-    path, or (no function) the pipeline a file hands to TFX's ``AirflowDagRunner``."""
+    path, or (no function) the pipeline a file hands to a TFX runner (``LocalDagRunner``,
+    ``AirflowDagRunner``, ...)."""
 
     module: str
     function: str = ""
@@ -30,7 +31,7 @@ class PipelineRef:
 
     @property
     def is_runner_file(self) -> bool:
-        """A DAG file written for TFX's AirflowDagRunner: it builds its pipeline itself."""
+        """A file that hands its pipeline to a TFX runner: it builds its pipeline itself."""
         return self.is_file and not self.function
 
     def __str__(self) -> str:
@@ -39,12 +40,13 @@ class PipelineRef:
 
 def parse_pipeline_ref(value: str) -> PipelineRef:
     """Parse ``package.module:function``, ``/abs/path/file.py:function`` or, for a file that
-    calls ``AirflowDagRunner(...).run(...)``, ``/abs/path/file.py``."""
+    hands its pipeline to a TFX runner (``LocalDagRunner().run(...)``, ...),
+    ``/abs/path/file.py``."""
     match = _PIPELINE_REF.match(value) if isinstance(value, str) else None
     if match is None or (match["module"] and not match["function"]):
         raise ConfigError(
             f"pipeline={value!r} is not a pipeline reference; use 'package.module:function' "
             "or '/absolute/path/file.py:function' naming a function that returns a tfx Pipeline"
-            " (or '/absolute/path/file.py' for a file that calls AirflowDagRunner)"
+            " (or '/absolute/path/file.py' for a file that hands its pipeline to a TFX runner)"
         )
     return PipelineRef(match["module"] or match["file"], match["function"] or "")

@@ -3,21 +3,23 @@
     python -m tfx_dags.runner.compile --pipeline REF --kwargs-json JSON --output-dir DIR
         [--python-path FOLDER]...
 
-REF is ``package.module:function``, ``/path/file.py:function`` or an AirflowDagRunner file
+REF is ``package.module:function``, ``/path/file.py:function`` or a runner file
 ``/path/file.py`` (``runner/definitions.py``); ``--python-path`` names the folder a dotted
 REF's package is imported from when it is not installed (a DAG folder). As TFX's own
 runners do, each component's ``module_file=`` is packaged into a wheel under the pipeline
 root first (``runner/user_code.py``). Writes DIR/pipeline_ir.pb (what the node runner executes),
 DIR/pipeline_ir.json (the same IR for people) and DIR/manifest.json (what the Airflow side
 reads: node ids, types, upstream ids, which nodes train and which run Beam, RuntimeParameters,
-an AirflowDagRunner file's DAG settings, and the files read by path whose change must
-recompile). Exit 2 with a marked one-line reason on failure.
+a runner file's runner, folder and AirflowDagRunner DAG settings, and the files read by path
+whose change must recompile). Exit 2 with a marked one-line reason on failure.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,7 +29,12 @@ from tfx_dags.common.contract import COMPILE_ERROR_MARKER
 from tfx_dags.common.graph import MANIFEST_FORMAT
 from tfx_dags.common.pipeline_ref import parse_pipeline_ref
 from tfx_dags.runner import tfx_lines, user_code
-from tfx_dags.runner.definitions import Definition, DefinitionError, load_definition
+from tfx_dags.runner.definitions import (
+    Definition,
+    DefinitionError,
+    load_definition,
+    working_directory,
+)
 from tfx_dags.runner.error_report import report
 from tfx_dags.runner.lifetime import temporary_files_go_with_us
 
@@ -69,7 +76,7 @@ def build_manifest(
                 "upstream": list(pipeline_node.upstream_nodes),
                 "is_trainer": node_type.rsplit(".", 1)[-1] in TRAINER_TYPES,
                 "is_beam": spec is not None and spec.WhichOneof("spec") == "beam_executable_spec",
-                "push_destination": push_destination(pipeline_node),
+                "push_destination": push_destination(pipeline_node, definition.working_dir),
                 "inputs": input_channels(pipeline_node),
             }
         )
@@ -85,6 +92,8 @@ def build_manifest(
         "wheels": wheels,
         "environment": definition.environment,
         "airflow": definition.airflow,
+        "runner": definition.runner,
+        "working_dir": definition.working_dir,
         "metadata": own_metadata(deployment),
     }
 
@@ -153,13 +162,17 @@ def own_metadata(deployment: Any) -> str | None:
     return None if config is None else describe_config(config)
 
 
-def push_destination(pipeline_node: Any) -> str | None:
-    """A Pusher's filesystem base directory, read from its ``push_destination`` property."""
+def push_destination(pipeline_node: Any, working_dir: str | None = None) -> str | None:
+    """A Pusher's filesystem base directory, read from its ``push_destination`` property;
+    a relative one from a runner file's folder, where its nodes run."""
     value = pipeline_node.parameters.parameters.get("push_destination")
     if value is None or not value.field_value.HasField("string_value"):
         return None
     filesystem = json.loads(value.field_value.string_value).get("filesystem", {})
-    return filesystem.get("base_directory") or filesystem.get("baseDirectory") or None
+    destination = filesystem.get("base_directory") or filesystem.get("baseDirectory") or None
+    if destination and working_dir and "://" not in destination:
+        return os.path.normpath(os.path.join(working_dir, destination))
+    return destination
 
 
 def compile_pipeline(
@@ -180,7 +193,10 @@ def compile_pipeline(
         raise DefinitionError(
             f"{reference} returned {type(pipeline).__name__}, not a tfx.dsl.Pipeline"
         )
-    inputs, wheels = user_code.package_module_files(pipeline)
+    # A runner file's module_file= and other relative paths resolve from its folder.
+    folder = working_directory(Path(definition.working_dir)) if definition.working_dir else None
+    with folder or contextlib.nullcontext():
+        inputs, wheels = user_code.package_module_files(pipeline)
     ir = compiler.Compiler().compile(pipeline)
     user_code.fingerprint_user_executors(ir, definition.user_folders)
     output_dir.mkdir(parents=True, exist_ok=True)

@@ -11,16 +11,20 @@ Three kinds of reference, all compiled in the TFX environment:
   imports of packages beside it work, it is in ``sys.modules`` (TFX's ``@component``
   decorator looks itself up there), and a node process can import what the file defines
   (a ``@component``'s executor class) by the same name, given the same folder.
-- ``/path/file.py`` alone: a DAG file written for TFX's ``AirflowDagRunner``. It runs with a
-  stand-in for ``tfx.orchestration.airflow.airflow_dag_runner`` that records the pipeline
-  handed to ``AirflowDagRunner(...).run(...)`` and its ``AirflowPipelineConfig``, instead of
-  building an Airflow 2 DAG: no Airflow in the TFX environment.
+- ``/path/file.py`` alone: a file that hands its pipeline to a TFX runner (``LocalDagRunner``,
+  ``BeamDagRunner``, ``AirflowDagRunner``, ``KubeflowDagRunner``, ``KubeflowV2DagRunner``), at
+  import or under ``if __name__ == "__main__":``. It runs as ``python file.py`` would, from
+  its folder, with stand-ins that record the pipeline (``runner/runner_stand_ins.py``); the
+  pipeline's own relative root and SQLite store resolve from that folder, where its nodes
+  run too. An ``AirflowPipelineConfig``'s DAG settings are kept (``airflow_settings``).
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.util
+import inspect
 import os
 import sys
 import types
@@ -34,9 +38,11 @@ from typing import Any
 
 from tfx_dags.common.graph import environment_digest
 from tfx_dags.common.pipeline_ref import PipelineRef
+from tfx_dags.runner.runner_stand_ins import CapturedRun, install_runner_stand_ins
 from tfx_dags.runner.user_code import add_python_path
 
-AIRFLOW_RUNNER_MODULE = "tfx.orchestration.airflow.airflow_dag_runner"
+# What the factory passes a pipeline function besides its pipeline_kwargs.
+FACTORY_ARGUMENTS = ("pipeline_name", "pipeline_root")
 # What tfx_dags can honour of an AirflowPipelineConfig's airflow_dag_config (the keyword
 # arguments TFX's runner passed to Airflow 2's DAG), and of its default_args.
 AIRFLOW_DAG_KEYS = (
@@ -68,6 +74,10 @@ class Definition:
     user_folders: list[str] = field(default_factory=list)
     # An AirflowDagRunner file's DAG settings, as JSON values (see airflow_settings).
     airflow: dict[str, Any] | None = None
+    # A runner file's runner: {"name": "LocalDagRunner", "ignored": [its settings' names]}.
+    runner: dict[str, Any] | None = None
+    # A runner file's folder: its nodes run there, as the file's own runner ran them.
+    working_dir: str | None = None
     # Environment variables the user's files read while building the pipeline (TFX's
     # examples read $HOME at import): a digest of the value each had (values may be
     # secrets, and the manifest is a file), None for unset.
@@ -85,42 +95,171 @@ def load_definition(
     if not path.is_file():
         raise DefinitionError(f"pipeline file {path} does not exist")
     folder = [str(path.parent.resolve())]
-    # Also for a named function: a file written for AirflowDagRunner imports it at the top.
-    captured = install_airflow_runner_stand_in()
-    with recording_environment(folder) as environment:
-        if ref.function:
+    # Also for a named function: a file written for a TFX runner imports it at the top.
+    captured = install_runner_stand_ins()
+    if ref.function:
+        with recording_environment(folder) as environment:
             module = import_pipeline_file(path)
-            pipeline = _function(module, ref.function)(**kwargs)
-            return Definition(pipeline, folder, user_folders=folder, environment=environment)
-        if kwargs:
-            raise DefinitionError(
-                f"{path} builds its pipeline itself (AirflowDagRunner); it takes no "
-                f"pipeline_kwargs, got {sorted(kwargs)}"
-            )
-        import_pipeline_file(path)
-    if not captured:
+            pipeline = call_pipeline_function(module, ref.function, kwargs)
+        return Definition(pipeline, folder, user_folders=folder, environment=environment)
+    if kwargs:
         raise DefinitionError(
-            f"{path} never called AirflowDagRunner(...).run(pipeline) at import; name the "
-            "function that returns its pipeline instead ('file.py:function')"
+            f"{path} builds its pipeline itself (it hands it to a TFX runner); it takes no "
+            f"pipeline_kwargs, got {sorted(kwargs)}"
         )
-    if len(captured) > 1:
-        names = [run.pipeline.pipeline_info.pipeline_name for run in captured]
-        raise DefinitionError(f"{path} runs {len(captured)} pipelines {names}; one per file")
-    [run] = captured
-    settings = airflow_settings(path, run.dag_config)
+    with recording_environment(folder) as environment, working_directory(path.parent):
+        run_as_script(path, captured)
+        run = _the_one_run(path, captured)
+        resolve_own_paths(run.pipeline)
     return Definition(
         run.pipeline,
         folder,
         user_folders=folder,
-        airflow=settings,
+        airflow=airflow_settings(path, run.dag_config) if run.runner == "AirflowDagRunner" else None,
         environment=environment,
+        runner={"name": run.runner, "ignored": run.ignored},
+        working_dir=folder[0],
     )
+
+
+def run_as_script(path: Path, captured: list[CapturedRun]) -> None:
+    """Run the file as ``python file.py`` would: its module code, then, when that handed no
+    pipeline to a runner, its ``if __name__ == "__main__":`` blocks (TFX's examples and
+    templates run their pipeline there). The module keeps its own name, so that a node can
+    import what it defines (a ``@component``) by that name."""
+    module = import_pipeline_file(path)
+    if captured:
+        return
+    blocks = main_blocks(path)
+    if not blocks:
+        return
+    argv = sys.argv
+    sys.argv = [str(path)]  # absl's app.run() parses the script's own command line
+    try:
+        for block in blocks:
+            exec(compile(block, str(path), "exec"), module.__dict__)  # noqa: S102
+    except SystemExit as exit_:
+        # absl's app.run() ends with sys.exit(main()); a failure is a failure.
+        if exit_.code not in (None, 0):
+            raise DefinitionError(f"{path} exited with {exit_.code!r} under __main__") from None
+    finally:
+        sys.argv = argv
+
+
+def main_blocks(path: Path) -> list[ast.Module]:
+    """The bodies of the file's top-level ``if __name__ == "__main__":`` blocks."""
+    tree = ast.parse(path.read_bytes(), str(path))
+    blocks = []
+    for statement in tree.body:
+        if isinstance(statement, ast.If) and _is_main_test(statement.test):
+            blocks.append(ast.Module(body=statement.body, type_ignores=[]))
+    return blocks
+
+
+def _is_main_test(test: ast.expr) -> bool:
+    if not isinstance(test, ast.Compare) or len(test.ops) != 1:
+        return False
+    if not isinstance(test.ops[0], ast.Eq):
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [side.id for side in sides if isinstance(side, ast.Name)]
+    constants = [side.value for side in sides if isinstance(side, ast.Constant)]
+    return names == ["__name__"] and constants == ["__main__"]
+
+
+def _the_one_run(path: Path, captured: list[CapturedRun]) -> CapturedRun:
+    if not captured:
+        raise DefinitionError(
+            f"{path} handed no pipeline to a TFX runner (LocalDagRunner, BeamDagRunner, "
+            "AirflowDagRunner, KubeflowDagRunner, KubeflowV2DagRunner), neither at import nor "
+            "under 'if __name__ == \"__main__\":'; name the function that returns its "
+            "pipeline instead: pipeline_dag(pipeline='/path/file.py:function')"
+        )
+    if len(captured) > 1:
+        runs = [f"{run.runner}: {_pipeline_name(run.pipeline)}" for run in captured]
+        raise DefinitionError(
+            f"{path} hands {len(captured)} pipelines to TFX runners ({', '.join(runs)}); "
+            "a DAG runs one: split the file, or name the function that returns one pipeline"
+        )
+    return captured[0]
+
+
+def _pipeline_name(pipeline: Any) -> str:
+    info = getattr(pipeline, "pipeline_info", None)
+    return str(getattr(info, "pipeline_name", type(pipeline).__name__))
+
+
+@contextmanager
+def working_directory(folder: Path) -> Iterator[None]:
+    """The file's folder as the working directory, as ``python file.py`` from it: relative
+    paths it builds (a template's ``OUTPUT_DIR = '.'``) resolve from there."""
+    before = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def resolve_own_paths(pipeline: Any) -> None:
+    """Make the pipeline's own root and SQLite store absolute, from the working directory:
+    the DAG, its manifest and the TFX view read them from elsewhere. A URI (``gs://...``) is
+    kept as it is."""
+    info = getattr(pipeline, "pipeline_info", None)
+    root = getattr(info, "pipeline_root", None)
+    if isinstance(root, str) and root and not _is_uri(root):
+        info.pipeline_root = os.path.abspath(root)
+    config = getattr(pipeline, "metadata_connection_config", None)
+    if config is not None and hasattr(config, "HasField") and config.HasField("sqlite"):
+        filename = config.sqlite.filename_uri
+        if filename and not _is_uri(filename):
+            config.sqlite.filename_uri = os.path.abspath(filename)
+
+
+def _is_uri(path: str) -> bool:
+    return "://" in path
+
+
+def call_pipeline_function(
+    module: types.ModuleType, name: str, kwargs: dict[str, Any]
+) -> Any:
+    """Call the pipeline function with the factory's arguments; one it cannot take (a
+    function that names its pipeline and root itself) is an error saying how to declare it."""
+    function = _function(module, name)
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return function(**kwargs)
+    parameters = signature.parameters.values()
+    if not any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters):
+        accepted = {
+            parameter.name
+            for parameter in parameters
+            if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+        }
+        missing = [key for key in FACTORY_ARGUMENTS if key in kwargs and key not in accepted]
+        if missing:
+            raise DefinitionError(
+                f"{module.__file__}: {name}{signature} takes no {' or '.join(missing)}; the "
+                "factory calls it with pipeline_name (the DAG id), pipeline_root (the "
+                "deployment's root for it) and pipeline_kwargs, and needs both passed to "
+                f"tfx.dsl.Pipeline: add {', '.join(missing)} to its parameters, or, for a "
+                "file that hands its pipeline to a TFX runner, declare "
+                f"runner_file_dag({module.__file__!r})"
+            )
+        unknown = sorted(set(kwargs) - accepted)
+        if unknown:
+            raise DefinitionError(
+                f"{module.__file__}: {name}{signature} takes no {unknown}; pipeline_kwargs "
+                "names the function's parameters"
+            )
+    return function(**kwargs)
 
 
 def _load_dotted(ref: PipelineRef, kwargs: dict[str, Any], python_path: list[str]) -> Definition:
     if not python_path:
         module = importlib.import_module(ref.module)
-        return Definition(_function(module, ref.function)(**kwargs))
+        return Definition(call_pipeline_function(module, ref.function, kwargs))
     add_python_path(python_path)
     spec = importlib.util.find_spec(ref.module.partition(".")[0])
     locations = list(spec.submodule_search_locations or []) if spec else []
@@ -128,7 +267,7 @@ def _load_dotted(ref: PipelineRef, kwargs: dict[str, Any], python_path: list[str
     user_folders = [str(locations[0])] if locations else python_path[:1]
     with recording_environment(user_folders) as environment:
         module = importlib.import_module(ref.module)
-        pipeline = _function(module, ref.function)(**kwargs)
+        pipeline = call_pipeline_function(module, ref.function, kwargs)
     return Definition(pipeline, python_path, user_folders=user_folders, environment=environment)
 
 
@@ -213,41 +352,6 @@ def import_pipeline_file(path: Path) -> types.ModuleType:
             f"pipeline file {path}: 'import {name}' finds {module.__file__} first; rename the file"
         )
     return module
-
-
-@dataclass
-class CapturedRun:
-    pipeline: Any
-    dag_config: dict[str, Any]
-
-
-def install_airflow_runner_stand_in() -> list[CapturedRun]:
-    """Put a recording ``AirflowDagRunner`` where TFX's (which imports Airflow) would be
-    imported from; return the list its runs are recorded in."""
-    captured: list[CapturedRun] = []
-    module = types.ModuleType(AIRFLOW_RUNNER_MODULE)
-    module.__doc__ = "tfx_dags' stand-in: records the pipeline instead of building a DAG."
-
-    class AirflowPipelineConfig:
-        def __init__(self, airflow_dag_config: dict[str, Any] | None = None, **kwargs: Any):
-            self.airflow_dag_config = dict(airflow_dag_config or {})
-            self.kwargs = kwargs
-
-    class AirflowDagRunner:
-        def __init__(self, config: Any = None) -> None:
-            if config is not None and not isinstance(config, AirflowPipelineConfig):
-                config = AirflowPipelineConfig(airflow_dag_config=config)
-            self.config = config or AirflowPipelineConfig()
-
-        def run(self, tfx_pipeline: Any) -> str:
-            captured.append(CapturedRun(tfx_pipeline, self.config.airflow_dag_config))
-            # The file keeps a module-level name for Airflow 2's DagBag; nothing reads it.
-            return f"<TFX pipeline {tfx_pipeline.pipeline_info.pipeline_name}, run by tfx_dags>"
-
-    module.AirflowPipelineConfig = AirflowPipelineConfig  # type: ignore[attr-defined]
-    module.AirflowDagRunner = AirflowDagRunner  # type: ignore[attr-defined]
-    sys.modules[AIRFLOW_RUNNER_MODULE] = module
-    return captured
 
 
 def airflow_settings(path: Path, dag_config: dict[str, Any]) -> dict[str, Any]:

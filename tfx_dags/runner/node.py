@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging as std_logging
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,8 +31,8 @@ from tfx_dags.node_server.beam_workers import route_sdk_workers
 from tfx_dags.runner import anomalies, beam_launch, user_code
 from tfx_dags.runner.anomalies import DataAnomalies, is_validator
 from tfx_dags.runner.csv_check import InputDataError, check_csv_folder, is_csv_example_gen
-from tfx_dags.runner.definitions import install_airflow_runner_stand_in
 from tfx_dags.runner.error_report import report
+from tfx_dags.runner.runner_stand_ins import install_runner_stand_ins
 from tfx_dags.runner.lifetime import temporary_files_go_with_us, tie_to_parent
 from tfx_dags.runner.timing import TIMINGS, record_launches
 
@@ -53,13 +54,16 @@ def load_pipeline(path: Path, run_id: str, parameters: Mapping[str, Any] | None 
 
 def prepare_user_code(pipeline_ir: Path) -> None:
     """Make the pipeline's user code importable here as at compile time: the pipeline file's
-    folder on the path, AirflowDagRunner's stand-in (a node may import the pipeline file for
+    folder on the path, the TFX runners' stand-ins (a node may import the pipeline file for
     a ``@component`` defined in it), and TFX's user-code wheels unpacked rather than
-    pip-installed."""
+    pip-installed. A runner file's node runs in the file's folder, as its own runner ran it:
+    relative paths in the pipeline (a template's serving_model_dir) resolve from there."""
     manifest_path = pipeline_ir.parent / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     user_code.add_python_path(list(manifest.get("python_path", [])))
-    install_airflow_runner_stand_in()
+    if manifest.get("working_dir"):
+        os.chdir(manifest["working_dir"])
+    install_runner_stand_ins()
     user_code.use_fast_wheel_install()
 
 
