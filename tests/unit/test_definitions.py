@@ -13,11 +13,11 @@ import pytest
 
 from tfx_dags.common.graph import environment_digest
 from tfx_dags.common.pipeline_ref import PipelineRef
-from tfx_dags.runner.runner_stand_ins import AIRFLOW
 from tfx_dags.runner.definitions import (
     DefinitionError,
     load_definition,
 )
+from tfx_dags.runner.runner_stand_ins import AIRFLOW
 
 RUNNER_FILE = """
 import datetime
@@ -169,7 +169,8 @@ def test_a_local_runner_file_runs_as_a_script_from_its_folder(
     assert (os.getcwd(), sys.argv) == before
     folder = str(tmp_path.resolve())
     assert definition.pipeline.cwd == folder
-    assert definition.pipeline.pipeline_info.pipeline_root == f"{folder}/tfx_pipeline_output/my_taxi"
+    root = definition.pipeline.pipeline_info.pipeline_root
+    assert root == f"{folder}/tfx_pipeline_output/my_taxi"
     store = definition.pipeline.metadata_connection_config.sqlite.filename_uri
     assert store == f"{folder}/tfx_metadata/m.db"
     assert definition.runner == {"name": "LocalDagRunner", "ignored": []}
@@ -181,16 +182,20 @@ def test_a_local_runner_file_runs_as_a_script_from_its_folder(
 def test_a_kubeflow_v2_file_keeps_its_uri_root_and_names_the_settings_it_ignores(
     tmp_path: Path, clean_modules: None
 ) -> None:
-    text = TEMPLATE_LIKE.replace(
-        "from tfx.orchestration.local.local_dag_runner import LocalDagRunner",
-        "from tfx.orchestration.kubeflow.v2.kubeflow_v2_dag_runner import (\n"
-        "    KubeflowV2DagRunner, KubeflowV2DagRunnerConfig)",
-    ).replace(
-        '    LocalDagRunner().run(create_pipeline("my_taxi", PIPELINE_ROOT))',
-        "    config = KubeflowV2DagRunnerConfig(default_image='gcr.io/p/my_taxi')\n"
-        "    runner = KubeflowV2DagRunner(config=config, output_filename='p.json')\n"
-        "    runner.run(pipeline=create_pipeline('my_taxi', 'gs://bucket/root'))",
-    ).replace("    run()\n", "    sys.exit(run())\n")  # as absl's app.run() ends
+    text = (
+        TEMPLATE_LIKE.replace(
+            "from tfx.orchestration.local.local_dag_runner import LocalDagRunner",
+            "from tfx.orchestration.kubeflow.v2.kubeflow_v2_dag_runner import (\n"
+            "    KubeflowV2DagRunner, KubeflowV2DagRunnerConfig)",
+        )
+        .replace(
+            '    LocalDagRunner().run(create_pipeline("my_taxi", PIPELINE_ROOT))',
+            "    config = KubeflowV2DagRunnerConfig(default_image='gcr.io/p/my_taxi')\n"
+            "    runner = KubeflowV2DagRunner(config=config, output_filename='p.json')\n"
+            "    runner.run(pipeline=create_pipeline('my_taxi', 'gs://bucket/root'))",
+        )
+        .replace("    run()\n", "    sys.exit(run())\n")
+    )  # as absl's app.run() ends
     (tmp_path / "kubeflow_v2_runner.py").write_text(text)
     definition = load_definition(PipelineRef(str(tmp_path / "kubeflow_v2_runner.py")), {})
     assert definition.pipeline.pipeline_info.pipeline_root == "gs://bucket/root"

@@ -140,8 +140,8 @@ class PipelineDagConfig:
         _validate_pipeline_kwargs(self.pipeline_kwargs)
         if ref.is_runner_file and self.pipeline_kwargs:
             raise ConfigError(
-                f"pipeline={self.pipeline!r} builds its pipeline itself (it hands it to a TFX runner); "
-                "it takes no pipeline_kwargs"
+                f"pipeline={self.pipeline!r} builds its pipeline itself (it hands it to a TFX "
+                "runner); it takes no pipeline_kwargs"
             )
         if self.metadata_store not in METADATA_STORES:
             raise ConfigError(

@@ -111,11 +111,12 @@ def load_definition(
         run_as_script(path, captured)
         run = _the_one_run(path, captured)
         resolve_own_paths(run.pipeline)
+    airflow = airflow_settings(path, run.dag_config) if run.runner == "AirflowDagRunner" else None
     return Definition(
         run.pipeline,
         folder,
         user_folders=folder,
-        airflow=airflow_settings(path, run.dag_config) if run.runner == "AirflowDagRunner" else None,
+        airflow=airflow,
         environment=environment,
         runner={"name": run.runner, "ignored": run.ignored},
         working_dir=folder[0],
@@ -220,9 +221,7 @@ def _is_uri(path: str) -> bool:
     return "://" in path
 
 
-def call_pipeline_function(
-    module: types.ModuleType, name: str, kwargs: dict[str, Any]
-) -> Any:
+def call_pipeline_function(module: types.ModuleType, name: str, kwargs: dict[str, Any]) -> Any:
     """Call the pipeline function with the factory's arguments; one it cannot take (a
     function that names its pipeline and root itself) is an error saying how to declare it."""
     function = _function(module, name)

@@ -32,8 +32,8 @@ from tfx_dags.runner import anomalies, beam_launch, user_code
 from tfx_dags.runner.anomalies import DataAnomalies, is_validator
 from tfx_dags.runner.csv_check import InputDataError, check_csv_folder, is_csv_example_gen
 from tfx_dags.runner.error_report import report
-from tfx_dags.runner.runner_stand_ins import install_runner_stand_ins
 from tfx_dags.runner.lifetime import temporary_files_go_with_us, tie_to_parent
+from tfx_dags.runner.runner_stand_ins import install_runner_stand_ins
 from tfx_dags.runner.timing import TIMINGS, record_launches
 
 

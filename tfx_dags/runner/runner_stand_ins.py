@@ -33,6 +33,7 @@ V1_NAMES = {
         "KubeflowDagRunner": KUBEFLOW,
         "KubeflowDagRunnerConfig": KUBEFLOW,
         "get_default_kubeflow_metadata_config": KUBEFLOW,
+        "LABEL_KFP_SDK_ENV": KUBEFLOW,
         "KubeflowV2DagRunner": KUBEFLOW_V2,
         "KubeflowV2DagRunnerConfig": KUBEFLOW_V2,
     },
@@ -188,6 +189,8 @@ def _kubeflow_module(captured: list[CapturedRun]) -> types.ModuleType:
         KubeflowDagRunner=KubeflowDagRunner,
         KubeflowDagRunnerConfig=KubeflowDagRunnerConfig,
         get_default_kubeflow_metadata_config=get_default_kubeflow_metadata_config,
+        # TFX's pod label for the SDK that made a pipeline (tfx.utils.telemetry_utils).
+        LABEL_KFP_SDK_ENV="pipelines.kubeflow.org/pipeline-sdk-type",
     )
 
 
