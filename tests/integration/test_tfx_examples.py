@@ -93,6 +93,20 @@ penguin_local = pipeline_dag(
     owner="ml-platform", tags=("tfx",),
 )
 chicago_taxi_simple = runner_file_dag("{taxi}/taxi_pipeline_simple.py", owner="ml-platform")
+# The same file's pipeline function, declared by name (not run): its data_root argument feeds
+# the RuntimeParameter 'data_root', whose default it becomes.
+taxi_simple_function = pipeline_dag(
+    dag_id="taxi_simple_function",
+    pipeline="{taxi}/taxi_pipeline_simple.py:_create_pipeline",
+    pipeline_kwargs={{
+        "data_root": "{taxi_slice}",
+        "module_file": "{user}/taxi/taxi_utils.py",
+        "serving_model_dir": str(settings.serving_dir("taxi_simple_function")),
+        "metadata_path": str(settings.metadata_sqlite_path()),
+        "beam_pipeline_args": [],
+    }},
+    owner="ml-platform",
+)
 custom_components = pipeline_dag(
     dag_id="custom_components",
     pipeline="{user}/custom_components/custom_pipeline.py:create_pipeline",
@@ -346,6 +360,10 @@ def test_the_airflow_runner_file_keeps_its_settings_store_and_beam_args(
         runs.user / "taxi" / "serving_model" / "chicago_taxi_simple"
     )
     assert runs.runs("chicago_taxi_simple") == []  # nothing in the deployment's store
+    # TFX's own pipeline function: the argument that feeds the RuntimeParameter of its name is
+    # that one run parameter, with the argument as its default.
+    function_dag = bag.dags["taxi_simple_function"]
+    assert dict(function_dag.params) == {"data_root": str(runs.taxi_slice)}
 
 
 def test_custom_components_and_a_runtime_parameter_from_the_trigger(runs: ExampleRuns) -> None:

@@ -147,7 +147,12 @@ class Store:  # what a metadata_connection_config answers
 
 def create_pipeline(pipeline_name, pipeline_root):
     info = SimpleNamespace(pipeline_name=pipeline_name, pipeline_root=pipeline_root)
-    return SimpleNamespace(pipeline_info=info, metadata_connection_config=Store(), cwd=os.getcwd())
+    serving = SimpleNamespace(base_directory=os.path.join(pipeline_root, "serving_model"))
+    destination = SimpleNamespace(filesystem=serving)
+    pusher = SimpleNamespace(exec_properties={"push_destination": destination})
+    return SimpleNamespace(
+        pipeline_info=info, metadata_connection_config=Store(), components=[pusher], cwd=os.getcwd()
+    )
 
 
 def run():
@@ -173,6 +178,9 @@ def test_a_local_runner_file_runs_as_a_script_from_its_folder(
     assert root == f"{folder}/tfx_pipeline_output/my_taxi"
     store = definition.pipeline.metadata_connection_config.sqlite.filename_uri
     assert store == f"{folder}/tfx_metadata/m.db"
+    [pusher] = definition.pipeline.components
+    serving = pusher.exec_properties["push_destination"].filesystem.base_directory
+    assert serving == f"{root}/serving_model"
     assert definition.runner == {"name": "LocalDagRunner", "ignored": []}
     assert definition.working_dir == folder and definition.airflow is None
     # Imported under its own name, so nodes can import what it defines.

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -76,7 +75,7 @@ def build_manifest(
                 "upstream": list(pipeline_node.upstream_nodes),
                 "is_trainer": node_type.rsplit(".", 1)[-1] in TRAINER_TYPES,
                 "is_beam": spec is not None and spec.WhichOneof("spec") == "beam_executable_spec",
-                "push_destination": push_destination(pipeline_node, definition.working_dir),
+                "push_destination": push_destination(pipeline_node),
                 "inputs": input_channels(pipeline_node),
             }
         )
@@ -162,17 +161,13 @@ def own_metadata(deployment: Any) -> str | None:
     return None if config is None else describe_config(config)
 
 
-def push_destination(pipeline_node: Any, working_dir: str | None = None) -> str | None:
-    """A Pusher's filesystem base directory, read from its ``push_destination`` property;
-    a relative one from a runner file's folder, where its nodes run."""
+def push_destination(pipeline_node: Any) -> str | None:
+    """A Pusher's filesystem base directory, read from its ``push_destination`` property."""
     value = pipeline_node.parameters.parameters.get("push_destination")
     if value is None or not value.field_value.HasField("string_value"):
         return None
     filesystem = json.loads(value.field_value.string_value).get("filesystem", {})
-    destination = filesystem.get("base_directory") or filesystem.get("baseDirectory") or None
-    if destination and working_dir and "://" not in destination:
-        return os.path.normpath(os.path.join(working_dir, destination))
-    return destination
+    return filesystem.get("base_directory") or filesystem.get("baseDirectory") or None
 
 
 def compile_pipeline(

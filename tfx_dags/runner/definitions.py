@@ -203,9 +203,9 @@ def working_directory(folder: Path) -> Iterator[None]:
 
 
 def resolve_own_paths(pipeline: Any) -> None:
-    """Make the pipeline's own root and SQLite store absolute, from the working directory:
-    the DAG, its manifest and the TFX view read them from elsewhere. A URI (``gs://...``) is
-    kept as it is."""
+    """Make the pipeline's own root, SQLite store and push destinations absolute, from the
+    working directory: the DAG, ML Metadata's records, the pushed-model events and the TFX
+    view read them from elsewhere. A URI (``gs://...``) is kept as it is."""
     info = getattr(pipeline, "pipeline_info", None)
     root = getattr(info, "pipeline_root", None)
     if isinstance(root, str) and root and not _is_uri(root):
@@ -215,6 +215,13 @@ def resolve_own_paths(pipeline: Any) -> None:
         filename = config.sqlite.filename_uri
         if filename and not _is_uri(filename):
             config.sqlite.filename_uri = os.path.abspath(filename)
+    for component in getattr(pipeline, "components", None) or ():
+        # A Pusher's PushDestination (a template's serving_model_dir under OUTPUT_DIR='.').
+        destination = getattr(component, "exec_properties", {}).get("push_destination")
+        filesystem = getattr(destination, "filesystem", None)
+        directory = getattr(filesystem, "base_directory", None)
+        if isinstance(directory, str) and directory and not _is_uri(directory):
+            filesystem.base_directory = os.path.abspath(directory)
 
 
 def _is_uri(path: str) -> bool:
