@@ -131,6 +131,11 @@ def test_every_node_ran_in_the_tfx_116_environment(taxi: Tfx116Runs) -> None:
     )
     assert interpreters == {str(taxi.tfx116.python)}
     assert "(forked by the node server)" in taxi.log
+    # The file's Beam args for this DAG: in memory, so no SDK worker of its own.
+    start = taxi.log.index("--node-id', 'Transform'")
+    transform = taxi.log[start : taxi.log.index("node Transform finished", start)]
+    assert "--direct_running_mode=in_memory" in transform
+    assert "tfx_dags: Beam SDK worker" not in transform
     [model] = taxi.run["Trainer"]["outputs"]["model"]
     assert model["properties"]["tfx_version"] == "1.16.0"
     # The store records the line the pipeline's history belongs to.

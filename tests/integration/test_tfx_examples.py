@@ -36,26 +36,25 @@ IMPORT_MARKER = "tfx_dags test: taxi_utils imported from the user's module_file"
 MULTI_PROCESSING = ["--direct_running_mode=multi_processing", "--direct_num_workers=0"]
 TRAINING_NODES = ("Transform", "Trainer", "Evaluator")
 # The DAGs of tfx_examples' native Keras taxi pipeline (see DAG_FILE's TAXI_VARIANTS).
-# Thirteen DAG runs in the module fixture, about 7 minutes of the first test's time alone.
+# Twelve DAG runs in the module fixture, about 6 minutes of the first test's time alone. (The
+# same file with Beam in memory runs on TFX 1.16 in test_tfx116_example.py.)
 pytestmark = pytest.mark.timeout(1800)
 # Rows of the taxi data the two variant DAGs run on (the example's own: 15000).
 TAXI_SLICE_ROWS = 2000
-TAXI_DAGS = ("taxi_native_keras", "taxi_native_keras_no_server", "taxi_native_keras_in_memory")
+TAXI_DAGS = ("taxi_native_keras", "taxi_native_keras_no_server")
 
 DAG_FILE = '''
 """Airflow DAGs: TFX's own example pipelines and a user's custom components, unchanged."""
 from tfx_dags.common import settings
 from tfx_dags.airflow.factory import runner_file_dag, pipeline_dag
 
-# One module file, three DAGs: the file's own multi-processing Beam args with the node
-# server on the example's data, then on a slice of it (what they test is how Beam and the
-# nodes run, not how much data) with the training nodes in fresh interpreters, and with
-# Beam in memory.
+# One module file, two DAGs: the file's own multi-processing Beam args with the node server
+# on the example's data, then on a slice of it (what it tests is how Beam and the nodes run,
+# not how much data) with the training nodes in fresh interpreters.
 SERVER_OFF = {{node: {{"env": {{"TFX_DAGS_NODE_SERVER": "off"}}}} for node in {training!r}}}
 TAXI_VARIANTS = {{
     "taxi_native_keras": ({multi_processing!r}, {{}}, "{taxi}/data/simple"),
     "taxi_native_keras_no_server": ({multi_processing!r}, SERVER_OFF, "{taxi_slice}"),
-    "taxi_native_keras_in_memory": (["--direct_running_mode=in_memory"], {{}}, "{taxi_slice}"),
 }}
 for dag_id, (beam_args, task_overrides, data_root) in TAXI_VARIANTS.items():
     globals()[dag_id] = pipeline_dag(
@@ -284,9 +283,6 @@ def test_beam_sdk_workers_import_the_module_with_and_without_the_node_server(
     assert "tfx_dags: Beam SDK worker" not in fresh
     for log in (served, fresh):
         assert "--direct_running_mode=multi_processing" in log
-    in_memory = transform_log(runs.logs["taxi_native_keras_in_memory"])
-    assert "--direct_running_mode=in_memory" in in_memory
-    assert "tfx_dags: Beam SDK worker" not in in_memory
 
 
 def test_no_user_code_is_installed_into_either_environment(runs: ExampleRuns) -> None:

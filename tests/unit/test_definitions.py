@@ -248,3 +248,31 @@ def test_a_pipeline_function_without_the_factorys_arguments_is_refused_with_the_
             PipelineRef(str(tmp_path / "local_runner.py"), "create_pipeline"),
             {**factory_kwargs, "rows": 3},
         )
+
+
+@pytest.mark.parametrize(
+    ("names", "call", "ignored"),
+    [
+        ("beam.beam_dag_runner import BeamDagRunner", "BeamDagRunner()", []),
+        (
+            "kubeflow.kubeflow_dag_runner import KubeflowDagRunner, KubeflowDagRunnerConfig, "
+            "get_default_kubeflow_metadata_config",
+            "KubeflowDagRunner(config=KubeflowDagRunnerConfig(kubeflow_metadata_config="
+            "get_default_kubeflow_metadata_config(), tfx_image='gcr.io/p/i'), "
+            "pod_labels_to_attach={'add-pod-env': 'true'})",
+            ["config.kubeflow_metadata_config", "config.tfx_image", "pod_labels_to_attach"],
+        ),
+    ],
+)
+def test_every_runner_is_recorded_at_import_with_the_settings_it_ignores(
+    tmp_path: Path, clean_modules: None, names: str, call: str, ignored: list[str]
+) -> None:
+    text = TEMPLATE_LIKE.replace(
+        "from tfx.orchestration.local.local_dag_runner import LocalDagRunner",
+        f"from tfx.orchestration.{names}",
+    ).replace("    LocalDagRunner().run(", f"    {call}.run(")
+    (tmp_path / "pipeline_at_import.py").write_text(text + "\nrun()\n")
+    definition = load_definition(PipelineRef(str(tmp_path / "pipeline_at_import.py")), {})
+    runner = call.partition("(")[0]
+    assert definition.runner == {"name": runner, "ignored": ignored}
+    assert definition.pipeline.pipeline_info.pipeline_name == "my_taxi"
