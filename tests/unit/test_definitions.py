@@ -3,6 +3,7 @@ module name, what an AirflowDagRunner file hands over, and the environment its c
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -128,6 +129,7 @@ def test_a_dotted_reference_from_a_dag_folder_is_loaded_from_that_folder(
 
 
 TEMPLATE_LIKE = """
+import json
 import os
 import sys
 from types import SimpleNamespace
@@ -147,8 +149,8 @@ class Store:  # what a metadata_connection_config answers
 
 def create_pipeline(pipeline_name, pipeline_root):
     info = SimpleNamespace(pipeline_name=pipeline_name, pipeline_root=pipeline_root)
-    serving = SimpleNamespace(base_directory=os.path.join(pipeline_root, "serving_model"))
-    destination = SimpleNamespace(filesystem=serving)
+    serving = {"base_directory": os.path.join(pipeline_root, "serving_model")}
+    destination = json.dumps({"filesystem": serving}, indent=2)  # as TFX keeps the proto
     pusher = SimpleNamespace(exec_properties={"push_destination": destination})
     return SimpleNamespace(
         pipeline_info=info, metadata_connection_config=Store(), components=[pusher], cwd=os.getcwd()
@@ -179,8 +181,8 @@ def test_a_local_runner_file_runs_as_a_script_from_its_folder(
     store = definition.pipeline.metadata_connection_config.sqlite.filename_uri
     assert store == f"{folder}/tfx_metadata/m.db"
     [pusher] = definition.pipeline.components
-    serving = pusher.exec_properties["push_destination"].filesystem.base_directory
-    assert serving == f"{root}/serving_model"
+    serving = json.loads(pusher.exec_properties["push_destination"])["filesystem"]
+    assert serving == {"base_directory": f"{root}/serving_model"}
     assert definition.runner == {"name": "LocalDagRunner", "ignored": []}
     assert definition.working_dir == folder and definition.airflow is None
     # Imported under its own name, so nodes can import what it defines.

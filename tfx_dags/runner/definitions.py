@@ -25,6 +25,7 @@ import ast
 import importlib
 import importlib.util
 import inspect
+import json
 import os
 import sys
 import types
@@ -216,12 +217,16 @@ def resolve_own_paths(pipeline: Any) -> None:
         if filename and not _is_uri(filename):
             config.sqlite.filename_uri = os.path.abspath(filename)
     for component in getattr(pipeline, "components", None) or ():
-        # A Pusher's PushDestination (a template's serving_model_dir under OUTPUT_DIR='.').
-        destination = getattr(component, "exec_properties", {}).get("push_destination")
-        filesystem = getattr(destination, "filesystem", None)
-        directory = getattr(filesystem, "base_directory", None)
-        if isinstance(directory, str) and directory and not _is_uri(directory):
-            filesystem.base_directory = os.path.abspath(directory)
+        # A Pusher's PushDestination (a template's serving_model_dir under OUTPUT_DIR='.'),
+        # which TFX keeps as the JSON form of the proto.
+        properties = getattr(component, "exec_properties", {})
+        destination = properties.get("push_destination")
+        if isinstance(destination, str) and destination.startswith("{"):
+            parsed = json.loads(destination)
+            directory = parsed.get("filesystem", {}).get("base_directory")
+            if isinstance(directory, str) and directory and not _is_uri(directory):
+                parsed["filesystem"]["base_directory"] = os.path.abspath(directory)
+                properties["push_destination"] = json.dumps(parsed, indent=2, sort_keys=True)
 
 
 def _is_uri(path: str) -> bool:
