@@ -124,6 +124,7 @@ def test_an_estimator_on_tfx_1_16_is_an_import_error_naming_the_fix(tmp_path: Pa
         )
     )
     (dags / "taxi_on_116.py").write_text(
+        '"""Airflow DAG: TFX 1.15\'s AirflowDagRunner file on TFX 1.16."""\n'
         "from tfx_dags import runner_file_dag\n"
         f'taxi = runner_file_dag("{taxi}/taxi_pipeline_simple.py", tfx_env="tfx116")\n'
     )

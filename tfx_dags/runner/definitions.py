@@ -209,7 +209,7 @@ def resolve_own_paths(pipeline: Any) -> None:
     view read them from elsewhere. A URI (``gs://...``) is kept as it is."""
     info = getattr(pipeline, "pipeline_info", None)
     root = getattr(info, "pipeline_root", None)
-    if isinstance(root, str) and root and not _is_uri(root):
+    if info is not None and isinstance(root, str) and root and not _is_uri(root):
         info.pipeline_root = os.path.abspath(root)
     config = getattr(pipeline, "metadata_connection_config", None)
     if config is not None and hasattr(config, "HasField") and config.HasField("sqlite"):
