@@ -30,7 +30,7 @@ TIER_TIMEOUTS = {"unit": 60, "integrity": 600, "integration": 900}
 # (unit, integrity, the quick ones) follow in their own order.
 # (Seconds measured in one serial run on the 2-core CI machine, 2026-12-03.)
 COST_ORDER = [
-    "integration/test_tfx_examples.py",  # 400
+    "integration/test_tfx_examples.py",  # 350
     # The xdist group "sqlite_runs" (shared_runs.py): 260 together.
     "integration/test_trainer_styles.py",
     "integration/test_schema_drift.py",
@@ -38,6 +38,7 @@ COST_ORDER = [
     "integration/test_edge_executor.py",  # 155
     "integration/test_faults.py",  # 250 before its Trainers were held, not trained long
     "integration/test_portable_beam.py",  # 110
+    "integration/test_template_projects.py",  # 140 (two template projects, both lines)
     "integration/test_tfx116_example.py",  # 75
     "integration/test_module_file_concurrency.py",  # 90
     "integration/test_tfx_view.py",  # 80
