@@ -81,31 +81,6 @@ def completed_execution(store: Any, pipeline_name: str, node_id: str, run_id: st
     return max(done, key=lambda execution: execution.id) if done else None
 
 
-def close_abandoned_attempts(
-    store: Any, pipeline_name: str, node_id: str, run_id: str
-) -> list[int]:
-    """Mark CANCELED this node's executions in this run that an earlier attempt left NEW or
-    RUNNING; their ids. Called when a new attempt starts: Airflow starts a retry only once
-    the attempt before it has ended (a killed worker's task, a node killed with its task),
-    so nothing runs them any more; left RUNNING, they would read as running forever."""
-    from ml_metadata.proto import metadata_store_pb2
-
-    unfinished = (metadata_store_pb2.Execution.NEW, metadata_store_pb2.Execution.RUNNING)
-    abandoned = [
-        execution
-        for execution in node_executions_in_run(store, pipeline_name, node_id, run_id)
-        if execution.last_known_state in unfinished
-    ]
-    for execution in abandoned:
-        execution.last_known_state = metadata_store_pb2.Execution.CANCELED
-        execution.custom_properties[
-            "tfx_dags_closed"
-        ].string_value = "abandoned by an earlier attempt; closed when the next one started"
-    if abandoned:
-        store.put_executions(abandoned)
-    return [execution.id for execution in abandoned]
-
-
 def newest_execution(store: Any, pipeline_name: str, node_id: str, run_id: str) -> Any:
     """This node's newest execution in this pipeline run, in any state; None if none."""
     mine = node_executions_in_run(store, pipeline_name, node_id, run_id)

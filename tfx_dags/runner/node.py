@@ -123,17 +123,6 @@ def run_node(
                 anomalies.check([artifact["uri"] for artifact in outputs])
             return result
         logging.info("ML Metadata: %s", where)
-        closed = lineage.close_abandoned_attempts(
-            connection.store, pipeline.pipeline_info.id, node_id, run_id
-        )
-        if closed:
-            logging.info(
-                "Executions %s of %s in run %s were left unfinished by an earlier attempt "
-                "(killed with its task or worker): marked CANCELED.",
-                closed,
-                node_id,
-                run_id,
-            )
         try:
             execution_id = launch(pipeline, pipeline_node, connection)
         except NodeSkipped:
