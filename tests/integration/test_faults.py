@@ -276,6 +276,17 @@ def test_each_run_has_exactly_one_successful_trainer_and_no_partial_model(
                 assert (Path(model["uri"]) / "Format-Serving" / "saved_model.pb").is_file()
 
 
+def test_no_execution_is_left_running_once_the_runs_ended(faults: FaultRuns) -> None:
+    # A killed attempt's execution stays RUNNING only until its retry starts: TFX's launcher
+    # takes up the node's one execution in the run and publishes it; nothing else runs it.
+    for run_id, run in faults.metadata.items():
+        for node_id, node in run.items():
+            assert not {"NEW", "RUNNING"} & set(node["attempts"]), (run_id, node_id, node)
+    for run_id in faults.run_ids:
+        attempts = faults.metadata_before_clear[run_id]["Trainer"]["attempts"]
+        assert attempts == ["COMPLETE"], (run_id, attempts)
+
+
 def test_later_runs_reuse_unchanged_nodes_through_tfx_caching(faults: FaultRuns) -> None:
     for run_id in faults.run_ids[1:]:
         run = faults.metadata_before_clear[run_id]
