@@ -131,7 +131,7 @@ def open_store(config: Any) -> Any:
         raise mismatch from None
 
 
-class StoreMissing(Exception):
+class StoreMissing(TfxDagsError):
     """A read-only reader found no ML Metadata store (SQLite file) yet."""
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from tfx_dags.common import settings
+from tfx_dags.common.errors import TfxDagsError
 from tfx_dags.mlmd import lineage
 from tfx_dags.mlmd.connection import StoreMissing, describe, open_read_only
 from tfx_dags.runner.artifact_summaries import (
@@ -45,7 +46,7 @@ MAX_MODELS = 50
 SAFE_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
-class NotFound(Exception):
+class NotFound(TfxDagsError):
     """The pipeline, run or artifact asked for is not in ML Metadata."""
 
 
