@@ -31,13 +31,40 @@ class RunHistory:
         self._lineage = lineage.Lineage(store)
 
     def runs(self, pipeline_name: str) -> dict[str, dict[str, Any]]:
+        return self._history(pipeline_name)[0]
+
+    def pushed_models(self, pipeline_name: str) -> list[dict[str, Any]]:
+        """What each run's Pusher pushed (its latest execution in the run), oldest first."""
+        runs, events, artifacts = self._history(pipeline_name)
+        where = {
+            node["execution_id"]: (run_id, node_id)
+            for run_id, nodes in runs.items()
+            for node_id, node in nodes.items()
+        }
+        pushed = [
+            {
+                "run_id": where[push.execution_id][0],
+                "node_id": where[push.execution_id][1],
+                "pushed_model_id": push.pushed_model_id,
+                "model_id": push.model_id,
+                "destination": push.destination,
+            }
+            for push in lineage.pushes(events, artifacts)
+            if push.execution_id in where
+        ]
+        return sorted(pushed, key=lambda entry: entry["pushed_model_id"])
+
+    def _history(
+        self, pipeline_name: str
+    ) -> tuple[dict[str, dict[str, Any]], list[Any], dict[int, Any]]:
+        """Per run, per node: its latest execution; and every event of the pipeline's
+        executions with its artifacts."""
         executions = self._lineage.pipeline_executions(pipeline_name)
+        all_events = self._lineage.events_of_executions(e.id for e in executions)
         events = defaultdict(list)
-        for event in self._lineage.events_of_executions(e.id for e in executions):
+        for event in all_events:
             events[event.execution_id].append(event)
-        artifacts = self._lineage.artifacts_by_id(
-            event.artifact_id for group in events.values() for event in group
-        )
+        artifacts = self._lineage.artifacts_by_id(event.artifact_id for event in all_events)
         runs: dict[str, dict[str, Any]] = defaultdict(dict)
         for execution in executions:
             contexts = self._lineage.contexts_by_type(execution.id)
@@ -57,25 +84,7 @@ class RunHistory:
                 "outputs": _by_key(events[execution.id], artifacts, inputs=False),
                 "properties": lineage.plain_properties(execution.custom_properties),
             }
-        return dict(runs)
-
-    def pushed_models(self, pipeline_name: str) -> list[dict[str, Any]]:
-        pushed = []
-        for run_id, nodes in self.runs(pipeline_name).items():
-            for node_id, node in nodes.items():
-                for output in node["outputs"].get("pushed_model", []):
-                    if output["properties"].get("pushed") != 1:
-                        continue
-                    pushed.append(
-                        {
-                            "run_id": run_id,
-                            "node_id": node_id,
-                            "pushed_model_id": output["id"],
-                            "model_id": node["inputs"]["model"][0]["id"],
-                            "destination": output["properties"]["pushed_destination"],
-                        }
-                    )
-        return sorted(pushed, key=lambda entry: entry["pushed_model_id"])
+        return dict(runs), all_events, artifacts
 
 
 def _by_key(

@@ -257,8 +257,14 @@ class ViewData:
                     model["evaluations"].append(evaluations[execution_id])
                 evaluation = evaluations[execution_id]
                 evaluation["blessing" if kind == "ModelBlessing" else "evaluation"] = described
-            elif kind == "PushedModel" and described["properties"].get("pushed") == 1:
-                model["pushes"].append(described)
+        for push in lineage.pushes(events, artifacts):
+            model = models.get(push.model_id if push.model_id is not None else -1)
+            # A cached Pusher outputs the push made earlier: it is listed once, with its run.
+            if model is not None and produced.get(push.pushed_model_id) == push.execution_id:
+                pushed = artifacts[push.pushed_model_id]
+                model["pushes"].append(
+                    {**self._describe(pushed, root), "run_id": run_of(push.execution_id)}
+                )
         for model in models.values():
             model["evaluations"].reverse()  # newest first
             model["blessed"] = any(
