@@ -135,13 +135,42 @@ class StoreMissing(TfxDagsError):
     """A read-only reader found no ML Metadata store (SQLite file) yet."""
 
 
-def open_read_only() -> Any:
-    """The deployment's store for readers (the query command, the TFX view): SQLite opened
-    read-only, nothing created on MySQL; StoreMissing if there is no SQLite file yet."""
-    config = connection_config(read_only=True)
-    if config.HasField("sqlite") and not Path(config.sqlite.filename_uri).exists():
-        raise StoreMissing(f"no ML Metadata store at {config.sqlite.filename_uri} yet")
+def open_read_only(config: Any = None) -> Any:
+    """A store for readers (the query command, the TFX view): the deployment's, or
+    ``config`` (a pipeline's own, ``pipeline_store_config``); SQLite opened read-only,
+    nothing created on MySQL; StoreMissing if there is no SQLite file yet."""
+    config = connection_config(read_only=True) if config is None else read_only(config)
+    if hasattr(config, "mysql") and config.HasField("sqlite"):
+        if not Path(config.sqlite.filename_uri).exists():
+            raise StoreMissing(f"no ML Metadata store at {config.sqlite.filename_uri} yet")
     return open_store(config)
+
+
+def read_only(config: Any) -> Any:
+    """A copy of a ConnectionConfig that only reads: SQLite opened read-only, no database
+    created on MySQL. An ML Metadata server's client config is returned as it is."""
+    from ml_metadata.proto import metadata_store_pb2
+
+    if not hasattr(config, "mysql"):
+        return config
+    copy = metadata_store_pb2.ConnectionConfig()
+    copy.CopyFrom(config)
+    if copy.HasField("sqlite"):
+        copy.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+    elif copy.HasField("mysql"):
+        copy.mysql.skip_db_creation = True
+    return copy
+
+
+def pipeline_store_config(pipeline_ir: Path) -> Any:
+    """The ``metadata_connection_config`` a compiled pipeline (its IR file) declares, with
+    its credentials as the user wrote them; None if it declares none."""
+    from tfx.orchestration.local import runner_utils
+    from tfx.proto.orchestration import pipeline_pb2
+
+    pipeline = pipeline_pb2.Pipeline()
+    pipeline.ParseFromString(pipeline_ir.read_bytes())
+    return own_connection_config(runner_utils.extract_local_deployment_config(pipeline))
 
 
 @contextmanager

@@ -1,15 +1,19 @@
 """What the Airflow TFX view shows, read from ML Metadata and the artifacts (TFX environment).
 
-    python -m tfx_dags.runner.view_data pipelines --output FILE
+    python -m tfx_dags.runner.view_data pipelines --output FILE [--own NAME=IR ...]
     python -m tfx_dags.runner.view_data pipeline --pipeline NAME --output FILE [--runs N]
     python -m tfx_dags.runner.view_data run --pipeline NAME --run-id RUN --output FILE
     python -m tfx_dags.runner.view_data evaluation --pipeline NAME --artifact-id N --output FILE
     python -m tfx_dags.runner.view_data artifact --pipeline NAME --artifact-id N --output FILE
 
-Each writes one JSON document to FILE (stdout stays free for TensorFlow's chatter). The
-store is opened read-only where ML Metadata allows it (SQLite), and only read anyway. Files
-are read only from artifacts whose URI lies under the pipeline's root
-(``settings.pipeline_root``): an artifact elsewhere is listed, never opened.
+Each writes one JSON document to FILE (stdout stays free for TensorFlow's chatter). A
+pipeline's questions take ``--pipeline-root`` (default ``settings.pipeline_root``) and, for a
+pipeline that declares its own ML Metadata store, ``--pipeline-ir`` (its compiled IR, which
+holds the store's connection): what the DAG's compiled manifest says. Its runs are read
+from the deployment's store where the pipeline ran with that one, else from its own.
+Stores are opened read-only where ML Metadata allows it (SQLite), and only read anyway.
+Files are read only from artifacts whose URI lies under the pipeline's root: an artifact
+elsewhere is listed, never opened.
 """
 
 from __future__ import annotations
@@ -27,7 +31,13 @@ from typing import Any
 from tfx_dags.common import settings
 from tfx_dags.common.errors import TfxDagsError
 from tfx_dags.mlmd import lineage
-from tfx_dags.mlmd.connection import StoreMissing, describe, open_read_only
+from tfx_dags.mlmd.connection import (
+    StoreMissing,
+    describe,
+    describe_config,
+    open_read_only,
+    pipeline_store_config,
+)
 from tfx_dags.runner.artifact_summaries import (
     anomalies_summary,
     evaluation_summary,
@@ -50,19 +60,65 @@ class NotFound(TfxDagsError):
     """The pipeline, run or artifact asked for is not in ML Metadata."""
 
 
-class ViewData:
-    """Read-only queries on one ML Metadata store, shaped for the view's pages."""
+class StoreUnreadable(TfxDagsError):
+    """An ML Metadata store could not be opened; the message says which, without credentials."""
 
-    def __init__(self, store: Any) -> None:
+
+def open_store_read_only(config: Any = None) -> Any:
+    """The deployment's store (or ``config``, a pipeline's own), read-only. StoreMissing
+    where its SQLite file does not exist yet; StoreUnreadable naming the store otherwise."""
+    try:
+        return open_read_only(config)
+    except StoreMissing:
+        raise
+    except Exception as error:  # noqa: BLE001 - said with the store, for the view's one line
+        where = describe() if config is None else describe_config(config)
+        raise StoreUnreadable(f"ML Metadata at {where}: {type(error).__name__}: {error}") from None
+
+
+class ViewData:
+    """Read-only queries on one ML Metadata store, shaped for the view's pages. ``root``:
+    the pipeline root of the pipeline asked about (default ``settings.pipeline_root``)."""
+
+    def __init__(self, store: Any, *, root: Path | None = None) -> None:
         self._lineage = lineage.Lineage(store)
+        self._root = root
 
     @classmethod
     def of_deployment(cls) -> ViewData:
         """On the deployment's store, opened read-only."""
         try:
-            return cls(open_read_only())
+            return cls(open_store_read_only())
         except StoreMissing as error:
             raise NotFound(str(error)) from None
+
+    @classmethod
+    def of_pipeline(
+        cls, name: str, *, root: Path | None = None, pipeline_ir: Path | None = None
+    ) -> ViewData:
+        """On the store that holds the pipeline's runs, read-only: the deployment's where
+        the pipeline has run with it (every pipeline without a store of its own, and one
+        whose DAG sets its own aside: ``metadata_store="deployment"``), else the store its
+        compiled IR ``pipeline_ir`` declares (a TFX runner's file keeps its own)."""
+        _check_name(name)
+        own = pipeline_store_config(pipeline_ir) if pipeline_ir is not None else None
+        try:
+            data = cls(open_store_read_only(), root=root)
+            if own is None or data.has_pipeline(name):
+                return data
+        except StoreMissing as error:
+            if own is None:
+                raise NotFound(str(error)) from None
+        try:
+            return cls(open_store_read_only(own), root=root)
+        except StoreMissing as error:
+            raise NotFound(str(error)) from None
+
+    def has_pipeline(self, name: str) -> bool:
+        return self._lineage.pipeline_context(name) is not None
+
+    def root_of(self, name: str) -> Path:
+        return self._root if self._root is not None else settings.pipeline_root(name)
 
     # -- pipelines and their runs -------------------------------------------------------
 
@@ -90,7 +146,7 @@ class ViewData:
         return {
             "pipeline": name,
             "tfx_line": self._lineage.tfx_lines().get(name, ""),
-            "root": str(settings.pipeline_root(name)),
+            "root": str(self.root_of(name)),
             "run_count": len(contexts),
             "runs": summaries,
             "models": self._model_history(name),
@@ -108,7 +164,7 @@ class ViewData:
             e.id for attempts in grouped.values() for e in attempts
         )
         artifacts = self._lineage.artifacts_by_id(event.artifact_id for event in events)
-        root = settings.pipeline_root(name)
+        root = self.root_of(name)
         nodes = []
         for node_id, attempts in grouped.items():
             latest = attempts[-1]
@@ -147,7 +203,7 @@ class ViewData:
             name, artifact_id
         ):
             raise NotFound(f"pipeline {name!r} has no artifact {artifact_id}")
-        return self._describe(artifacts[artifact_id], settings.pipeline_root(name))
+        return self._describe(artifacts[artifact_id], self.root_of(name))
 
     def evaluation(self, name: str, artifact_id: int) -> dict[str, Any]:
         """Metrics per slice and model, and the validation checks, of a ModelEvaluation."""
@@ -214,7 +270,7 @@ class ViewData:
                 # producer is the first execution that output it.
                 earlier = produced.get(event.artifact_id, event.execution_id)
                 produced[event.artifact_id] = min(earlier, event.execution_id)
-        root = settings.pipeline_root(name)
+        root = self.root_of(name)
         models: dict[int, dict[str, Any]] = {}
         for artifact_id, execution_id in sorted(produced.items()):
             artifact = artifacts[artifact_id]
@@ -318,6 +374,44 @@ def under_root(uri: str, root: Path) -> bool:
     return Path(uri).resolve().is_relative_to(root.resolve())
 
 
+def pipelines(*, own: dict[str, Path]) -> dict[str, Any]:
+    """The pipelines with runs, and each one's TFX line where recorded: the deployment
+    store's, and those of ``own`` (name: compiled IR of a pipeline with its own store) that
+    have runs in their own store and none in the deployment's (``ViewData.of_pipeline``'s
+    rule). An own store that cannot be read leaves its pipeline out, said on stderr: one
+    broken pipeline never hides the others."""
+    names: set[str] = set()
+    lines: dict[str, str] = {}
+    try:
+        deployment = ViewData(open_store_read_only())
+        names.update(deployment.pipelines())
+        lines.update(deployment.tfx_lines())
+    except StoreMissing:
+        pass  # nothing ran with the deployment's store yet
+    opened: dict[str, ViewData | None] = {}
+    for name, pipeline_ir in sorted(own.items()):
+        if name in names or not SAFE_NAME.fullmatch(name):
+            continue
+        try:
+            config = pipeline_store_config(pipeline_ir)
+            if config is None:
+                continue
+            where = describe_config(config)
+            if where not in opened:  # several pipelines may keep one store
+                try:
+                    opened[where] = ViewData(open_store_read_only(config))
+                except StoreMissing:
+                    opened[where] = None
+            data = opened[where]
+            if data is not None and data.has_pipeline(name):
+                names.add(name)
+                if name in (recorded := data.tfx_lines()):
+                    lines[name] = recorded[name]
+        except Exception as error:  # noqa: BLE001 - see the docstring
+            print(f"tfx_dags view: pipeline {name!r} left out: {error}", file=sys.stderr)
+    return {"pipelines": sorted(names), "tfx_lines": lines}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("query", choices=("pipelines", "pipeline", "run", "evaluation", "artifact"))
@@ -325,12 +419,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-id")
     parser.add_argument("--artifact-id", type=int)
     parser.add_argument("--runs", type=int, default=25)
+    parser.add_argument("--pipeline-root", type=Path, help="default: settings.pipeline_root")
+    parser.add_argument("--pipeline-ir", type=Path, help="where the pipeline's own store is")
+    parser.add_argument(
+        "--own",
+        action="append",
+        default=[],
+        metavar="NAME=IR",
+        help="pipelines: a pipeline with its own store, and its compiled IR (repeatable)",
+    )
     parser.add_argument("--output", required=True)
     args = parser.parse_args(argv)
     try:
         result = answer(args)
     except NotFound as error:
         result = {"error": "not_found", "message": str(error)}
+    except StoreUnreadable as error:
+        traceback.print_exc()
+        result = {"error": "failed", "message": str(error)}
     except Exception as error:  # the view shows why, in one line
         traceback.print_exc()
         result = {"error": "failed", "message": f"{_where()}: {type(error).__name__}: {error}"}
@@ -351,11 +457,14 @@ def _where() -> str:
 
 
 def answer(args: argparse.Namespace) -> Any:
-    data = ViewData.of_deployment()
     if args.query == "pipelines":
-        return {"pipelines": data.pipelines(), "tfx_lines": data.tfx_lines()}
+        own = dict(entry.partition("=")[::2] for entry in args.own)
+        return pipelines(own={name: Path(ir) for name, ir in own.items()})
     if not args.pipeline:
         raise SystemExit(f"{args.query} needs --pipeline")
+    data = ViewData.of_pipeline(
+        args.pipeline, root=args.pipeline_root, pipeline_ir=args.pipeline_ir
+    )
     if args.query == "pipeline":
         return data.pipeline(args.pipeline, runs=args.runs)
     if args.query == "run":

@@ -145,7 +145,7 @@ def create_app(source: ViewSource | None = None) -> FastAPI:
     )
     def files(request: Request, dag_id: str, artifact_id: int, relative: str) -> Response:
         artifact = source.artifact(dag_id, artifact_id)
-        target = _inside_artifact(dag_id, artifact, relative)
+        target = _inside_artifact(source.root(dag_id), artifact, relative)
         if target.is_dir():
             if relative and not relative.endswith("/"):
                 return RedirectResponse(f"{request.url.path}/", status_code=307)
@@ -167,12 +167,12 @@ def create_app(source: ViewSource | None = None) -> FastAPI:
     return app
 
 
-def _inside_artifact(dag_id: str, artifact: dict[str, Any], relative: str) -> Path:
+def _inside_artifact(pipeline_root: Path, artifact: dict[str, Any], relative: str) -> Path:
     """The file or folder ``relative`` to the artifact, refused (404) unless it resolves,
     links and ``..`` followed, inside both the artifact and the pipeline root."""
     if not artifact.get("readable"):
         raise NotFound(f"artifact {artifact['id']} lies outside the pipeline root")
-    root = settings.pipeline_root(dag_id).resolve()
+    root = pipeline_root.resolve()
     base = Path(artifact["uri"]).resolve()
     target = (base / relative).resolve()
     if not (target.is_relative_to(base) and target.is_relative_to(root)) or not target.exists():

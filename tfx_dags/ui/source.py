@@ -9,6 +9,10 @@ One store holds the runs of every TFX line of the deployment (ML Metadata 1.15 a
 its schema); the pipelines are listed with the default TFX environment, and a pipeline's runs,
 evaluations and artifacts are read with an environment of the TFX line that made them (as
 recorded on its pipeline context), so TFMA and TFDV read what their own version wrote.
+
+Each DAG's pipeline is read as its compiled manifest describes it (the compile cache's
+entry the DAG runs with now): its pipeline root, and the ML Metadata store of its own that a
+pipeline written for TFX's runners declares (``airflow_runner_dag`` files keep theirs).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+from tfx_dags.airflow import compile_cache
 from tfx_dags.common import settings, tfx_envs
 from tfx_dags.common.contract import URI_ENV
 from tfx_dags.common.errors import ConfigError, TfxDagsError
@@ -60,8 +65,13 @@ class ViewSource:
         self._lines: dict[str, str] = {}
 
     def pipelines(self) -> list[str]:
+        own = [
+            f"--own={name}={compiled.ir_path}"
+            for name, compiled in sorted(compile_cache.current_entries().items())
+            if compiled.graph.metadata is not None
+        ]
         try:
-            answer = self._ask("pipelines")
+            answer = self._ask("pipelines", *own)
         except NotFound:
             return []  # no store yet: nothing has run
         self._lines = dict(answer.get("tfx_lines", {}))
@@ -73,21 +83,37 @@ class ViewSource:
             self.pipelines()
         return self._lines.get(name, "")
 
+    def root(self, name: str) -> Path:
+        """The pipeline's root: its compiled manifest's, else ``settings.pipeline_root``."""
+        compiled = compile_cache.current_entries().get(name)
+        if compiled is not None and compiled.graph.pipeline_root:
+            return Path(compiled.graph.pipeline_root)
+        return settings.pipeline_root(name)
+
     def pipeline(self, name: str, *, runs: int = 25) -> dict[str, Any]:
-        return self._ask("pipeline", "--pipeline", name, "--runs", str(runs), pipeline=name)
+        return self._ask("pipeline", *self._where(name), "--runs", str(runs), pipeline=name)
 
     def run(self, name: str, run_id: str) -> dict[str, Any]:
-        return self._ask("run", "--pipeline", name, "--run-id", run_id, pipeline=name)
+        return self._ask("run", *self._where(name), "--run-id", run_id, pipeline=name)
 
     def evaluation(self, name: str, artifact_id: int) -> dict[str, Any]:
         return self._kept_answer(
-            name, "evaluation", "--pipeline", name, "--artifact-id", str(artifact_id)
+            name, "evaluation", *self._where(name), "--artifact-id", str(artifact_id)
         )
 
     def artifact(self, name: str, artifact_id: int) -> dict[str, Any]:
         return self._kept_answer(
-            name, "artifact", "--pipeline", name, "--artifact-id", str(artifact_id)
+            name, "artifact", *self._where(name), "--artifact-id", str(artifact_id)
         )
+
+    def _where(self, name: str) -> list[str]:
+        """The pipeline, its root and, where it declares a store of its own, its compiled
+        IR (which holds that store's connection), from the manifest of its DAG."""
+        args = ["--pipeline", name, "--pipeline-root", str(self.root(name))]
+        compiled = compile_cache.current_entries().get(name)
+        if compiled is not None and compiled.graph.metadata is not None:
+            args += ["--pipeline-ir", str(compiled.ir_path)]
+        return args
 
     def _kept_answer(self, name: str, *args: str) -> dict[str, Any]:
         with self._lock:
