@@ -9,6 +9,8 @@
 and exec properties, and the states of all its executions in the run ("attempts").
 ``pushed-models``: every model a Pusher really pushed, oldest first.
 ``latest-pushed-model``: the newest one's folder, or exit 1.
+``--output FILE``: the answer goes to FILE instead of stdout (the Airflow side's
+``tfx_dags.airflow.mlmd_query`` reads it there: a node server child's stdout is the log).
 Imports only ml_metadata, so it answers in about a second.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections import defaultdict
 from typing import Any
@@ -109,18 +112,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("query", choices=("runs", "pushed-models", "latest-pushed-model"))
     parser.add_argument("--pipeline", required=True)
+    parser.add_argument("--output", help="write the answer to this file, not stdout")
     args = parser.parse_args(argv)
     store = RunHistory(open_store(connection_config()))
     if args.query == "runs":
-        print(json.dumps(store.runs(args.pipeline), indent=2, sort_keys=True))
+        answer = json.dumps(store.runs(args.pipeline), indent=2, sort_keys=True)
     elif args.query == "pushed-models":
-        print(json.dumps(store.pushed_models(args.pipeline), indent=2))
+        answer = json.dumps(store.pushed_models(args.pipeline), indent=2)
     else:
         pushed = store.pushed_models(args.pipeline)
         if not pushed:
             print(f"pipeline {args.pipeline!r} has pushed no model", file=sys.stderr)
             return 1
-        print(pushed[-1]["destination"])
+        answer = pushed[-1]["destination"]
+    if args.output is None:
+        print(answer)
+        return 0
+    # Written whole, then renamed: the reader never sees half an answer.
+    partial = f"{args.output}.partial"
+    with open(partial, "w") as handle:
+        handle.write(answer + "\n")
+    os.replace(partial, args.output)
     return 0
 
 

@@ -259,7 +259,7 @@ def _dag_runs(dag_id: str, *, run_id: str | None = None, limit: int = 100) -> di
 
 
 def _metadata_description() -> str:
-    from tfx_dags.ui.source import metadata_uri
+    from tfx_dags.airflow.mlmd_query import metadata_uri
 
     uri = metadata_uri()
     if uri is None:

@@ -1,9 +1,10 @@
 """What the TFX view knows, asked of the TFX environment (Airflow side; no TFX import).
 
 ML Metadata's client lives in the TFX environment only, so every question runs
-``python -m tfx_dags.runner.view_data`` there, forked by the node server like a node (a few
-hundred milliseconds), with the ML Metadata connection the tasks use. Evaluations and
-artifacts never change once written, so their answers are kept (a small LRU per process).
+``python -m tfx_dags.runner.view_data`` there (``tfx_dags.airflow.mlmd_query``: forked by the
+node server like a node, a few hundred milliseconds), with the ML Metadata connection the
+tasks use. Evaluations and artifacts never change once written, so their answers are kept (a
+small LRU per process).
 
 One store holds the runs of every TFX line of the deployment (ML Metadata 1.15 and 1.16 share
 its schema); the pipelines are listed with the default TFX environment, and a pipeline's runs,
@@ -18,20 +19,15 @@ pipeline written for TFX's runners declares (``airflow_runner_dag`` files keep t
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from tfx_dags.airflow import compile_cache
+from tfx_dags.airflow import compile_cache, mlmd_query
 from tfx_dags.common import settings, tfx_envs
-from tfx_dags.common.contract import URI_ENV
 from tfx_dags.common.errors import ConfigError, TfxDagsError
-from tfx_dags.node_server import client as node_client
 
-QUERY_TIMEOUT_S = 120.0
 CACHE_SIZE = 256
 
 
@@ -41,19 +37,6 @@ class ViewSourceError(TfxDagsError):
 
 class NotFound(ViewSourceError):
     """No such pipeline, run or artifact in ML Metadata."""
-
-
-def metadata_uri() -> str | None:
-    """ML Metadata's URI from the Airflow connection the tasks use (``TFX_DAGS_METADATA_CONN_ID``),
-    read in the api-server; None where it does not exist (the SQLite file then)."""
-    from airflow.exceptions import AirflowNotFoundException
-    from airflow.models.connection import Connection
-
-    try:
-        connection = Connection.get_connection_from_secrets(settings.metadata_conn_id())
-    except AirflowNotFoundException:
-        return None
-    return str(connection.get_uri())
 
 
 class ViewSource:
@@ -135,35 +118,11 @@ class ViewSource:
             tfx_env = tfx_envs.for_line(line) if line else tfx_envs.resolve()
         except ConfigError as error:
             raise ViewSourceError(f"no TFX environment to read ML Metadata with: {error}") from None
-        env = tfx_env.environ(os.environ)
-        uri = metadata_uri()
-        if uri:
-            env[URI_ENV] = uri
-        python = tfx_env.python
-        with tempfile.TemporaryDirectory(prefix="tfx-view-") as scratch:
-            output = Path(scratch) / "answer.json"
-            command = [
-                str(python),
-                "-m",
-                "tfx_dags.runner.view_data",
-                query,
-                *args,
-                "--output",
-                str(output),
-            ]
-            try:
-                returncode, printed = node_client.run(command, env=env, timeout=QUERY_TIMEOUT_S)
-            except TimeoutError:
-                raise ViewSourceError(
-                    f"ML Metadata did not answer {query!r} within {QUERY_TIMEOUT_S:g} s"
-                ) from None
-            if returncode != 0 or not output.is_file():
-                last = [line for line in printed.splitlines() if line.strip()][-3:]
-                raise ViewSourceError(
-                    f"reading ML Metadata ({query}) failed with exit code {returncode}: "
-                    + " | ".join(last)
-                )
-            answer = json.loads(output.read_text())
+        try:
+            text = mlmd_query.ask("tfx_dags.runner.view_data", query, *args, tfx_env=tfx_env)
+        except mlmd_query.MetadataQueryError as error:
+            raise ViewSourceError(str(error)) from None
+        answer = json.loads(text)
         if answer.get("error") == "not_found":
             raise NotFound(str(answer.get("message", "not found")))
         if answer.get("error"):
