@@ -115,20 +115,29 @@ def node_connection_config(pipeline: Any) -> tuple[Any, str]:
     return config, f"{describe_config(config)} ({where})"
 
 
-def open_store(config: Any) -> Any:
-    """An ml_metadata MetadataStore on a ConnectionConfig (or a server's client config).
-    A store of another schema version is refused (never migrated), with what to do."""
-    from ml_metadata import metadata_store
-
+@contextmanager
+def schema_refusal_explained(config: Any) -> Iterator[None]:
+    """Opening a store inside: ML Metadata's refusal of a store of another schema version
+    (a RuntimeError) becomes StoreSchemaMismatch, saying what a deployment of several TFX
+    lines should do; any other error passes as it is."""
     from tfx_dags.mlmd.tfx_lines import explain_schema_error
 
     try:
-        return metadata_store.MetadataStore(config)
+        yield
     except RuntimeError as error:
         mismatch = explain_schema_error(error, describe_config(config))
         if mismatch is None:
             raise
         raise mismatch from None
+
+
+def open_store(config: Any) -> Any:
+    """An ml_metadata MetadataStore on a ConnectionConfig (or a server's client config).
+    A store of another schema version is refused (never migrated), with what to do."""
+    from ml_metadata import metadata_store
+
+    with schema_refusal_explained(config):
+        return metadata_store.MetadataStore(config)
 
 
 class StoreMissing(TfxDagsError):
@@ -188,20 +197,13 @@ def held_open(config: Any) -> Iterator[Any]:
 def _metadata_held_open() -> type:
     from tfx.orchestration import metadata
 
-    from tfx_dags.mlmd.tfx_lines import explain_schema_error
-
     class MetadataHeldOpen(metadata.Metadata):
         """A nested ``with`` reuses the open store (TFX 1.15's ``_store``/``_users``)."""
 
         def __enter__(self) -> MetadataHeldOpen:
             if self._store is None:
-                try:
+                with schema_refusal_explained(self._connection_config):
                     return super().__enter__()
-                except RuntimeError as error:  # a store of another schema says what to do
-                    mismatch = explain_schema_error(error, describe_config(self._connection_config))
-                    if mismatch is None:
-                        raise
-                    raise mismatch from None
             self._users += 1
             return self
 
