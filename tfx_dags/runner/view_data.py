@@ -251,87 +251,119 @@ class ViewData:
         newest = self._lineage.newest_artifacts(name, "Model", limit=limit, safe_name=True)
         if not newest:
             return []
-        # Every execution that made or used one of these models (Trainer, Evaluators,
-        # Pushers), and everything those executions read and wrote.
-        used = self._lineage.events_of_artifacts(model.id for model in newest)
-        events = self._lineage.events_of_executions(e.execution_id for e in used)
-        artifacts = self._lineage.artifacts_by_id(event.artifact_id for event in events)
-        runs: dict[int, str | None] = {}
+        history = _ModelHistory(self, newest, self.root_of(name))
+        models = history.models()
+        history.add_evaluations(models)
+        history.add_pushes(models)
+        for model in models.values():
+            _conclude(model)
+        return sorted(models.values(), key=lambda m: m["id"], reverse=True)
 
-        def run_of(execution_id: int) -> str | None:
-            if execution_id not in runs:
-                runs[execution_id] = self._lineage.run_of(execution_id)
-            return runs[execution_id]
 
-        produced: dict[int, int] = {}
-        for event in events:
-            if lineage.is_output(event):
-                # A cached execution or a resolver outputs artifacts made earlier: the
-                # producer is the first execution that output it.
-                earlier = produced.get(event.artifact_id, event.execution_id)
-                produced[event.artifact_id] = min(earlier, event.execution_id)
-        root = self.root_of(name)
-        models: dict[int, dict[str, Any]] = {}
-        for artifact_id, execution_id in sorted(produced.items()):
-            artifact = artifacts[artifact_id]
-            kind = self._lineage.type_name("artifact", artifact.type_id)
-            if kind == "Model":
-                models[artifact_id] = {
-                    **self._describe(artifact, root),
-                    "run_id": run_of(execution_id),
-                    "evaluations": [],
-                    "pushes": [],
-                }
+class _ModelHistory:
+    """The lineage around some models, read once: every execution that made or used one of
+    them (Trainer, Evaluators, Pushers) and everything those executions read and wrote."""
+
+    def __init__(self, data: ViewData, models: list[Any], root: Path) -> None:
+        self._data = data
+        self._lineage = data._lineage
+        self._root = root
+        used = self._lineage.events_of_artifacts(model.id for model in models)
+        self.events = self._lineage.events_of_executions(e.execution_id for e in used)
+        self.artifacts = self._lineage.artifacts_by_id(e.artifact_id for e in self.events)
+        self.produced = _producers(self.events)
+        self._runs: dict[int, str | None] = {}
+
+    def run_of(self, execution_id: int) -> str | None:
+        if execution_id not in self._runs:
+            self._runs[execution_id] = self._lineage.run_of(execution_id)
+        return self._runs[execution_id]
+
+    def kind(self, artifact_id: int) -> str:
+        return self._lineage.type_name("artifact", self.artifacts[artifact_id].type_id)
+
+    def described(self, artifact_id: int, execution_id: int) -> dict[str, Any]:
+        """The artifact as the view lists it, with the run of the execution that made it."""
+        artifact = self.artifacts[artifact_id]
+        return {**self._data._describe(artifact, self._root), "run_id": self.run_of(execution_id)}
+
+    def models(self) -> dict[int, dict[str, Any]]:
+        """The models made here, by id, each with empty evaluations and pushes."""
+        return {
+            artifact_id: {
+                **self.described(artifact_id, execution_id),
+                "evaluations": [],
+                "pushes": [],
+            }
+            for artifact_id, execution_id in sorted(self.produced.items())
+            if self.kind(artifact_id) == "Model"
+        }
+
+    def add_evaluations(self, models: dict[int, dict[str, Any]]) -> None:
+        """Each Evaluator execution of a model: its evaluation and blessing, against a
+        baseline, in the order they were made."""
         # The blessing names the model it judged: when the candidate is also the baseline
         # (a re-evaluation), ML Metadata keeps one input event, under either key.
         judged = {
-            execution_id: artifacts[artifact_id].custom_properties["current_model_id"].int_value
-            for artifact_id, execution_id in produced.items()
-            if "current_model_id" in artifacts[artifact_id].custom_properties
+            execution_id: self.artifacts[artifact_id]
+            .custom_properties["current_model_id"]
+            .int_value
+            for artifact_id, execution_id in self.produced.items()
+            if "current_model_id" in self.artifacts[artifact_id].custom_properties
         }
         inputs_of: dict[int, dict[str, int]] = defaultdict(dict)
-        for key, event in lineage.keyed_events(events, inputs=True):
+        for key, event in lineage.keyed_events(self.events, inputs=True):
             inputs_of[event.execution_id][key] = event.artifact_id
         evaluations: dict[int, dict[str, Any]] = {}
-        for artifact_id, execution_id in sorted(produced.items()):
-            artifact = artifacts[artifact_id]
-            kind = self._lineage.type_name("artifact", artifact.type_id)
+        for artifact_id, execution_id in sorted(self.produced.items()):
+            kind = self.kind(artifact_id)
             inputs = inputs_of[execution_id]
             model = models.get(judged.get(execution_id, inputs.get("model", -1)))
-            if model is None:
+            if model is None or kind not in ("ModelBlessing", EVALUATION_TYPE):
                 continue
-            described = {**self._describe(artifact, root), "run_id": run_of(execution_id)}
-            if kind in ("ModelBlessing", EVALUATION_TYPE):
-                # One Evaluator execution: its evaluation and blessing, against a baseline.
-                if execution_id not in evaluations:
-                    evaluations[execution_id] = {
-                        "run_id": run_of(execution_id),
-                        "baseline_model_id": inputs.get("baseline_model"),
-                        "evaluation": None,
-                        "blessing": None,
-                    }
-                    model["evaluations"].append(evaluations[execution_id])
-                evaluation = evaluations[execution_id]
-                evaluation["blessing" if kind == "ModelBlessing" else "evaluation"] = described
-        for push in lineage.pushes(events, artifacts):
+            if execution_id not in evaluations:
+                evaluations[execution_id] = {
+                    "run_id": self.run_of(execution_id),
+                    "baseline_model_id": inputs.get("baseline_model"),
+                    "evaluation": None,
+                    "blessing": None,
+                }
+                model["evaluations"].append(evaluations[execution_id])
+            slot = "blessing" if kind == "ModelBlessing" else "evaluation"
+            evaluations[execution_id][slot] = self.described(artifact_id, execution_id)
+
+    def add_pushes(self, models: dict[int, dict[str, Any]]) -> None:
+        """Every push of a model (``lineage.pushes``), with the run that pushed it."""
+        for push in lineage.pushes(self.events, self.artifacts):
             model = models.get(push.model_id if push.model_id is not None else -1)
             # A cached Pusher outputs the push made earlier: it is listed once, with its run.
-            if model is not None and produced.get(push.pushed_model_id) == push.execution_id:
-                pushed = artifacts[push.pushed_model_id]
-                model["pushes"].append(
-                    {**self._describe(pushed, root), "run_id": run_of(push.execution_id)}
-                )
-        for model in models.values():
-            model["evaluations"].reverse()  # newest first
-            model["blessed"] = any(
-                (e["blessing"] or {}).get("properties", {}).get("blessed") == 1
-                for e in model["evaluations"]
-            )
-            model["metrics"] = {}
-            latest = model["evaluations"][0]["evaluation"] if model["evaluations"] else None
-            if latest and latest["readable"] and latest["state"] == "LIVE":
-                model["metrics"] = overall_candidate_metrics(latest["uri"])
-        return sorted(models.values(), key=lambda m: m["id"], reverse=True)
+            if model is not None and self.produced.get(push.pushed_model_id) == push.execution_id:
+                model["pushes"].append(self.described(push.pushed_model_id, push.execution_id))
+
+
+def _producers(events: list[Any]) -> dict[int, int]:
+    """Artifact id -> the execution that made it. A cached execution or a resolver outputs
+    artifacts made earlier: the producer is the first execution that output it."""
+    produced: dict[int, int] = {}
+    for event in events:
+        if lineage.is_output(event):
+            earlier = produced.get(event.artifact_id, event.execution_id)
+            produced[event.artifact_id] = min(earlier, event.execution_id)
+    return produced
+
+
+def _conclude(model: dict[str, Any]) -> None:
+    """Newest evaluation first; blessed if any evaluation blessed it; the overall metrics of
+    the latest evaluation, where its files can be read."""
+    model["evaluations"].reverse()
+    model["blessed"] = any(
+        (e["blessing"] or {}).get("properties", {}).get("blessed") == 1
+        for e in model["evaluations"]
+    )
+    model["metrics"] = {}
+    latest = model["evaluations"][0]["evaluation"] if model["evaluations"] else None
+    if latest and latest["readable"] and latest["state"] == "LIVE":
+        model["metrics"] = overall_candidate_metrics(latest["uri"])
 
 
 def _check_name(name: str) -> None:
