@@ -22,8 +22,6 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from tfx_dags import _moved
-
 __version__ = "0.1.0"
 
 _PUBLIC = {
@@ -39,8 +37,6 @@ _PUBLIC = {
     "settings": "tfx_dags.common",
 }
 __all__ = sorted(_PUBLIC)
-
-_moved.install()
 
 
 def __getattr__(name: str) -> Any:

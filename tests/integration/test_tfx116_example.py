@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from shared_runs import tree_digest, write_slice
 
+from tfx_dags.airflow import mlmd_query
 from tfx_dags.common import tfx_envs
 from tfx_dags.dev import local_airflow
 
@@ -87,11 +88,16 @@ class Tfx116Runs:
         log = home / "logs" / f"{DAG_ID}.log"
         self.exit_code = local_airflow.run_dag(self.env, DAG_ID, log=log)
         self.log = log.read_text()
-        [self.run] = self.ask("tfx_dags.runner.query", "runs", "--pipeline", DAG_ID).values()
-        self.pushed = self.ask("tfx_dags.runner.query", "pushed-models", "--pipeline", DAG_ID)
-        answer = home / "pipelines.json"
-        self.ask("tfx_dags.runner.view_data", "pipelines", "--output", str(answer))
-        self.lines = json.loads(answer.read_text())["tfx_lines"]
+        [self.run] = self.query("runs", "--pipeline", DAG_ID).values()
+        self.pushed = self.query("pushed-models", "--pipeline", DAG_ID)
+        pipelines = mlmd_query.ask(
+            "tfx_dags.runner.view_data",
+            "pipelines",
+            tfx_env=self.tfx116,
+            environ=self.env,
+            connection=False,
+        )
+        self.lines = json.loads(pipelines)["tfx_lines"]
 
     def listed_dags(self) -> dict[str, Any]:
         """The DAG folder as `tfx-dags list` parses it: each DAG's nodes and environment."""
@@ -100,12 +106,8 @@ class Tfx116Runs:
         assert done.returncode == 0, done.stderr[-2000:]
         return {row["dag_id"]: row for row in json.loads(done.stdout)}
 
-    def ask(self, module: str, *args: str) -> Any:
-        env = self.tfx116.environ(self.env)
-        command = [str(self.tfx116.python), "-m", module, *args]
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr[-2000:]
-        return json.loads(done.stdout) if done.stdout.strip() else None
+    def query(self, *args: str) -> Any:
+        return json.loads(local_airflow.tfx_query(self.env, *args, tfx_env="tfx116"))
 
 
 @pytest.fixture(scope="module")

@@ -362,6 +362,42 @@ def test_the_airflow_runner_file_keeps_its_settings_store_and_beam_args(
     assert dict(function_dag.params) == {"data_root": str(runs.taxi_slice)}
 
 
+def test_the_tfx_view_reads_the_airflow_runner_file_from_its_own_store_and_root(
+    runs: ExampleRuns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The view finds the pipeline through its DAG's compiled manifest: listed from the
+    file's own SQLite store (the deployment's has none of it), its runs, models and files
+    read there and under the file's own pipeline root."""
+    from tfx_dags.ui.source import ViewSource
+
+    monkeypatch.setenv("TFX_DAGS_HOME", runs.env["TFX_DAGS_HOME"])
+    source = ViewSource()
+    dag_id = "chicago_taxi_simple"
+    root = runs.user / "tfx" / "pipelines" / dag_id  # the file's _pipeline_root
+    assert dag_id in source.pipelines() and "penguin_local" in source.pipelines()
+    assert source.tfx_line(dag_id) == "1.15"
+    assert source.root(dag_id) == root
+    summary = source.pipeline(dag_id)
+    assert summary["root"] == str(root)
+    [run] = summary["runs"]
+    assert run["nodes"]["Pusher"]["state"] == "COMPLETE"
+    [model] = summary["models"]
+    [pushed] = runs.pushed(dag_id, runs.taxi_simple_store)
+    assert model["id"] == pushed["model_id"] and model["blessed"]
+    assert [push["properties"]["pushed_destination"] for push in model["pushes"]] == [
+        pushed["destination"]
+    ]
+    details = source.run(dag_id, run["run_id"])
+    outputs = [
+        a for node in details["nodes"] for key in node["outputs"] for a in node["outputs"][key]
+    ]
+    assert outputs and all(a["readable"] and Path(a["uri"]).is_relative_to(root) for a in outputs)
+    evaluator = next(node for node in details["nodes"] if node["node_id"] == "Evaluator")
+    [evaluation] = evaluator["outputs"]["evaluation"]
+    assert source.evaluation(dag_id, evaluation["id"])["validation"]["ok"]
+    assert str(evaluation["id"]) in details["summaries"]
+
+
 def test_custom_components_and_a_runtime_parameter_from_the_trigger(runs: ExampleRuns) -> None:
     assert runs.exit_codes["custom_components"] == 0, runs.logs["custom_components"][-3000:]
     first = runs.runs("custom_components")[0]

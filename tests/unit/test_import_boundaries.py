@@ -46,7 +46,6 @@ SHARED = (
     "tfx_dags.common.",
     "tfx_dags.node_server.client",
     "tfx_dags.node_server.protocol",
-    "tfx_dags._moved",
 )
 PACKAGES = {"tfx_dags"} | {
     f"tfx_dags.{path.parent.name}" for path in (ROOT / "tfx_dags").glob("*/__init__.py")

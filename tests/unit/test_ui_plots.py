@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tfx_dags.common.settings import pipeline_root
 from tfx_dags.ui import plots
 from tfx_dags.ui.app import _inside_artifact
 from tfx_dags.ui.source import NotFound
@@ -116,20 +117,22 @@ def artifact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 
 def test_files_inside_the_artifact_are_found(artifact: dict[str, Any]) -> None:
-    assert _inside_artifact("p", artifact, "schema.pbtxt") == Path(artifact["uri"]) / "schema.pbtxt"
-    assert _inside_artifact("p", artifact, "") == Path(artifact["uri"])
-    assert _inside_artifact("p", artifact, "sub/../schema.pbtxt").name == "schema.pbtxt"
+    root = pipeline_root("p")
+    uri = Path(artifact["uri"])
+    assert _inside_artifact(root, artifact, "schema.pbtxt") == uri / "schema.pbtxt"
+    assert _inside_artifact(root, artifact, "") == uri
+    assert _inside_artifact(root, artifact, "sub/../schema.pbtxt").name == "schema.pbtxt"
 
 
 @pytest.mark.parametrize("relative", ["../../../../../secret", "link", "/etc/passwd", "missing"])
 def test_paths_leaving_the_artifact_are_not_found(artifact: dict[str, Any], relative: str) -> None:
     with pytest.raises(NotFound, match="has no file"):
-        _inside_artifact("p", artifact, relative)
+        _inside_artifact(pipeline_root("p"), artifact, relative)
 
 
 def test_an_artifact_of_another_pipeline_root_is_never_opened(artifact: dict[str, Any]) -> None:
     # The same artifact seen from another pipeline: outside that pipeline's root.
     with pytest.raises(NotFound, match="has no file"):
-        _inside_artifact("other", artifact, "schema.pbtxt")
+        _inside_artifact(pipeline_root("other"), artifact, "schema.pbtxt")
     with pytest.raises(NotFound, match="outside the pipeline root"):
-        _inside_artifact("p", {**artifact, "readable": False}, "schema.pbtxt")
+        _inside_artifact(pipeline_root("p"), {**artifact, "readable": False}, "schema.pbtxt")

@@ -9,7 +9,7 @@ imported inside the functions: the module imports without it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from tfx_dags.authoring.beam_args import direct_args
 from tfx_dags.authoring.trainer_executors import (
@@ -150,7 +150,53 @@ def training_pipeline(
     ExampleValidator gates training: Transform and the Trainer wait for it, and the node
     runner fails it when it finds anomalies, so nothing trains on data that breaks the schema.
     """
-    # Checked before TFX is imported, so that a bad module fails the compile in a second.
+    trainer_fn_style = _checked_trainer(trainer_module, trainer_executor, preprocessing_fn)
+    from tfx.orchestration.pipeline import Pipeline
+
+    data = _data_components(data_root, schema_path)
+    components = list(data)
+    training_inputs: dict[str, Any] = {
+        "examples": data.example_gen.outputs["examples"],
+        "schema": data.schema_gen.outputs["schema"],
+    }
+    if preprocessing_fn is not None:
+        transform = _transform(data, preprocessing_fn)
+        components.append(transform)
+        training_inputs["examples"] = transform.outputs["transformed_examples"]
+        training_inputs["transform_graph"] = transform.outputs["transform_graph"]
+    trainer = _trainer(
+        data,
+        trainer_module,
+        trainer_executor,
+        train_steps=train_steps,
+        eval_steps=eval_steps,
+        trainer_config=trainer_config,
+        inputs=training_inputs,
+    )
+    eval_config = blessing_eval_config(
+        trainer_fn_style=trainer_fn_style,
+        label_key=label_key,
+        min_accuracy=min_accuracy,
+        keras_accuracy_metric=keras_accuracy_metric,
+        preprocessing_signature="transform_features" if preprocessing_fn else None,
+        slice_by=slice_by,
+    )
+    components += [trainer, *_bless_and_push(data, trainer, eval_config, serving_model_dir)]
+    _add_component_beam_args(components, component_beam_args or {})
+    return Pipeline(
+        pipeline_name=pipeline_name,
+        pipeline_root=pipeline_root,
+        components=components,
+        enable_cache=enable_cache,
+        beam_pipeline_args=list(beam_pipeline_args or default_beam_args()),
+    )
+
+
+def _checked_trainer(
+    trainer_module: str, trainer_executor: str, preprocessing_fn: str | None
+) -> bool:
+    """Whether the trainer module is Estimator-style (``trainer_fn``), its functions checked
+    before TFX is imported, so that a bad module fails the compile in a second."""
     trainer_fn_style = trainer_function(trainer_module, trainer_executor) == "trainer_fn"
     if preprocessing_fn is not None:
         require_function(preprocessing_fn, role="preprocessing_fn")
@@ -159,27 +205,21 @@ def training_pipeline(
             f"{trainer_module} defines trainer_fn (Estimator); this pipeline runs Estimators "
             "on Transform's output, so set preprocessing_fn"
         )
+    return trainer_fn_style
 
-    from tfx.components import (
-        CsvExampleGen,
-        Evaluator,
-        ExampleValidator,
-        Pusher,
-        SchemaGen,
-        StatisticsGen,
-        Transform,
-    )
+
+class _Data(NamedTuple):
+    """The data half of the pipeline, in pipeline order: read, describe, validate."""
+
+    example_gen: Any
+    statistics_gen: Any
+    schema_gen: Any
+    example_validator: Any
+
+
+def _data_components(data_root: str, schema_path: str | None) -> _Data:
+    from tfx.components import CsvExampleGen, ExampleValidator, SchemaGen, StatisticsGen
     from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
-    from tfx.dsl.components.base import executor_spec
-    from tfx.dsl.components.common.resolver import Resolver
-    from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
-        LatestBlessedModelStrategy,
-    )
-    from tfx.orchestration.pipeline import Pipeline
-    from tfx.proto import pusher_pb2, trainer_pb2
-    from tfx.types import Channel, standard_artifacts
-
-    from tfx_dags.runner.atomic_pusher import AtomicPusherExecutor
 
     example_gen = CsvExampleGen(input_base=data_root)
     statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])
@@ -190,48 +230,76 @@ def training_pipeline(
     example_validator = ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     )
-    components = [example_gen, statistics_gen, schema_gen, example_validator]
-    training_inputs: dict[str, Any] = {
-        "examples": example_gen.outputs["examples"],
-        "schema": schema_gen.outputs["schema"],
-    }
-    if preprocessing_fn is not None:
-        transform = Transform(
-            examples=example_gen.outputs["examples"],
-            schema=schema_gen.outputs["schema"],
-            preprocessing_fn=preprocessing_fn,
-            custom_config={FINGERPRINT_KEY: code_fingerprint(preprocessing_fn.rpartition(".")[0])},
-        )
-        transform.add_upstream_node(example_validator)
-        components.append(transform)
-        training_inputs["examples"] = transform.outputs["transformed_examples"]
-        training_inputs["transform_graph"] = transform.outputs["transform_graph"]
+    return _Data(example_gen, statistics_gen, schema_gen, example_validator)
+
+
+def _transform(data: _Data, preprocessing_fn: str) -> Any:
+    """Transform, after the ExampleValidator: nothing is transformed from data that breaks
+    the schema."""
+    from tfx.components import Transform
+
+    transform = Transform(
+        examples=data.example_gen.outputs["examples"],
+        schema=data.schema_gen.outputs["schema"],
+        preprocessing_fn=preprocessing_fn,
+        custom_config={FINGERPRINT_KEY: code_fingerprint(preprocessing_fn.rpartition(".")[0])},
+    )
+    transform.add_upstream_node(data.example_validator)
+    return transform
+
+
+def _trainer(
+    data: _Data,
+    trainer_module: str,
+    trainer_executor: str,
+    *,
+    train_steps: int,
+    eval_steps: int,
+    trainer_config: Mapping[str, Any] | None,
+    inputs: Mapping[str, Any],
+) -> Any:
+    """The Trainer, after the ExampleValidator, its code's fingerprint in its config so
+    that an edit retrains."""
+    from tfx.proto import trainer_pb2
+
     trainer = trainer_component(
         module=trainer_module,
         executor=trainer_executor,
         train_args=trainer_pb2.TrainArgs(num_steps=train_steps),
         eval_args=trainer_pb2.EvalArgs(num_steps=eval_steps),
         custom_config={**(trainer_config or {}), FINGERPRINT_KEY: code_fingerprint(trainer_module)},
-        **training_inputs,
+        **inputs,
     )
-    trainer.add_upstream_node(example_validator)
+    trainer.add_upstream_node(data.example_validator)
+    return trainer
+
+
+def _bless_and_push(
+    data: _Data, trainer: Any, eval_config: Any, serving_model_dir: str
+) -> list[Any]:
+    """The latest blessed model's resolver, the Evaluator that blesses the new model
+    against it, and the Pusher of a blessed model."""
+    from tfx.components import Evaluator, Pusher
+    from tfx.dsl.components.base import executor_spec
+    from tfx.dsl.components.common.resolver import Resolver
+    from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
+        LatestBlessedModelStrategy,
+    )
+    from tfx.proto import pusher_pb2
+    from tfx.types import Channel, standard_artifacts
+
+    from tfx_dags.runner.atomic_pusher import AtomicPusherExecutor
+
     model_resolver = Resolver(
         strategy_class=LatestBlessedModelStrategy,
         model=Channel(type=standard_artifacts.Model),
         model_blessing=Channel(type=standard_artifacts.ModelBlessing),
     ).with_id("latest_blessed_model_resolver")
     evaluator = Evaluator(
-        examples=example_gen.outputs["examples"],
+        examples=data.example_gen.outputs["examples"],
         model=trainer.outputs["model"],
         baseline_model=model_resolver.outputs["model"],
-        eval_config=blessing_eval_config(
-            trainer_fn_style=trainer_fn_style,
-            label_key=label_key,
-            min_accuracy=min_accuracy,
-            keras_accuracy_metric=keras_accuracy_metric,
-            preprocessing_signature="transform_features" if preprocessing_fn else None,
-            slice_by=slice_by,
-        ),
+        eval_config=eval_config,
     )
     pusher = Pusher(
         model=trainer.outputs["model"],
@@ -242,15 +310,7 @@ def training_pipeline(
         # Write elsewhere, then rename: a model server never sees a half-pushed version.
         custom_executor_spec=executor_spec.ExecutorClassSpec(AtomicPusherExecutor),
     )
-    components += [trainer, model_resolver, evaluator, pusher]
-    _add_component_beam_args(components, component_beam_args or {})
-    return Pipeline(
-        pipeline_name=pipeline_name,
-        pipeline_root=pipeline_root,
-        components=components,
-        enable_cache=enable_cache,
-        beam_pipeline_args=list(beam_pipeline_args or default_beam_args()),
-    )
+    return [model_resolver, evaluator, pusher]
 
 
 def _add_component_beam_args(components: Sequence[Any], args: Mapping[str, Sequence[str]]) -> None:

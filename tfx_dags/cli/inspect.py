@@ -4,13 +4,12 @@ placement, their compiled IR, and what ML Metadata knows of their runs and pushe
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
+from tfx_dags.airflow import mlmd_query
 from tfx_dags.airflow.compile_cache import MANIFEST_FILE
-from tfx_dags.airflow.operators import TfxNodeOperator, metadata_env
+from tfx_dags.airflow.operators import TfxNodeOperator
 from tfx_dags.cli.dag_folder import CliError, ParsedFolder, dag_file
 from tfx_dags.common import tfx_envs
 
@@ -104,13 +103,9 @@ def show(folder: ParsedFolder, dag_id: str, *, runs: int) -> dict[str, Any]:
 
 
 def query_metadata(*args: str, tfx_env: tfx_envs.TfxEnv | None = None) -> Any:
-    """Ask ML Metadata, from the TFX environment (default: the deployment's default one),
-    with the tasks' connection settings."""
-    tfx_env = tfx_env or tfx_envs.resolve()
-    command = [str(tfx_env.python), "-m", "tfx_dags.runner.query", *args]
-    env = tfx_env.environ({**os.environ, **metadata_env()})
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-    if done.returncode != 0:
-        reason = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise CliError(f"cannot read ML Metadata: {reason}")
-    return json.loads(done.stdout)
+    """Ask ``tfx_dags.runner.query`` in the TFX environment (default: the deployment's
+    default one), with the tasks' connection settings."""
+    try:
+        return json.loads(mlmd_query.ask("tfx_dags.runner.query", *args, tfx_env=tfx_env))
+    except mlmd_query.MetadataQueryError as error:
+        raise CliError(f"cannot read ML Metadata: {error}") from None

@@ -66,15 +66,13 @@ def run_dag(folder: ParsedFolder, dag_id: str, conf_json: str | None) -> dict[st
     pushed = None
     if run is not None:
         try:
-            runs = query_metadata("runs", "--pipeline", dag_id, tfx_env=dag_tfx_env(dag))
-            nodes = runs.get(run["run_id"], {})
+            pushes = query_metadata("pushed-models", "--pipeline", dag_id, tfx_env=dag_tfx_env(dag))
         except CliError as error:
             print(f"tfx-dags run: the pushed model is unknown: {error}", file=sys.stderr)
-            nodes = {}
-        for node in nodes.values():
-            for output in node["outputs"].get("pushed_model", []):
-                if output.get("properties", {}).get("pushed") == 1:
-                    pushed = output["properties"].get("pushed_destination")
+            pushes = []
+        # The query's answer (tfx_dags.mlmd.lineage.pushes), narrowed to this run.
+        mine = [push["destination"] for push in pushes if push["run_id"] == run["run_id"]]
+        pushed = mine[-1] if mine else None
     return {
         "dag_id": dag_id,
         "run_id": run["run_id"] if run else None,

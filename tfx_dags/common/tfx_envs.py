@@ -25,6 +25,7 @@ import re
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 
 from tfx_dags.common import settings
@@ -151,6 +152,16 @@ def for_line(line: str) -> TfxEnv:
         if version == line or version.startswith(line + "."):
             return env
     return resolve()
+
+
+def tfx_version() -> str | None:
+    """The TFX version installed where this process runs (``1.16.0``); None where there is
+    none (the Airflow environment). The TFX side names it in its errors and records its line
+    on the pipelines it runs (``tfx_dags.mlmd.tfx_lines``)."""
+    try:
+        return metadata.version("tfx")
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def installed(env: TfxEnv) -> dict[str, str]:

@@ -16,7 +16,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from tfx_dags.common import settings, tfx_envs
+from tfx_dags.airflow import mlmd_query
+from tfx_dags.common import settings
 from tfx_dags.common.locks import folder_lock
 
 AIRFLOW_BIN = Path(sys.executable).parent / "airflow"
@@ -139,13 +140,13 @@ def task_states(env: Mapping[str, str], dag_id: str) -> dict[str, dict[str, str]
     return states
 
 
-def tfx_query(env: Mapping[str, str], *args: str) -> str:
-    """Run ``tfx_dags.runner.query`` in the TFX environment and return what it printed."""
-    tfx_env = tfx_envs.resolve()
-    command = [str(tfx_env.python), "-m", "tfx_dags.runner.query", *args]
-    return subprocess.run(
-        command, env=tfx_env.environ(env), capture_output=True, text=True, check=True
-    ).stdout.strip()
+def tfx_query(env: Mapping[str, str], *args: str, tfx_env: str | None = None) -> str:
+    """``tfx_dags.runner.query``'s answer, asked in the TFX environment ``tfx_env`` (default:
+    the default one) with this local Airflow's environment, which says where its store is."""
+    answer = mlmd_query.ask(
+        "tfx_dags.runner.query", *args, tfx_env=tfx_env, environ=env, connection=False
+    )
+    return answer.strip()
 
 
 def run_dag(env: Mapping[str, str], dag_id: str, *, log: Path, conf: Sequence[str] = ()) -> int:

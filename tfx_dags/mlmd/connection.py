@@ -115,15 +115,15 @@ def node_connection_config(pipeline: Any) -> tuple[Any, str]:
     return config, f"{describe_config(config)} ({where})"
 
 
-def open_store(config: Any) -> Any:
-    """An ml_metadata MetadataStore on a ConnectionConfig (or a server's client config).
-    A store of another schema version is refused (never migrated), with what to do."""
-    from ml_metadata import metadata_store
-
+@contextmanager
+def schema_refusal_explained(config: Any) -> Iterator[None]:
+    """Opening a store inside: ML Metadata's refusal of a store of another schema version
+    (a RuntimeError) becomes StoreSchemaMismatch, saying what a deployment of several TFX
+    lines should do; any other error passes as it is."""
     from tfx_dags.mlmd.tfx_lines import explain_schema_error
 
     try:
-        return metadata_store.MetadataStore(config)
+        yield
     except RuntimeError as error:
         mismatch = explain_schema_error(error, describe_config(config))
         if mismatch is None:
@@ -131,17 +131,55 @@ def open_store(config: Any) -> Any:
         raise mismatch from None
 
 
-class StoreMissing(Exception):
+def open_store(config: Any) -> Any:
+    """An ml_metadata MetadataStore on a ConnectionConfig (or a server's client config).
+    A store of another schema version is refused (never migrated), with what to do."""
+    from ml_metadata import metadata_store
+
+    with schema_refusal_explained(config):
+        return metadata_store.MetadataStore(config)
+
+
+class StoreMissing(TfxDagsError):
     """A read-only reader found no ML Metadata store (SQLite file) yet."""
 
 
-def open_read_only() -> Any:
-    """The deployment's store for readers (the query command, the TFX view): SQLite opened
-    read-only, nothing created on MySQL; StoreMissing if there is no SQLite file yet."""
-    config = connection_config(read_only=True)
-    if config.HasField("sqlite") and not Path(config.sqlite.filename_uri).exists():
-        raise StoreMissing(f"no ML Metadata store at {config.sqlite.filename_uri} yet")
+def open_read_only(config: Any = None) -> Any:
+    """A store for readers (the query command, the TFX view): the deployment's, or
+    ``config`` (a pipeline's own, ``pipeline_store_config``); SQLite opened read-only,
+    nothing created on MySQL; StoreMissing if there is no SQLite file yet."""
+    config = connection_config(read_only=True) if config is None else read_only(config)
+    if hasattr(config, "mysql") and config.HasField("sqlite"):
+        if not Path(config.sqlite.filename_uri).exists():
+            raise StoreMissing(f"no ML Metadata store at {config.sqlite.filename_uri} yet")
     return open_store(config)
+
+
+def read_only(config: Any) -> Any:
+    """A copy of a ConnectionConfig that only reads: SQLite opened read-only, no database
+    created on MySQL. An ML Metadata server's client config is returned as it is."""
+    from ml_metadata.proto import metadata_store_pb2
+
+    if not hasattr(config, "mysql"):
+        return config
+    copy = metadata_store_pb2.ConnectionConfig()
+    copy.CopyFrom(config)
+    if copy.HasField("sqlite"):
+        copy.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+    elif copy.HasField("mysql"):
+        copy.mysql.skip_db_creation = True
+    return copy
+
+
+def pipeline_store_config(pipeline_ir: Path) -> Any:
+    """The ``metadata_connection_config`` a compiled pipeline (its IR file) declares, with
+    its credentials as the user wrote them; None if it declares none."""
+    from tfx.orchestration.local import runner_utils
+    from tfx.proto.orchestration import pipeline_pb2
+
+    pipeline = pipeline_pb2.Pipeline()
+    pipeline.ParseFromString(pipeline_ir.read_bytes())
+    return own_connection_config(runner_utils.extract_local_deployment_config(pipeline))
 
 
 @contextmanager
@@ -159,20 +197,13 @@ def held_open(config: Any) -> Iterator[Any]:
 def _metadata_held_open() -> type:
     from tfx.orchestration import metadata
 
-    from tfx_dags.mlmd.tfx_lines import explain_schema_error
-
     class MetadataHeldOpen(metadata.Metadata):
         """A nested ``with`` reuses the open store (TFX 1.15's ``_store``/``_users``)."""
 
         def __enter__(self) -> MetadataHeldOpen:
             if self._store is None:
-                try:
+                with schema_refusal_explained(self._connection_config):
                     return super().__enter__()
-                except RuntimeError as error:  # a store of another schema says what to do
-                    mismatch = explain_schema_error(error, describe_config(self._connection_config))
-                    if mismatch is None:
-                        raise
-                    raise mismatch from None
             self._users += 1
             return self
 

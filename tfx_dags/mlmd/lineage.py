@@ -11,7 +11,8 @@ TFX view ask their questions through here; ml_metadata itself is imported only b
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 # TFX's context type names (tfx.dsl.compiler.constants), repeated to avoid importing TFX:
@@ -21,6 +22,9 @@ RUN_CONTEXT = "pipeline_run"
 NODE_CONTEXT = "node"
 # tfx_dags' own: the TFX line (``1.16``) whose runs a pipeline context holds (mlmd/tfx_lines).
 LINE_PROPERTY = "tfx_dags_tfx_line"
+# TFX's Pusher (and tfx_dags' atomic one): the model in, what was pushed out.
+PUSHER_MODEL_KEY = "model"
+PUSHED_MODEL_KEY = "pushed_model"
 
 
 def node_context_name(pipeline_name: str, node_id: str) -> str:
@@ -66,6 +70,46 @@ def keyed_events(events: Iterable[Any], *, inputs: bool) -> list[tuple[str, Any]
     kinds = metadata_store_pb2.Event
     wanted = {kinds.INPUT} if inputs else {kinds.OUTPUT, kinds.DECLARED_OUTPUT}
     return [(e.path.steps[0].key, e) for e in events if e.type in wanted and e.path.steps]
+
+
+@dataclass(frozen=True)
+class Push:
+    """A model a Pusher execution really pushed, and where to."""
+
+    execution_id: int
+    pushed_model_id: int
+    model_id: int | None
+    destination: str
+
+
+def pushes(events: Iterable[Any], artifacts: Mapping[int, Any]) -> list[Push]:
+    """Which model each Pusher execution among ``events`` pushed, oldest push first: its
+    ``pushed_model`` output that TFX marked ``pushed`` = 1 (a Pusher that did not push, its
+    model not blessed, records 0), the model being its ``model`` input. ``artifacts``: the
+    events' artifacts by id. The one answer the query command, the TFX view and
+    ``tfx-dags run`` give."""
+    events = list(events)
+    models: dict[int, int] = {}
+    for key, event in keyed_events(events, inputs=True):
+        if key == PUSHER_MODEL_KEY:
+            models.setdefault(event.execution_id, event.artifact_id)
+    found = []
+    for key, event in keyed_events(events, inputs=False):
+        artifact = artifacts.get(event.artifact_id)
+        if key != PUSHED_MODEL_KEY or artifact is None:
+            continue
+        properties = plain_properties(artifact.custom_properties)
+        if properties.get("pushed") != 1:
+            continue
+        found.append(
+            Push(
+                execution_id=event.execution_id,
+                pushed_model_id=artifact.id,
+                model_id=models.get(event.execution_id),
+                destination=str(properties.get("pushed_destination", "")),
+            )
+        )
+    return sorted(found, key=lambda push: (push.pushed_model_id, push.execution_id))
 
 
 def completed_execution(store: Any, pipeline_name: str, node_id: str, run_id: str) -> Any:

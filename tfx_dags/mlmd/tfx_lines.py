@@ -17,6 +17,7 @@ from importlib import metadata
 from typing import Any
 
 from tfx_dags.common.errors import TfxDagsError
+from tfx_dags.common.tfx_envs import tfx_version
 from tfx_dags.mlmd.lineage import LINE_PROPERTY, PIPELINE_CONTEXT
 
 SCHEMA_ERROR = re.compile(
@@ -34,7 +35,9 @@ class StoreSchemaMismatch(TfxDagsError):
 
 def tfx_line() -> str:
     """This environment's TFX line, ``major.minor`` of its tfx distribution (1.16.0: 1.16)."""
-    version = metadata.version("tfx")
+    version = tfx_version()
+    if version is None:
+        raise TfxDagsError("no TFX is installed here: ML Metadata is written by a TFX environment")
     return ".".join(version.split(".")[:2])
 
 

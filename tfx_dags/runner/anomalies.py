@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tfx_dags.common.errors import TfxDagsError
+
 VALIDATOR_TYPE = "ExampleValidator"
 ANOMALIES_FILE = "SchemaDiff.pb"
 
 
-class DataAnomalies(Exception):
+class DataAnomalies(TfxDagsError):
     """The examples do not match the schema."""
 
 

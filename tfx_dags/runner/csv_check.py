@@ -11,13 +11,15 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from tfx_dags.common.errors import TfxDagsError
+
 # CsvExampleGen reads every file of its input folder (its default input pattern is "*").
 MAX_PROBLEMS = 5
 # The share of number values above which a column is numeric, and its text values are errors.
 NUMERIC_SHARE = 0.95
 
 
-class InputDataError(Exception):
+class InputDataError(TfxDagsError):
     """The input data cannot be read as the pipeline expects."""
 
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from tfx_dags.common.errors import TfxDagsError
 from tfx_dags.common.graph import environment_digest
 from tfx_dags.common.pipeline_ref import PipelineRef
 from tfx_dags.runner.runner_stand_ins import CapturedRun, install_runner_stand_ins
@@ -59,7 +60,7 @@ AIRFLOW_DAG_KEYS = (
 AIRFLOW_DEFAULT_ARGS = ("owner", "retries", "retry_delay", "execution_timeout")
 
 
-class DefinitionError(Exception):
+class DefinitionError(TfxDagsError):
     """The pipeline reference does not lead to a usable pipeline."""
 
 

@@ -25,6 +25,7 @@ from tfx_dags.common.contract import (
     NODE_SKIPPED_MARKER,
     SKIPPED_EXIT,
 )
+from tfx_dags.common.errors import TfxDagsError
 from tfx_dags.mlmd import lineage, tfx_lines
 from tfx_dags.mlmd.connection import held_open, node_connection_config, store_uri
 from tfx_dags.node_server.beam_workers import route_sdk_workers
@@ -213,7 +214,7 @@ def launch(pipeline: Any, pipeline_node: Any, connection: Any) -> int:
     return int(execution.execution_id)
 
 
-class NodeSkipped(Exception):
+class NodeSkipped(TfxDagsError):
     """TFX decided not to run the node; the task shows as skipped."""
 
 

@@ -9,6 +9,8 @@
 and exec properties, and the states of all its executions in the run ("attempts").
 ``pushed-models``: every model a Pusher really pushed, oldest first.
 ``latest-pushed-model``: the newest one's folder, or exit 1.
+``--output FILE``: the answer goes to FILE instead of stdout (the Airflow side's
+``tfx_dags.airflow.mlmd_query`` reads it there: a node server child's stdout is the log).
 Imports only ml_metadata, so it answers in about a second.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections import defaultdict
 from typing import Any
@@ -31,13 +34,40 @@ class RunHistory:
         self._lineage = lineage.Lineage(store)
 
     def runs(self, pipeline_name: str) -> dict[str, dict[str, Any]]:
+        return self._history(pipeline_name)[0]
+
+    def pushed_models(self, pipeline_name: str) -> list[dict[str, Any]]:
+        """What each run's Pusher pushed (its latest execution in the run), oldest first."""
+        runs, events, artifacts = self._history(pipeline_name)
+        where = {
+            node["execution_id"]: (run_id, node_id)
+            for run_id, nodes in runs.items()
+            for node_id, node in nodes.items()
+        }
+        pushed = [
+            {
+                "run_id": where[push.execution_id][0],
+                "node_id": where[push.execution_id][1],
+                "pushed_model_id": push.pushed_model_id,
+                "model_id": push.model_id,
+                "destination": push.destination,
+            }
+            for push in lineage.pushes(events, artifacts)
+            if push.execution_id in where
+        ]
+        return sorted(pushed, key=lambda entry: entry["pushed_model_id"])
+
+    def _history(
+        self, pipeline_name: str
+    ) -> tuple[dict[str, dict[str, Any]], list[Any], dict[int, Any]]:
+        """Per run, per node: its latest execution; and every event of the pipeline's
+        executions with its artifacts."""
         executions = self._lineage.pipeline_executions(pipeline_name)
+        all_events = self._lineage.events_of_executions(e.id for e in executions)
         events = defaultdict(list)
-        for event in self._lineage.events_of_executions(e.id for e in executions):
+        for event in all_events:
             events[event.execution_id].append(event)
-        artifacts = self._lineage.artifacts_by_id(
-            event.artifact_id for group in events.values() for event in group
-        )
+        artifacts = self._lineage.artifacts_by_id(event.artifact_id for event in all_events)
         runs: dict[str, dict[str, Any]] = defaultdict(dict)
         for execution in executions:
             contexts = self._lineage.contexts_by_type(execution.id)
@@ -57,25 +87,7 @@ class RunHistory:
                 "outputs": _by_key(events[execution.id], artifacts, inputs=False),
                 "properties": lineage.plain_properties(execution.custom_properties),
             }
-        return dict(runs)
-
-    def pushed_models(self, pipeline_name: str) -> list[dict[str, Any]]:
-        pushed = []
-        for run_id, nodes in self.runs(pipeline_name).items():
-            for node_id, node in nodes.items():
-                for output in node["outputs"].get("pushed_model", []):
-                    if output["properties"].get("pushed") != 1:
-                        continue
-                    pushed.append(
-                        {
-                            "run_id": run_id,
-                            "node_id": node_id,
-                            "pushed_model_id": output["id"],
-                            "model_id": node["inputs"]["model"][0]["id"],
-                            "destination": output["properties"]["pushed_destination"],
-                        }
-                    )
-        return sorted(pushed, key=lambda entry: entry["pushed_model_id"])
+        return dict(runs), all_events, artifacts
 
 
 def _by_key(
@@ -100,18 +112,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("query", choices=("runs", "pushed-models", "latest-pushed-model"))
     parser.add_argument("--pipeline", required=True)
+    parser.add_argument("--output", help="write the answer to this file, not stdout")
     args = parser.parse_args(argv)
     store = RunHistory(open_store(connection_config()))
     if args.query == "runs":
-        print(json.dumps(store.runs(args.pipeline), indent=2, sort_keys=True))
+        answer = json.dumps(store.runs(args.pipeline), indent=2, sort_keys=True)
     elif args.query == "pushed-models":
-        print(json.dumps(store.pushed_models(args.pipeline), indent=2))
+        answer = json.dumps(store.pushed_models(args.pipeline), indent=2)
     else:
         pushed = store.pushed_models(args.pipeline)
         if not pushed:
             print(f"pipeline {args.pipeline!r} has pushed no model", file=sys.stderr)
             return 1
-        print(pushed[-1]["destination"])
+        answer = pushed[-1]["destination"]
+    if args.output is None:
+        print(answer)
+        return 0
+    # Written whole, then renamed: the reader never sees half an answer.
+    partial = f"{args.output}.partial"
+    with open(partial, "w") as handle:
+        handle.write(answer + "\n")
+    os.replace(partial, args.output)
     return 0
 
 

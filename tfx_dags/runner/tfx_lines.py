@@ -8,7 +8,7 @@ which TFX line, and what to do.
 
 from __future__ import annotations
 
-from importlib import metadata
+from tfx_dags.common.tfx_envs import tfx_version
 
 ESTIMATOR_EXECUTOR = "tfx.components.trainer.executor.Executor"
 ESTIMATOR_FIX = (
@@ -34,18 +34,13 @@ REMOVED = (
 )
 
 
-def tfx_version() -> str:
-    try:
-        return metadata.version("tfx")
-    except metadata.PackageNotFoundError:
-        return "(not installed)"
+def _this_tfx() -> str:
+    return f"this environment has TFX {tfx_version() or '(not installed)'}"
 
 
 def estimator_executor_missing() -> str:
     """Why this environment cannot run an Estimator trainer_fn."""
-    return f"this environment has TFX {tfx_version()}: " + ESTIMATOR_FIX.format(
-        api=ESTIMATOR_EXECUTOR
-    )
+    return f"{_this_tfx()}: " + ESTIMATOR_FIX.format(api=ESTIMATOR_EXECUTOR)
 
 
 def explain(error: BaseException) -> str | None:
@@ -58,6 +53,6 @@ def explain(error: BaseException) -> str | None:
         if isinstance(current, AttributeError | ImportError):
             for symptom, fix in REMOVED:
                 if symptom in str(current):
-                    return f"this environment has TFX {tfx_version()}: {fix} ({current})"
+                    return f"{_this_tfx()}: {fix} ({current})"
         current = current.__cause__ or current.__context__
     return None

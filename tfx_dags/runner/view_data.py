@@ -1,15 +1,19 @@
 """What the Airflow TFX view shows, read from ML Metadata and the artifacts (TFX environment).
 
-    python -m tfx_dags.runner.view_data pipelines --output FILE
+    python -m tfx_dags.runner.view_data pipelines --output FILE [--own NAME=IR ...]
     python -m tfx_dags.runner.view_data pipeline --pipeline NAME --output FILE [--runs N]
     python -m tfx_dags.runner.view_data run --pipeline NAME --run-id RUN --output FILE
     python -m tfx_dags.runner.view_data evaluation --pipeline NAME --artifact-id N --output FILE
     python -m tfx_dags.runner.view_data artifact --pipeline NAME --artifact-id N --output FILE
 
-Each writes one JSON document to FILE (stdout stays free for TensorFlow's chatter). The
-store is opened read-only where ML Metadata allows it (SQLite), and only read anyway. Files
-are read only from artifacts whose URI lies under the pipeline's root
-(``settings.pipeline_root``): an artifact elsewhere is listed, never opened.
+Each writes one JSON document to FILE (stdout stays free for TensorFlow's chatter). A
+pipeline's questions take ``--pipeline-root`` (default ``settings.pipeline_root``) and, for a
+pipeline that declares its own ML Metadata store, ``--pipeline-ir`` (its compiled IR, which
+holds the store's connection): what the DAG's compiled manifest says. Its runs are read
+from the deployment's store where the pipeline ran with that one, else from its own.
+Stores are opened read-only where ML Metadata allows it (SQLite), and only read anyway.
+Files are read only from artifacts whose URI lies under the pipeline's root: an artifact
+elsewhere is listed, never opened.
 """
 
 from __future__ import annotations
@@ -25,8 +29,15 @@ from pathlib import Path
 from typing import Any
 
 from tfx_dags.common import settings
+from tfx_dags.common.errors import TfxDagsError
 from tfx_dags.mlmd import lineage
-from tfx_dags.mlmd.connection import StoreMissing, describe, open_read_only
+from tfx_dags.mlmd.connection import (
+    StoreMissing,
+    describe,
+    describe_config,
+    open_read_only,
+    pipeline_store_config,
+)
 from tfx_dags.runner.artifact_summaries import (
     anomalies_summary,
     evaluation_summary,
@@ -45,23 +56,69 @@ MAX_MODELS = 50
 SAFE_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
-class NotFound(Exception):
+class NotFound(TfxDagsError):
     """The pipeline, run or artifact asked for is not in ML Metadata."""
 
 
-class ViewData:
-    """Read-only queries on one ML Metadata store, shaped for the view's pages."""
+class StoreUnreadable(TfxDagsError):
+    """An ML Metadata store could not be opened; the message says which, without credentials."""
 
-    def __init__(self, store: Any) -> None:
+
+def open_store_read_only(config: Any = None) -> Any:
+    """The deployment's store (or ``config``, a pipeline's own), read-only. StoreMissing
+    where its SQLite file does not exist yet; StoreUnreadable naming the store otherwise."""
+    try:
+        return open_read_only(config)
+    except StoreMissing:
+        raise
+    except Exception as error:  # noqa: BLE001 - said with the store, for the view's one line
+        where = describe() if config is None else describe_config(config)
+        raise StoreUnreadable(f"ML Metadata at {where}: {type(error).__name__}: {error}") from None
+
+
+class ViewData:
+    """Read-only queries on one ML Metadata store, shaped for the view's pages. ``root``:
+    the pipeline root of the pipeline asked about (default ``settings.pipeline_root``)."""
+
+    def __init__(self, store: Any, *, root: Path | None = None) -> None:
         self._lineage = lineage.Lineage(store)
+        self._root = root
 
     @classmethod
     def of_deployment(cls) -> ViewData:
         """On the deployment's store, opened read-only."""
         try:
-            return cls(open_read_only())
+            return cls(open_store_read_only())
         except StoreMissing as error:
             raise NotFound(str(error)) from None
+
+    @classmethod
+    def of_pipeline(
+        cls, name: str, *, root: Path | None = None, pipeline_ir: Path | None = None
+    ) -> ViewData:
+        """On the store that holds the pipeline's runs, read-only: the deployment's where
+        the pipeline has run with it (every pipeline without a store of its own, and one
+        whose DAG sets its own aside: ``metadata_store="deployment"``), else the store its
+        compiled IR ``pipeline_ir`` declares (a TFX runner's file keeps its own)."""
+        _check_name(name)
+        own = pipeline_store_config(pipeline_ir) if pipeline_ir is not None else None
+        try:
+            data = cls(open_store_read_only(), root=root)
+            if own is None or data.has_pipeline(name):
+                return data
+        except StoreMissing as error:
+            if own is None:
+                raise NotFound(str(error)) from None
+        try:
+            return cls(open_store_read_only(own), root=root)
+        except StoreMissing as error:
+            raise NotFound(str(error)) from None
+
+    def has_pipeline(self, name: str) -> bool:
+        return self._lineage.pipeline_context(name) is not None
+
+    def root_of(self, name: str) -> Path:
+        return self._root if self._root is not None else settings.pipeline_root(name)
 
     # -- pipelines and their runs -------------------------------------------------------
 
@@ -89,7 +146,7 @@ class ViewData:
         return {
             "pipeline": name,
             "tfx_line": self._lineage.tfx_lines().get(name, ""),
-            "root": str(settings.pipeline_root(name)),
+            "root": str(self.root_of(name)),
             "run_count": len(contexts),
             "runs": summaries,
             "models": self._model_history(name),
@@ -107,7 +164,7 @@ class ViewData:
             e.id for attempts in grouped.values() for e in attempts
         )
         artifacts = self._lineage.artifacts_by_id(event.artifact_id for event in events)
-        root = settings.pipeline_root(name)
+        root = self.root_of(name)
         nodes = []
         for node_id, attempts in grouped.items():
             latest = attempts[-1]
@@ -146,7 +203,7 @@ class ViewData:
             name, artifact_id
         ):
             raise NotFound(f"pipeline {name!r} has no artifact {artifact_id}")
-        return self._describe(artifacts[artifact_id], settings.pipeline_root(name))
+        return self._describe(artifacts[artifact_id], self.root_of(name))
 
     def evaluation(self, name: str, artifact_id: int) -> dict[str, Any]:
         """Metrics per slice and model, and the validation checks, of a ModelEvaluation."""
@@ -194,81 +251,119 @@ class ViewData:
         newest = self._lineage.newest_artifacts(name, "Model", limit=limit, safe_name=True)
         if not newest:
             return []
-        # Every execution that made or used one of these models (Trainer, Evaluators,
-        # Pushers), and everything those executions read and wrote.
-        used = self._lineage.events_of_artifacts(model.id for model in newest)
-        events = self._lineage.events_of_executions(e.execution_id for e in used)
-        artifacts = self._lineage.artifacts_by_id(event.artifact_id for event in events)
-        runs: dict[int, str | None] = {}
+        history = _ModelHistory(self, newest, self.root_of(name))
+        models = history.models()
+        history.add_evaluations(models)
+        history.add_pushes(models)
+        for model in models.values():
+            _conclude(model)
+        return sorted(models.values(), key=lambda m: m["id"], reverse=True)
 
-        def run_of(execution_id: int) -> str | None:
-            if execution_id not in runs:
-                runs[execution_id] = self._lineage.run_of(execution_id)
-            return runs[execution_id]
 
-        produced: dict[int, int] = {}
-        for event in events:
-            if lineage.is_output(event):
-                # A cached execution or a resolver outputs artifacts made earlier: the
-                # producer is the first execution that output it.
-                earlier = produced.get(event.artifact_id, event.execution_id)
-                produced[event.artifact_id] = min(earlier, event.execution_id)
-        root = settings.pipeline_root(name)
-        models: dict[int, dict[str, Any]] = {}
-        for artifact_id, execution_id in sorted(produced.items()):
-            artifact = artifacts[artifact_id]
-            kind = self._lineage.type_name("artifact", artifact.type_id)
-            if kind == "Model":
-                models[artifact_id] = {
-                    **self._describe(artifact, root),
-                    "run_id": run_of(execution_id),
-                    "evaluations": [],
-                    "pushes": [],
-                }
+class _ModelHistory:
+    """The lineage around some models, read once: every execution that made or used one of
+    them (Trainer, Evaluators, Pushers) and everything those executions read and wrote."""
+
+    def __init__(self, data: ViewData, models: list[Any], root: Path) -> None:
+        self._data = data
+        self._lineage = data._lineage
+        self._root = root
+        used = self._lineage.events_of_artifacts(model.id for model in models)
+        self.events = self._lineage.events_of_executions(e.execution_id for e in used)
+        self.artifacts = self._lineage.artifacts_by_id(e.artifact_id for e in self.events)
+        self.produced = _producers(self.events)
+        self._runs: dict[int, str | None] = {}
+
+    def run_of(self, execution_id: int) -> str | None:
+        if execution_id not in self._runs:
+            self._runs[execution_id] = self._lineage.run_of(execution_id)
+        return self._runs[execution_id]
+
+    def kind(self, artifact_id: int) -> str:
+        return self._lineage.type_name("artifact", self.artifacts[artifact_id].type_id)
+
+    def described(self, artifact_id: int, execution_id: int) -> dict[str, Any]:
+        """The artifact as the view lists it, with the run of the execution that made it."""
+        artifact = self.artifacts[artifact_id]
+        return {**self._data._describe(artifact, self._root), "run_id": self.run_of(execution_id)}
+
+    def models(self) -> dict[int, dict[str, Any]]:
+        """The models made here, by id, each with empty evaluations and pushes."""
+        return {
+            artifact_id: {
+                **self.described(artifact_id, execution_id),
+                "evaluations": [],
+                "pushes": [],
+            }
+            for artifact_id, execution_id in sorted(self.produced.items())
+            if self.kind(artifact_id) == "Model"
+        }
+
+    def add_evaluations(self, models: dict[int, dict[str, Any]]) -> None:
+        """Each Evaluator execution of a model: its evaluation and blessing, against a
+        baseline, in the order they were made."""
         # The blessing names the model it judged: when the candidate is also the baseline
         # (a re-evaluation), ML Metadata keeps one input event, under either key.
         judged = {
-            execution_id: artifacts[artifact_id].custom_properties["current_model_id"].int_value
-            for artifact_id, execution_id in produced.items()
-            if "current_model_id" in artifacts[artifact_id].custom_properties
+            execution_id: self.artifacts[artifact_id]
+            .custom_properties["current_model_id"]
+            .int_value
+            for artifact_id, execution_id in self.produced.items()
+            if "current_model_id" in self.artifacts[artifact_id].custom_properties
         }
         inputs_of: dict[int, dict[str, int]] = defaultdict(dict)
-        for key, event in lineage.keyed_events(events, inputs=True):
+        for key, event in lineage.keyed_events(self.events, inputs=True):
             inputs_of[event.execution_id][key] = event.artifact_id
         evaluations: dict[int, dict[str, Any]] = {}
-        for artifact_id, execution_id in sorted(produced.items()):
-            artifact = artifacts[artifact_id]
-            kind = self._lineage.type_name("artifact", artifact.type_id)
+        for artifact_id, execution_id in sorted(self.produced.items()):
+            kind = self.kind(artifact_id)
             inputs = inputs_of[execution_id]
             model = models.get(judged.get(execution_id, inputs.get("model", -1)))
-            if model is None:
+            if model is None or kind not in ("ModelBlessing", EVALUATION_TYPE):
                 continue
-            described = {**self._describe(artifact, root), "run_id": run_of(execution_id)}
-            if kind in ("ModelBlessing", EVALUATION_TYPE):
-                # One Evaluator execution: its evaluation and blessing, against a baseline.
-                if execution_id not in evaluations:
-                    evaluations[execution_id] = {
-                        "run_id": run_of(execution_id),
-                        "baseline_model_id": inputs.get("baseline_model"),
-                        "evaluation": None,
-                        "blessing": None,
-                    }
-                    model["evaluations"].append(evaluations[execution_id])
-                evaluation = evaluations[execution_id]
-                evaluation["blessing" if kind == "ModelBlessing" else "evaluation"] = described
-            elif kind == "PushedModel" and described["properties"].get("pushed") == 1:
-                model["pushes"].append(described)
-        for model in models.values():
-            model["evaluations"].reverse()  # newest first
-            model["blessed"] = any(
-                (e["blessing"] or {}).get("properties", {}).get("blessed") == 1
-                for e in model["evaluations"]
-            )
-            model["metrics"] = {}
-            latest = model["evaluations"][0]["evaluation"] if model["evaluations"] else None
-            if latest and latest["readable"] and latest["state"] == "LIVE":
-                model["metrics"] = overall_candidate_metrics(latest["uri"])
-        return sorted(models.values(), key=lambda m: m["id"], reverse=True)
+            if execution_id not in evaluations:
+                evaluations[execution_id] = {
+                    "run_id": self.run_of(execution_id),
+                    "baseline_model_id": inputs.get("baseline_model"),
+                    "evaluation": None,
+                    "blessing": None,
+                }
+                model["evaluations"].append(evaluations[execution_id])
+            slot = "blessing" if kind == "ModelBlessing" else "evaluation"
+            evaluations[execution_id][slot] = self.described(artifact_id, execution_id)
+
+    def add_pushes(self, models: dict[int, dict[str, Any]]) -> None:
+        """Every push of a model (``lineage.pushes``), with the run that pushed it."""
+        for push in lineage.pushes(self.events, self.artifacts):
+            model = models.get(push.model_id if push.model_id is not None else -1)
+            # A cached Pusher outputs the push made earlier: it is listed once, with its run.
+            if model is not None and self.produced.get(push.pushed_model_id) == push.execution_id:
+                model["pushes"].append(self.described(push.pushed_model_id, push.execution_id))
+
+
+def _producers(events: list[Any]) -> dict[int, int]:
+    """Artifact id -> the execution that made it. A cached execution or a resolver outputs
+    artifacts made earlier: the producer is the first execution that output it."""
+    produced: dict[int, int] = {}
+    for event in events:
+        if lineage.is_output(event):
+            earlier = produced.get(event.artifact_id, event.execution_id)
+            produced[event.artifact_id] = min(earlier, event.execution_id)
+    return produced
+
+
+def _conclude(model: dict[str, Any]) -> None:
+    """Newest evaluation first; blessed if any evaluation blessed it; the overall metrics of
+    the latest evaluation, where its files can be read."""
+    model["evaluations"].reverse()
+    model["blessed"] = any(
+        (e["blessing"] or {}).get("properties", {}).get("blessed") == 1
+        for e in model["evaluations"]
+    )
+    model["metrics"] = {}
+    latest = model["evaluations"][0]["evaluation"] if model["evaluations"] else None
+    if latest and latest["readable"] and latest["state"] == "LIVE":
+        model["metrics"] = overall_candidate_metrics(latest["uri"])
 
 
 def _check_name(name: str) -> None:
@@ -311,6 +406,44 @@ def under_root(uri: str, root: Path) -> bool:
     return Path(uri).resolve().is_relative_to(root.resolve())
 
 
+def pipelines(*, own: dict[str, Path]) -> dict[str, Any]:
+    """The pipelines with runs, and each one's TFX line where recorded: the deployment
+    store's, and those of ``own`` (name: compiled IR of a pipeline with its own store) that
+    have runs in their own store and none in the deployment's (``ViewData.of_pipeline``'s
+    rule). An own store that cannot be read leaves its pipeline out, said on stderr: one
+    broken pipeline never hides the others."""
+    names: set[str] = set()
+    lines: dict[str, str] = {}
+    try:
+        deployment = ViewData(open_store_read_only())
+        names.update(deployment.pipelines())
+        lines.update(deployment.tfx_lines())
+    except StoreMissing:
+        pass  # nothing ran with the deployment's store yet
+    opened: dict[str, ViewData | None] = {}
+    for name, pipeline_ir in sorted(own.items()):
+        if name in names or not SAFE_NAME.fullmatch(name):
+            continue
+        try:
+            config = pipeline_store_config(pipeline_ir)
+            if config is None:
+                continue
+            where = describe_config(config)
+            if where not in opened:  # several pipelines may keep one store
+                try:
+                    opened[where] = ViewData(open_store_read_only(config))
+                except StoreMissing:
+                    opened[where] = None
+            data = opened[where]
+            if data is not None and data.has_pipeline(name):
+                names.add(name)
+                if name in (recorded := data.tfx_lines()):
+                    lines[name] = recorded[name]
+        except Exception as error:  # noqa: BLE001 - see the docstring
+            print(f"tfx_dags view: pipeline {name!r} left out: {error}", file=sys.stderr)
+    return {"pipelines": sorted(names), "tfx_lines": lines}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("query", choices=("pipelines", "pipeline", "run", "evaluation", "artifact"))
@@ -318,12 +451,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-id")
     parser.add_argument("--artifact-id", type=int)
     parser.add_argument("--runs", type=int, default=25)
+    parser.add_argument("--pipeline-root", type=Path, help="default: settings.pipeline_root")
+    parser.add_argument("--pipeline-ir", type=Path, help="where the pipeline's own store is")
+    parser.add_argument(
+        "--own",
+        action="append",
+        default=[],
+        metavar="NAME=IR",
+        help="pipelines: a pipeline with its own store, and its compiled IR (repeatable)",
+    )
     parser.add_argument("--output", required=True)
     args = parser.parse_args(argv)
     try:
         result = answer(args)
     except NotFound as error:
         result = {"error": "not_found", "message": str(error)}
+    except StoreUnreadable as error:
+        traceback.print_exc()
+        result = {"error": "failed", "message": str(error)}
     except Exception as error:  # the view shows why, in one line
         traceback.print_exc()
         result = {"error": "failed", "message": f"{_where()}: {type(error).__name__}: {error}"}
@@ -344,11 +489,14 @@ def _where() -> str:
 
 
 def answer(args: argparse.Namespace) -> Any:
-    data = ViewData.of_deployment()
     if args.query == "pipelines":
-        return {"pipelines": data.pipelines(), "tfx_lines": data.tfx_lines()}
+        own = dict(entry.partition("=")[::2] for entry in args.own)
+        return pipelines(own={name: Path(ir) for name, ir in own.items()})
     if not args.pipeline:
         raise SystemExit(f"{args.query} needs --pipeline")
+    data = ViewData.of_pipeline(
+        args.pipeline, root=args.pipeline_root, pipeline_ir=args.pipeline_ir
+    )
     if args.query == "pipeline":
         return data.pipeline(args.pipeline, runs=args.runs)
     if args.query == "run":

@@ -53,21 +53,50 @@ def _templates() -> Environment:
 def create_app(source: ViewSource | None = None) -> FastAPI:
     """The view's app; ``source`` answers its questions (default: ML Metadata via the TFX
     environment)."""
-    source = source or ViewSource()
-    templates = _templates()
+    pages = _Pages(source or ViewSource())
     app = FastAPI(title="TFX view", docs_url=None, redoc_url=None, openapi_url=None)
+    app.exception_handler(HTTPException)(pages.refused)
+    app.exception_handler(NotFound)(pages.not_found)
+    app.exception_handler(ViewSourceError)(pages.source_failed)
     read_dag = [Depends(requires_access_dag("GET"))]
+    app.get("/", response_class=HTMLResponse)(pages.index)
+    app.get("/pipelines/{dag_id}", response_class=HTMLResponse, dependencies=read_dag)(
+        pages.pipeline
+    )
+    app.get(
+        "/pipelines/{dag_id}/runs/{run_id}", response_class=HTMLResponse, dependencies=read_dag
+    )(pages.run)
+    app.get(
+        "/pipelines/{dag_id}/evaluations/{artifact_id}/plots/{metric}.svg",
+        dependencies=read_dag,
+    )(pages.plot)
+    app.get(
+        "/pipelines/{dag_id}/artifacts/{artifact_id}/files/{relative:path}", dependencies=read_dag
+    )(pages.files)
+    return app
 
-    def page(request: Request, name: str, status_code: int = 200, /, **values: Any) -> HTMLResponse:
+
+class _Pages:
+    """The view's pages and error pages, each answered from ``source``; ``create_app`` routes
+    them (and checks read access to the DAG)."""
+
+    def __init__(self, source: ViewSource) -> None:
+        self.source = source
+        self.templates = _templates()
+
+    def page(
+        self, request: Request, name: str, status_code: int = 200, /, **values: Any
+    ) -> HTMLResponse:
         base = str(request.scope.get("root_path", "")).rstrip("/")
         values.setdefault("title", "TFX")
-        html = templates.get_template(name).render(
+        html = self.templates.get_template(name).render(
             base=base, airflow=base.removesuffix(URL_PREFIX), **values
         )
         return HTMLResponse(html, status_code=status_code)
 
-    @app.exception_handler(HTTPException)
-    async def refused(request: Request, error: HTTPException) -> Response:
+    # -- errors ---------------------------------------------------------------------------
+
+    async def refused(self, request: Request, error: HTTPException) -> Response:
         # A browser (or the UI's iframe) without a session goes to the login page; an API
         # client gets the status. Either way nothing of the view is sent.
         if error.status_code == 401 and "text/html" in request.headers.get("accept", ""):
@@ -79,33 +108,31 @@ def create_app(source: ViewSource | None = None) -> FastAPI:
             {"detail": error.detail}, status_code=error.status_code, headers=error.headers
         )
 
-    @app.exception_handler(NotFound)
-    async def not_found(request: Request, error: NotFound) -> Response:
-        return page(request, "error.html", 404, title="Not found", message=str(error))
+    async def not_found(self, request: Request, error: NotFound) -> Response:
+        return self.page(request, "error.html", 404, title="Not found", message=str(error))
 
-    @app.exception_handler(ViewSourceError)
-    async def source_failed(request: Request, error: ViewSourceError) -> Response:
-        return page(request, "error.html", 502, title="ML Metadata", message=str(error))
+    async def source_failed(self, request: Request, error: ViewSourceError) -> Response:
+        return self.page(request, "error.html", 502, title="ML Metadata", message=str(error))
 
-    @app.get("/", response_class=HTMLResponse)
-    def index(request: Request, user: GetUserDep) -> HTMLResponse:
+    # -- pages ----------------------------------------------------------------------------
+
+    def index(self, request: Request, user: GetUserDep) -> HTMLResponse:
         from airflow.api_fastapi.app import get_auth_manager
 
         readable = get_auth_manager().get_authorized_dag_ids(user=user, method="GET")
-        pipelines = [name for name in source.pipelines() if name in readable]
-        return page(
+        pipelines = [name for name in self.source.pipelines() if name in readable]
+        return self.page(
             request,
             "index.html",
             title="TFX pipelines",
             pipelines=pipelines,
-            lines={name: source.tfx_line(name) for name in pipelines},
+            lines={name: self.source.tfx_line(name) for name in pipelines},
             metadata=_metadata_description(),
         )
 
-    @app.get("/pipelines/{dag_id}", response_class=HTMLResponse, dependencies=read_dag)
-    def pipeline(request: Request, dag_id: str) -> HTMLResponse:
-        summary = source.pipeline(dag_id)
-        return page(
+    def pipeline(self, request: Request, dag_id: str) -> HTMLResponse:
+        summary = self.source.pipeline(dag_id)
+        return self.page(
             request,
             "pipeline.html",
             title=dag_id,
@@ -114,12 +141,9 @@ def create_app(source: ViewSource | None = None) -> FastAPI:
             dag_runs=_dag_runs(dag_id),
         )
 
-    @app.get(
-        "/pipelines/{dag_id}/runs/{run_id}", response_class=HTMLResponse, dependencies=read_dag
-    )
-    def run(request: Request, dag_id: str, run_id: str) -> HTMLResponse:
-        summary = source.run(dag_id, run_id)
-        return page(
+    def run(self, request: Request, dag_id: str, run_id: str) -> HTMLResponse:
+        summary = self.source.run(dag_id, run_id)
+        return self.page(
             request,
             "run.html",
             title=f"{dag_id} {run_id}",
@@ -128,51 +152,42 @@ def create_app(source: ViewSource | None = None) -> FastAPI:
             **_sections(summary),
         )
 
-    @app.get(
-        "/pipelines/{dag_id}/evaluations/{artifact_id}/plots/{metric}.svg",
-        dependencies=read_dag,
-    )
-    def plot(dag_id: str, artifact_id: int, metric: str) -> Response:
-        evaluation = source.evaluation(dag_id, artifact_id)
+    def plot(self, dag_id: str, artifact_id: int, metric: str) -> Response:
+        evaluation = self.source.evaluation(dag_id, artifact_id)
         try:
             svg = plots.metric_svg(evaluation, metric)
         except plots.PlotError as error:
             raise NotFound(str(error)) from None
         return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "private"})
 
-    @app.get(
-        "/pipelines/{dag_id}/artifacts/{artifact_id}/files/{relative:path}", dependencies=read_dag
-    )
-    def files(request: Request, dag_id: str, artifact_id: int, relative: str) -> Response:
-        artifact = source.artifact(dag_id, artifact_id)
-        target = _inside_artifact(dag_id, artifact, relative)
-        if target.is_dir():
-            if relative and not relative.endswith("/"):
-                return RedirectResponse(f"{request.url.path}/", status_code=307)
-            entries = [
-                {"name": p.name, "is_dir": p.is_dir(), "size": p.stat().st_size}
-                for p in sorted(target.iterdir())
-            ]
-            return page(
-                request,
-                "files.html",
-                title=f"artifact {artifact_id}",
-                pipeline=dag_id,
-                artifact=artifact,
-                relative=relative.strip("/"),
-                entries=entries,
-            )
-        return _file_response(target)
-
-    return app
+    def files(self, request: Request, dag_id: str, artifact_id: int, relative: str) -> Response:
+        artifact = self.source.artifact(dag_id, artifact_id)
+        target = _inside_artifact(self.source.root(dag_id), artifact, relative)
+        if not target.is_dir():
+            return _file_response(target)
+        if relative and not relative.endswith("/"):
+            return RedirectResponse(f"{request.url.path}/", status_code=307)
+        entries = [
+            {"name": p.name, "is_dir": p.is_dir(), "size": p.stat().st_size}
+            for p in sorted(target.iterdir())
+        ]
+        return self.page(
+            request,
+            "files.html",
+            title=f"artifact {artifact_id}",
+            pipeline=dag_id,
+            artifact=artifact,
+            relative=relative.strip("/"),
+            entries=entries,
+        )
 
 
-def _inside_artifact(dag_id: str, artifact: dict[str, Any], relative: str) -> Path:
+def _inside_artifact(pipeline_root: Path, artifact: dict[str, Any], relative: str) -> Path:
     """The file or folder ``relative`` to the artifact, refused (404) unless it resolves,
     links and ``..`` followed, inside both the artifact and the pipeline root."""
     if not artifact.get("readable"):
         raise NotFound(f"artifact {artifact['id']} lies outside the pipeline root")
-    root = settings.pipeline_root(dag_id).resolve()
+    root = pipeline_root.resolve()
     base = Path(artifact["uri"]).resolve()
     target = (base / relative).resolve()
     if not (target.is_relative_to(base) and target.is_relative_to(root)) or not target.exists():
@@ -259,7 +274,7 @@ def _dag_runs(dag_id: str, *, run_id: str | None = None, limit: int = 100) -> di
 
 
 def _metadata_description() -> str:
-    from tfx_dags.ui.source import metadata_uri
+    from tfx_dags.airflow.mlmd_query import metadata_uri
 
     uri = metadata_uri()
     if uri is None:

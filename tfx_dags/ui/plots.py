@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from tfx_dags.common.errors import TfxDagsError
+
 WIDTH = 640
 HEIGHT = 300
 MARGIN = {"left": 56, "right": 16, "top": 40, "bottom": 72}
@@ -18,7 +20,7 @@ COLORS = {"candidate": "#1f6feb", "baseline": "#9aa4ae"}
 THRESHOLD_COLOR = "#d1242f"
 
 
-class PlotError(ValueError):
+class PlotError(TfxDagsError, ValueError):
     """The evaluation has no values for the metric asked for."""
 
 

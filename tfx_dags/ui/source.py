@@ -1,32 +1,33 @@
 """What the TFX view knows, asked of the TFX environment (Airflow side; no TFX import).
 
 ML Metadata's client lives in the TFX environment only, so every question runs
-``python -m tfx_dags.runner.view_data`` there, forked by the node server like a node (a few
-hundred milliseconds), with the ML Metadata connection the tasks use. Evaluations and
-artifacts never change once written, so their answers are kept (a small LRU per process).
+``python -m tfx_dags.runner.view_data`` there (``tfx_dags.airflow.mlmd_query``: forked by the
+node server like a node, a few hundred milliseconds), with the ML Metadata connection the
+tasks use. Evaluations and artifacts never change once written, so their answers are kept (a
+small LRU per process).
 
 One store holds the runs of every TFX line of the deployment (ML Metadata 1.15 and 1.16 share
 its schema); the pipelines are listed with the default TFX environment, and a pipeline's runs,
 evaluations and artifacts are read with an environment of the TFX line that made them (as
 recorded on its pipeline context), so TFMA and TFDV read what their own version wrote.
+
+Each DAG's pipeline is read as its compiled manifest describes it (the compile cache's
+entry the DAG runs with now): its pipeline root, and the ML Metadata store of its own that a
+pipeline written for TFX's runners declares (``airflow_runner_dag`` files keep theirs).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+from tfx_dags.airflow import compile_cache, mlmd_query
 from tfx_dags.common import settings, tfx_envs
-from tfx_dags.common.contract import URI_ENV
 from tfx_dags.common.errors import ConfigError, TfxDagsError
-from tfx_dags.node_server import client as node_client
 
-QUERY_TIMEOUT_S = 120.0
 CACHE_SIZE = 256
 
 
@@ -38,19 +39,6 @@ class NotFound(ViewSourceError):
     """No such pipeline, run or artifact in ML Metadata."""
 
 
-def metadata_uri() -> str | None:
-    """ML Metadata's URI from the Airflow connection the tasks use (``TFX_DAGS_METADATA_CONN_ID``),
-    read in the api-server; None where it does not exist (the SQLite file then)."""
-    from airflow.exceptions import AirflowNotFoundException
-    from airflow.models.connection import Connection
-
-    try:
-        connection = Connection.get_connection_from_secrets(settings.metadata_conn_id())
-    except AirflowNotFoundException:
-        return None
-    return str(connection.get_uri())
-
-
 class ViewSource:
     """Questions about pipelines, runs and artifacts, answered from ML Metadata."""
 
@@ -60,8 +48,13 @@ class ViewSource:
         self._lines: dict[str, str] = {}
 
     def pipelines(self) -> list[str]:
+        own = [
+            f"--own={name}={compiled.ir_path}"
+            for name, compiled in sorted(compile_cache.current_entries().items())
+            if compiled.graph.metadata is not None
+        ]
         try:
-            answer = self._ask("pipelines")
+            answer = self._ask("pipelines", *own)
         except NotFound:
             return []  # no store yet: nothing has run
         self._lines = dict(answer.get("tfx_lines", {}))
@@ -73,21 +66,37 @@ class ViewSource:
             self.pipelines()
         return self._lines.get(name, "")
 
+    def root(self, name: str) -> Path:
+        """The pipeline's root: its compiled manifest's, else ``settings.pipeline_root``."""
+        compiled = compile_cache.current_entries().get(name)
+        if compiled is not None and compiled.graph.pipeline_root:
+            return Path(compiled.graph.pipeline_root)
+        return settings.pipeline_root(name)
+
     def pipeline(self, name: str, *, runs: int = 25) -> dict[str, Any]:
-        return self._ask("pipeline", "--pipeline", name, "--runs", str(runs), pipeline=name)
+        return self._ask("pipeline", *self._where(name), "--runs", str(runs), pipeline=name)
 
     def run(self, name: str, run_id: str) -> dict[str, Any]:
-        return self._ask("run", "--pipeline", name, "--run-id", run_id, pipeline=name)
+        return self._ask("run", *self._where(name), "--run-id", run_id, pipeline=name)
 
     def evaluation(self, name: str, artifact_id: int) -> dict[str, Any]:
         return self._kept_answer(
-            name, "evaluation", "--pipeline", name, "--artifact-id", str(artifact_id)
+            name, "evaluation", *self._where(name), "--artifact-id", str(artifact_id)
         )
 
     def artifact(self, name: str, artifact_id: int) -> dict[str, Any]:
         return self._kept_answer(
-            name, "artifact", "--pipeline", name, "--artifact-id", str(artifact_id)
+            name, "artifact", *self._where(name), "--artifact-id", str(artifact_id)
         )
+
+    def _where(self, name: str) -> list[str]:
+        """The pipeline, its root and, where it declares a store of its own, its compiled
+        IR (which holds that store's connection), from the manifest of its DAG."""
+        args = ["--pipeline", name, "--pipeline-root", str(self.root(name))]
+        compiled = compile_cache.current_entries().get(name)
+        if compiled is not None and compiled.graph.metadata is not None:
+            args += ["--pipeline-ir", str(compiled.ir_path)]
+        return args
 
     def _kept_answer(self, name: str, *args: str) -> dict[str, Any]:
         with self._lock:
@@ -109,35 +118,11 @@ class ViewSource:
             tfx_env = tfx_envs.for_line(line) if line else tfx_envs.resolve()
         except ConfigError as error:
             raise ViewSourceError(f"no TFX environment to read ML Metadata with: {error}") from None
-        env = tfx_env.environ(os.environ)
-        uri = metadata_uri()
-        if uri:
-            env[URI_ENV] = uri
-        python = tfx_env.python
-        with tempfile.TemporaryDirectory(prefix="tfx-view-") as scratch:
-            output = Path(scratch) / "answer.json"
-            command = [
-                str(python),
-                "-m",
-                "tfx_dags.runner.view_data",
-                query,
-                *args,
-                "--output",
-                str(output),
-            ]
-            try:
-                returncode, printed = node_client.run(command, env=env, timeout=QUERY_TIMEOUT_S)
-            except TimeoutError:
-                raise ViewSourceError(
-                    f"ML Metadata did not answer {query!r} within {QUERY_TIMEOUT_S:g} s"
-                ) from None
-            if returncode != 0 or not output.is_file():
-                last = [line for line in printed.splitlines() if line.strip()][-3:]
-                raise ViewSourceError(
-                    f"reading ML Metadata ({query}) failed with exit code {returncode}: "
-                    + " | ".join(last)
-                )
-            answer = json.loads(output.read_text())
+        try:
+            text = mlmd_query.ask("tfx_dags.runner.view_data", query, *args, tfx_env=tfx_env)
+        except mlmd_query.MetadataQueryError as error:
+            raise ViewSourceError(str(error)) from None
+        answer = json.loads(text)
         if answer.get("error") == "not_found":
             raise NotFound(str(answer.get("message", "not found")))
         if answer.get("error"):

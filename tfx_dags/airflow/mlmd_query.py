@@ -1,0 +1,84 @@
+"""Ask ML Metadata from the Airflow side: one command of the TFX side, run in a DAG's TFX
+environment. No TFX import here.
+
+ML Metadata's client exists in the TFX environments only. The TFX view (``ui/source``),
+``tfx-dags show`` and ``tfx-dags run`` (``cli/``) and the local Airflow of the demo and the
+tests (``dev/local_airflow``) all ask it this way: ``python -m <module> <args> --output FILE``
+in the environment, forked by the node server like a node (a few hundred milliseconds once
+the server is warm; a fresh interpreter where it is off), with the ML Metadata connection
+the tasks use. The answer is what the command wrote to FILE, so that whatever TensorFlow
+prints never mixes into it. The modules: ``tfx_dags.runner.query`` and
+``tfx_dags.runner.view_data``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from tfx_dags.common import settings, tfx_envs
+from tfx_dags.common.contract import URI_ENV
+from tfx_dags.common.errors import TfxDagsError
+from tfx_dags.node_server import client as node_client
+
+QUERY_TIMEOUT_S = 120.0
+
+
+class MetadataQueryError(TfxDagsError):
+    """The TFX environment gave no answer: the command failed, wrote nothing, or did not
+    finish in time."""
+
+
+def metadata_uri() -> str | None:
+    """ML Metadata's URI from the Airflow connection the tasks use
+    (``TFX_DAGS_METADATA_CONN_ID``), read from this process's Airflow (the api-server, the
+    CLI); None where it does not exist (the SQLite file then)."""
+    from airflow.exceptions import AirflowNotFoundException
+    from airflow.models.connection import Connection
+
+    try:
+        connection = Connection.get_connection_from_secrets(settings.metadata_conn_id())
+    except AirflowNotFoundException:
+        return None
+    return str(connection.get_uri())
+
+
+def ask(
+    module: str,
+    *args: str,
+    tfx_env: tfx_envs.TfxEnv | str | None = None,
+    environ: Mapping[str, str] | None = None,
+    connection: bool = True,
+    timeout: float = QUERY_TIMEOUT_S,
+) -> str:
+    """Run ``python -m module *args --output FILE`` in the TFX environment ``tfx_env`` (an
+    environment or its name; default the deployment's default) and return FILE's text.
+
+    ``environ``: the environment the command starts from, default this process's; a local
+    Airflow of the tests passes its own. ``connection``: set the Airflow connection's URI
+    over it (default); ``False`` where ``environ`` already says which store to read.
+    MetadataQueryError when there is no answer, with the command's last lines."""
+    env = tfx_env if isinstance(tfx_env, tfx_envs.TfxEnv) else tfx_envs.resolve(tfx_env)
+    variables = env.environ(os.environ if environ is None else environ)
+    uri = metadata_uri() if connection else None
+    if uri:
+        variables[URI_ENV] = uri
+    query = " ".join([module.rpartition(".")[2], *args[:1]])
+    with tempfile.TemporaryDirectory(prefix="tfx-dags-mlmd-") as scratch:
+        output = Path(scratch) / "answer"
+        command = [str(env.python), "-m", module, *args, "--output", str(output)]
+        try:
+            returncode, printed = node_client.run(command, env=variables, timeout=timeout)
+        except TimeoutError:
+            raise MetadataQueryError(
+                f"ML Metadata did not answer {query!r} within {timeout:g} s"
+            ) from None
+        if returncode != 0 or not output.is_file():
+            last = [line for line in printed.splitlines() if line.strip()][-3:]
+            raise MetadataQueryError(
+                f"reading ML Metadata ({query}) failed with exit code {returncode}: "
+                + " | ".join(last)
+            )
+        return output.read_text()
