@@ -13,7 +13,7 @@ recorded on its pipeline context), so TFMA and TFDV read what their own version 
 
 Each DAG's pipeline is read as its compiled manifest describes it (the compile cache's
 entry the DAG runs with now): its pipeline root, and the ML Metadata store of its own that a
-pipeline written for TFX's runners declares (``airflow_runner_dag`` files keep theirs).
+pipeline written for TFX's runners declares (``runner_file_dag`` files keep theirs).
 """
 
 from __future__ import annotations
