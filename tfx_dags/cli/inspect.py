@@ -4,11 +4,11 @@ placement, their compiled IR, and what ML Metadata knows of their runs and pushe
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
 
+from tfx_dags.airflow import node_env
 from tfx_dags.airflow.compile_cache import MANIFEST_FILE
 from tfx_dags.airflow.operators import TfxNodeOperator, metadata_env
 from tfx_dags.cli.dag_folder import CliError, ParsedFolder, dag_file
@@ -108,7 +108,8 @@ def query_metadata(*args: str, tfx_env: tfx_envs.TfxEnv | None = None) -> Any:
     with the tasks' connection settings."""
     tfx_env = tfx_env or tfx_envs.resolve()
     command = [str(tfx_env.python), "-m", "tfx_dags.runner.query", *args]
-    env = tfx_env.environ({**os.environ, **metadata_env()})
+    # The allow-listed environment (tfx_dags.airflow.node_env): none of Airflow's secrets.
+    env = tfx_env.environ({**node_env.allowed(), **metadata_env()})
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         reason = (done.stderr.strip().splitlines() or ["no output"])[-1]

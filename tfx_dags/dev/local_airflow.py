@@ -16,6 +16,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from tfx_dags.airflow import node_env
 from tfx_dags.common import settings, tfx_envs
 from tfx_dags.common.locks import folder_lock
 
@@ -143,8 +144,10 @@ def tfx_query(env: Mapping[str, str], *args: str) -> str:
     """Run ``tfx_dags.runner.query`` in the TFX environment and return what it printed."""
     tfx_env = tfx_envs.resolve()
     command = [str(tfx_env.python), "-m", "tfx_dags.runner.query", *args]
+    # What a task's node would get of ``env``: none of Airflow's secrets.
+    environ = tfx_env.environ(node_env.allowed(env))
     return subprocess.run(
-        command, env=tfx_env.environ(env), capture_output=True, text=True, check=True
+        command, env=environ, capture_output=True, text=True, check=True
     ).stdout.strip()
 
 

@@ -14,13 +14,13 @@ recorded on its pipeline context), so TFMA and TFDV read what their own version 
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+from tfx_dags.airflow import node_env
 from tfx_dags.common import settings, tfx_envs
 from tfx_dags.common.contract import URI_ENV
 from tfx_dags.common.errors import ConfigError, TfxDagsError
@@ -109,7 +109,8 @@ class ViewSource:
             tfx_env = tfx_envs.for_line(line) if line else tfx_envs.resolve()
         except ConfigError as error:
             raise ViewSourceError(f"no TFX environment to read ML Metadata with: {error}") from None
-        env = tfx_env.environ(os.environ)
+        # The allow-listed environment (tfx_dags.airflow.node_env): none of Airflow's secrets.
+        env = tfx_env.environ(node_env.allowed())
         uri = metadata_uri()
         if uri:
             env[URI_ENV] = uri
