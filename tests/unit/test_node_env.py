@@ -18,6 +18,7 @@ from tfx_dags.common.contract import STORE_ENV, URI_ENV
 from tfx_dags.common.errors import ConfigError, PipelineCompileError
 from tfx_dags.common.graph import environment_digest
 from tfx_dags.common.pipeline_ref import parse_pipeline_ref
+from tfx_dags.node_server import client as node_client
 
 # What an Airflow worker's environment holds that no user's code may see.
 SECRETS = {
@@ -95,7 +96,7 @@ def test_the_home_the_airflow_side_uses_reaches_the_node_without_airflow_home(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Installed from a wheel, the home is $AIRFLOW_HOME/tfx-dags; AIRFLOW_HOME stays behind.
-    monkeypatch.delenv("TFX_DAGS_HOME")
+    monkeypatch.delenv("TFX_DAGS_HOME", raising=False)
     monkeypatch.setattr(settings, "checkout", lambda: None)
     monkeypatch.setenv("AIRFLOW_HOME", "/opt/airflow")
     env = node_env.allowed()
@@ -193,6 +194,21 @@ def test_the_compile_runs_the_users_pipeline_file_without_airflows_secrets(
     assert_no_secret(environment)
     assert environment["TF_USE_LEGACY_KERAS"] == "1"
     assert environment["HOME"] and environment["PATH"]
+
+
+def test_the_node_server_starts_without_airflows_variables_or_the_metadata_uri(
+    tmp_path: Path,
+) -> None:
+    # It outlives the task that starts it; a caller that hands over its whole environment
+    # (a test, a benchmark) still gives it none of Airflow's variables.
+    record = tmp_path / "server-environment.json"
+    python = write_environment_python(tmp_path / "python", record)
+    server = node_client._spawn_server(python, tmp_path / "server.sock", {**SECRETS, **NEEDED})
+    assert server.wait(timeout=30) == 0
+    environment = json.loads(record.read_text())
+    assert [name for name in environment if "AIRFLOW" in name] == []
+    assert URI_ENV not in environment
+    assert environment["PATH"] == NEEDED["PATH"]
 
 
 def test_a_compile_is_current_while_what_the_compile_would_see_is_unchanged() -> None:
