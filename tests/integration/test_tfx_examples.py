@@ -7,11 +7,14 @@ the file, a Tuner, a user-provided schema) and ``taxi_pipeline_simple.py``, TFX'
 declared in one line. Each runs as a real Airflow 3 DAG run and must push a blessed model.
 Then: an unchanged penguin pipeline is a cache hit all the way down, an edited module file
 retrains, an edited schema file re-imports. tests/user_pipelines/custom_components adds a
-custom component package and an int RuntimeParameter set by the trigger.
+custom component package (its executor a Beam pipeline) and an int RuntimeParameter set by
+the trigger. The deployment's environment holds Airflow's secrets, as a worker's does: the
+custom executor and its Beam workers write down their environment, and none is there.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -42,6 +45,17 @@ pytestmark = pytest.mark.timeout(1800)
 # Rows of the taxi data the two variant DAGs run on (the example's own: 15000).
 TAXI_SLICE_ROWS = 2000
 TAXI_DAGS = ("taxi_native_keras", "taxi_native_keras_no_server")
+# Airflow's secrets, as a worker's environment holds them (its database connection is the
+# home's own, real one): no user's code may see them (tfx_dags.airflow.node_env).
+AIRFLOW_SECRETS = {
+    "AIRFLOW__CORE__FERNET_KEY": base64.urlsafe_b64encode(
+        b"tfx-dags-test-fernet-key-32bytes"
+    ).decode(),
+    "AIRFLOW__API_AUTH__JWT_SECRET": "jwt-secret-of-the-test-deployment",
+    "AIRFLOW__CELERY__BROKER_URL": "redis://:broker-secret@127.0.0.1:6379/0",
+    "AIRFLOW_CONN_WAREHOUSE": "postgresql://etl:conn-secret@127.0.0.1:5432/warehouse",
+    "AIRFLOW_VAR_API_TOKEN": "var-secret-of-the-test-deployment",
+}
 
 DAG_FILE = '''
 """Airflow DAGs: TFX's own example pipelines and a user's custom components, unchanged."""
@@ -106,10 +120,17 @@ taxi_simple_function = pipeline_dag(
     }},
     owner="ml-platform",
 )
+# RowCounter counts on Beam workers of their own; it and they write down their environment.
 custom_components = pipeline_dag(
     dag_id="custom_components",
     pipeline="{user}/custom_components/custom_pipeline.py:create_pipeline",
     pipeline_kwargs={{"data_root": "{penguin}/data/labelled"}},
+    task_overrides={{
+        "RowCounter": {{
+            "beam_args": {multi_processing!r},
+            "env": {{"ROW_TOOLS_ENVIRONMENT_DIR": "{environments}"}},
+        }},
+    }},
     owner="ml-platform", tags=("tfx",), retries=0,
 )
 '''
@@ -154,9 +175,14 @@ class ExampleRuns:
                 user=self.user,
                 multi_processing=MULTI_PROCESSING,
                 training=TRAINING_NODES,
+                environments=self.environments,
             )  # fmt: skip
         )
-        self.env = {**local_airflow.environment(home, dags_folder=dags), "HOME": str(self.user)}
+        self.env = {
+            **local_airflow.environment(home, dags_folder=dags),
+            "HOME": str(self.user),
+            **AIRFLOW_SECRETS,
+        }
         local_airflow.init_db(self.env, log=home / "logs" / "db-migrate.log")
         self.exit_codes: dict[str, int] = {}
         self.logs: dict[str, str] = {}
@@ -196,6 +222,11 @@ class ExampleRuns:
     def pushed(self, dag_id: str, store: Path | None = None) -> list[dict[str, Any]]:
         env = {**self.env, "TFX_DAGS_METADATA_SQLITE": str(store)} if store else self.env
         return list(json.loads(local_airflow.tfx_query(env, "pushed-models", "--pipeline", dag_id)))
+
+    @property
+    def environments(self) -> Path:
+        """Where RowCounter's executor and Beam workers write down their environment."""
+        return self.home / "row-tools-environments"
 
     @property
     def taxi_slice(self) -> Path:
@@ -439,3 +470,29 @@ def test_an_edited_custom_executor_reruns_its_nodes_and_no_other(runs: ExampleRu
         digests = [run[node]["properties"]["tfx_dags_code_sha256"] for run in (first, edited)]
         assert digests[0] != digests[1]
     assert "tfx_dags_code_sha256" not in first["CsvExampleGen"]["properties"]
+
+
+def test_users_code_and_its_beam_workers_see_none_of_airflows_secrets(runs: ExampleRuns) -> None:
+    assert runs.exit_codes["custom_components"] == 0, runs.logs["custom_components"][-3000:]
+    executor = json.loads((runs.environments / "executor.json").read_text())
+    workers = [json.loads(path.read_text()) for path in runs.environments.glob("worker-*.json")]
+    # Beam SDK workers (their runner's control endpoint is theirs), not the executor's process.
+    assert workers, "no Beam worker wrote down its environment"
+    for worker in workers:
+        assert worker["pid"] != executor["pid"]
+        assert "CONTROL_API_SERVICE_DESCRIPTOR" in worker["environ"]
+    assert "forked by the node server" in runs.logs["custom_components"]
+    secrets = {
+        **AIRFLOW_SECRETS,
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": runs.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"],
+    }
+    for recorded in (executor, *workers):
+        environ = recorded["environ"]
+        assert [name for name in environ if "AIRFLOW" in name.upper()] == []
+        values = "\n".join(environ.values())
+        assert [name for name, value in secrets.items() if value in values] == []
+        # What TFX and the user's code need is there, and what the DAG declared for the node.
+        assert environ["HOME"] == str(runs.user)
+        assert environ["PATH"] == runs.env["PATH"]
+        assert environ["TFX_DAGS_HOME"] == str(runs.home)
+        assert environ["ROW_TOOLS_ENVIRONMENT_DIR"] == str(runs.environments)

@@ -69,6 +69,8 @@ def stubborn_node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TFX_DAGS_NODE_SERVER", "off")
     pids_file = tmp_path / "pids"
     monkeypatch.setenv("PIDS_FILE", str(pids_file))
+    # The node sees only allow-listed variables (tfx_dags.airflow.node_env).
+    monkeypatch.setenv("TFX_DAGS_NODE_ENV_ALLOW", "PIDS_FILE")
     return pids_file
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from tfx_dags.airflow import node_env
 from tfx_dags.common import settings, tfx_envs
 from tfx_dags.common.contract import COMPILE_ERROR_MARKER
 from tfx_dags.common.errors import ManifestError, PipelineCompileError
@@ -209,6 +210,9 @@ def ensure_compiled(
     observer = _observer.get()
     request = CompileRequest(cache_name, ref, dict(kwargs), tfx_env)
     env = tfx_envs.resolve(tfx_env)
+    # What the compile sees (the user's pipeline file runs there): the allow-listed part of
+    # this process's environment, never Airflow's secrets, and the TFX environment's own.
+    environ = env.environ(node_env.allowed())
     source = pipeline_source(ref)
     user_code = user_code_path(ref)
     key = cache_key(
@@ -222,7 +226,7 @@ def ensure_compiled(
     folder = settings.compiled_dir() / cache_name
     for directory in _entries(folder, key):
         manifest = _read_manifest(directory)
-        if manifest is not None and inputs_unchanged(manifest):
+        if manifest is not None and inputs_unchanged(manifest, environ):
             _mark_used(directory)
             if observer is not None:
                 observer.requests.append(
@@ -233,7 +237,14 @@ def ensure_compiled(
         observer.requests.append(request)
         return CompiledPipeline(folder / DEFERRED, PipelineGraph(cache_name, nodes=()))
     directory = _compile_into(
-        folder, key, ref=ref, kwargs=kwargs, source=source, env=env, user_code=user_code
+        folder,
+        key,
+        ref=ref,
+        kwargs=kwargs,
+        source=source,
+        env=env,
+        environ=environ,
+        user_code=user_code,
     )
     compiled = CompiledPipeline(directory, load_graph(directory))
     _mark_used(directory)
@@ -309,12 +320,13 @@ def _read_manifest(directory: Path) -> dict[str, Any] | None:
         return None
 
 
-def inputs_unchanged(manifest: Mapping[str, Any]) -> bool:
+def inputs_unchanged(manifest: Mapping[str, Any], environ: Mapping[str, str]) -> bool:
     """Every file the compile listed (module files' folders) is as it was, every environment
-    variable the user's files read has the value it had, and every user-code wheel it built
-    is still there (a cleaned pipeline root is built again)."""
+    variable the user's files read has the value it had (in ``environ``, the environment a
+    compile gets now), and every user-code wheel it built is still there (a cleaned pipeline
+    root is built again)."""
     for name, digest in dict(manifest.get("environment") or {}).items():
-        if environment_digest(os.environ.get(name)) != digest:
+        if environment_digest(environ.get(name)) != digest:
             return False
     for path, digest in dict(manifest.get("inputs") or {}).items():
         try:
@@ -342,6 +354,7 @@ def _compile_into(
     kwargs: Mapping[str, Any],
     source: Path,
     env: tfx_envs.TfxEnv,
+    environ: Mapping[str, str],
     user_code: Path | None,
 ) -> Path:
     python = env.python
@@ -369,7 +382,7 @@ def _compile_into(
     try:
         # Through the node server when it is on: TFX's imports are then paid once per
         # machine, not per compile (a cold dags/penguin.py compiles four pipelines).
-        returncode, output = node_client.run(command, env=os.environ, timeout=timeout)
+        returncode, output = node_client.run(command, env=environ, timeout=timeout)
         if returncode != 0:
             raise PipelineCompileError(
                 f"cannot compile pipeline {ref} (defined in {source}): "

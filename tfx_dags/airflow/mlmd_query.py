@@ -13,11 +13,11 @@ prints never mixes into it. The modules: ``tfx_dags.runner.query`` and
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from tfx_dags.airflow import node_env
 from tfx_dags.common import settings, tfx_envs
 from tfx_dags.common.contract import URI_ENV
 from tfx_dags.common.errors import TfxDagsError
@@ -61,7 +61,8 @@ def ask(
     over it (default); ``False`` where ``environ`` already says which store to read.
     MetadataQueryError when there is no answer, with the command's last lines."""
     env = tfx_env if isinstance(tfx_env, tfx_envs.TfxEnv) else tfx_envs.resolve(tfx_env)
-    variables = env.environ(os.environ if environ is None else environ)
+    # The allow-listed environment (tfx_dags.airflow.node_env): none of Airflow's secrets.
+    variables = env.environ(node_env.allowed(environ))
     uri = metadata_uri() if connection else None
     if uri:
         variables[URI_ENV] = uri

@@ -18,6 +18,7 @@ from airflow.sdk.exceptions import (
     AirflowSkipException,
 )
 
+from tfx_dags.airflow import node_env
 from tfx_dags.airflow.compile_cache import ensure_compiled
 from tfx_dags.airflow.params import RunParam, RuntimeBinding, is_template, resolve_run_kwargs
 from tfx_dags.common import settings, tfx_envs
@@ -29,7 +30,7 @@ from tfx_dags.common.contract import (
     STORE_ENV,
     URI_ENV,
 )
-from tfx_dags.common.errors import TfxDagsError
+from tfx_dags.common.errors import ConfigError, TfxDagsError
 from tfx_dags.common.pipeline_ref import parse_pipeline_ref
 from tfx_dags.node_server import client as node_client
 from tfx_dags.ui.links import TfxArtifactsLink
@@ -72,7 +73,9 @@ class TfxNodeOperator(BaseOperator):
         pipeline_ir: path of the compiled ``pipeline_ir.pb``.
         node_id: the TFX node to run.
         node_type: the node's TFX class, shown in the UI.
-        node_env: extra environment variables for the node's process. Default none.
+        node_env: environment variables of the node's process, set over the allow-listed
+            part of the worker's environment (``tfx_dags.airflow.node_env``): a DAG's
+            ``task_overrides`` ``env``. Default none.
         variant: the DAG's run parameters; a run with other values than the defaults runs
             the pipeline compiled with them. Default none.
         runtime: the pipeline's TFX RuntimeParameters; each run binds them from its Params.
@@ -200,27 +203,60 @@ class TfxNodeOperator(BaseOperator):
         )
 
     def execute(self, context: Any) -> dict[str, Any] | None:
-        pipeline_ir = self.pipeline_ir
-        if self.variant is not None:
-            try:
-                pipeline_ir = self.variant.ir_path(context["params"], self.pipeline_ir)
-            except TfxDagsError as error:
-                # A bad run parameter, or a pipeline that does not compile with it: the same
-                # values fail the same way on a retry.
-                params = dict(context["params"])
-                raise AirflowFailException(f"run parameters {params}: {error}") from None
-            if pipeline_ir != self.pipeline_ir:
-                self.log.info(
-                    "Run parameters %s: pipeline IR %s", dict(context["params"]), pipeline_ir
-                )
+        pipeline_ir = self._pipeline_ir(context)
         runtime_values = {} if self.runtime is None else self._runtime_values(self.runtime, context)
-        env = {**os.environ, **self.node_env, **metadata_env()}
+        returncode, last_line = self._run_to_end(
+            context["run_id"], pipeline_ir, runtime_values, self.node_environment()
+        )
+        self._raise_for_exit(returncode, last_line)
+        if self.pushed_model_alias is not None:
+            self._emit_pushed_model(context, self._node_result)
+        # Downstream tasks read it for their START events; off, nothing is written.
+        return artifacts_xcom(self._node_result) if lineage_is_on() else None
+
+    def _pipeline_ir(self, context: Any) -> str:
+        """The compiled pipeline of this run: the DAG's, or the one compiled with this run's
+        parameter values."""
+        if self.variant is None:
+            return self.pipeline_ir
+        try:
+            pipeline_ir = self.variant.ir_path(context["params"], self.pipeline_ir)
+        except TfxDagsError as error:
+            # A bad run parameter, or a pipeline that does not compile with it: the same
+            # values fail the same way on a retry.
+            params = dict(context["params"])
+            raise AirflowFailException(f"run parameters {params}: {error}") from None
+        if pipeline_ir != self.pipeline_ir:
+            self.log.info("Run parameters %s: pipeline IR %s", dict(context["params"]), pipeline_ir)
+        return pipeline_ir
+
+    def node_environment(self) -> dict[str, str]:
+        """The node's environment: the allow-listed part of this worker's
+        (``tfx_dags.airflow.node_env``: never Airflow's settings, connections or keys), what
+        the DAG's task overrides declare over it, then the node's ML Metadata connection. The
+        node client sets the TFX environment's declared variables last."""
+        try:
+            env = {**node_env.allowed(), **self.node_env, **metadata_env()}
+        except ConfigError as error:
+            # The deployment's setting: a retry on this worker fails the same way.
+            raise AirflowFailException(f"the node's environment: {error}") from None
         if self.metadata_store == "deployment":
             env[STORE_ENV] = "deployment"
+        return env
+
+    def _run_to_end(
+        self,
+        run_id: str,
+        pipeline_ir: str,
+        runtime_values: Mapping[str, Any],
+        env: dict[str, str],
+    ) -> tuple[int, str]:
+        """Run the node and wait for it; its return code and last line. What it wrote of
+        its execution is kept for the lineage and the return value."""
         with tempfile.TemporaryDirectory(prefix="tfx-node-") as scratch:
             result_file = str(Path(scratch) / "result.json")
             command = self.node_command(
-                context["run_id"],
+                run_id,
                 pipeline_ir=pipeline_ir,
                 result_file=result_file,
                 runtime_values=runtime_values,
@@ -232,20 +268,19 @@ class TfxNodeOperator(BaseOperator):
                 self.on_kill()
                 raise
             self._node_result = _read_result(Path(result_file))
-            if returncode == SKIPPED_EXIT and last_line.startswith(NODE_SKIPPED_MARKER):
-                raise AirflowSkipException(last_line.removeprefix(NODE_SKIPPED_MARKER))
-            if returncode != 0:
-                reason = last_line.removeprefix(NODE_ERROR_MARKER)
-                message = (
-                    f"TFX node {self.tfx_node_id} failed with exit code {returncode}: {reason}"
-                )
-                if returncode == BAD_DATA_EXIT:
-                    raise AirflowFailException(message)  # the same data fails the same way
-                raise AirflowException(message)
-        if self.pushed_model_alias is not None:
-            self._emit_pushed_model(context, self._node_result)
-        # Downstream tasks read it for their START events; off, nothing is written.
-        return artifacts_xcom(self._node_result) if lineage_is_on() else None
+        return returncode, last_line
+
+    def _raise_for_exit(self, returncode: int, last_line: str) -> None:
+        """A skipped node skips the task; any other non-zero exit fails it, without a retry
+        for bad data (the same data fails the same way)."""
+        if returncode == SKIPPED_EXIT and last_line.startswith(NODE_SKIPPED_MARKER):
+            raise AirflowSkipException(last_line.removeprefix(NODE_SKIPPED_MARKER))
+        if returncode != 0:
+            reason = last_line.removeprefix(NODE_ERROR_MARKER)
+            message = f"TFX node {self.tfx_node_id} failed with exit code {returncode}: {reason}"
+            if returncode == BAD_DATA_EXIT:
+                raise AirflowFailException(message)
+            raise AirflowException(message)
 
     def _runtime_values(self, runtime: RuntimeBinding, context: Any) -> dict[str, Any]:
         """This run's RuntimeParameter values. A default that is an Airflow template

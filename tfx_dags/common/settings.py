@@ -29,6 +29,7 @@ home. Both environments import this module, so it must stay free of Airflow and 
 | TFX_DAGS_NODE_SERVER           | on                               | fork nodes from a warm server|
 | TFX_DAGS_NODE_SERVER_DIR       | /tmp/tfx-dags-<uid>              | the node server's socket     |
 | TFX_DAGS_NODE_SERVER_IDLE      | 900 (seconds)                    | idle server exits after      |
+| TFX_DAGS_NODE_ENV_ALLOW        | (none)                           | more variables nodes see     |
 
 ``<project>`` is the checkout tfx_dags runs from (``make setup`` installs it editable;
 ``checkout()`` tells it by its files). Installed from a wheel, nothing assumes a checkout:
@@ -42,6 +43,7 @@ with a ConfigError that says so.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -55,6 +57,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHECKOUT_FILES = ("setup.cfg", "tfx-envs.json")
 # The pools of the defaults below (the GPU pool, one slot), shipped with the package.
 PACKAGED_POOLS_FILE = Path(__file__).resolve().parents[1] / "airflow" / "default_pools.json"
+# A variable name, or a shell-style glob of one (fnmatch: '*', '?', '[...]').
+ENV_PATTERN = re.compile(r"^[A-Za-z0-9_*?\[\]!]+$")
 NO_TFX_ENVIRONMENT = (
     "no TFX environment is declared: set TFX_DAGS_TFX_ENVS to the deployment's TFX "
     """environments by name, e.g. TFX_DAGS_TFX_ENVS='{"tfx116": "/venvs/tfx116/bin/python"}' """
@@ -269,6 +273,30 @@ def node_server_dir() -> Path:
 
 def node_server_idle_s() -> float:
     return _positive_seconds("TFX_DAGS_NODE_SERVER_IDLE", 900.0)
+
+
+def node_env_allow() -> tuple[str, ...]:
+    """More variables of the deployment's environment that reach the processes of the TFX
+    environment (compiles, nodes, queries): comma-separated names or shell-style globs
+    (``GOOGLE_APPLICATION_CREDENTIALS,AWS_*``), after the built-in allow-list
+    (``tfx_dags.airflow.node_env``). Airflow's own variables never pass: a pattern that names
+    only them is refused."""
+    value = os.environ.get("TFX_DAGS_NODE_ENV_ALLOW", "")
+    patterns = tuple(pattern.strip() for pattern in value.split(",") if pattern.strip())
+    for pattern in patterns:
+        if not ENV_PATTERN.match(pattern):
+            raise ConfigError(
+                f"TFX_DAGS_NODE_ENV_ALLOW: {pattern!r} is not a variable name or a glob of "
+                "one (letters, digits, '_', and the wildcards '*', '?', '[...]'), e.g. "
+                "'GOOGLE_APPLICATION_CREDENTIALS,AWS_*'"
+            )
+        if pattern.lstrip("_").upper().startswith("AIRFLOW"):
+            raise ConfigError(
+                f"TFX_DAGS_NODE_ENV_ALLOW: {pattern!r} names Airflow's own settings, which "
+                "never reach a node (they hold its database, keys and connections); give the "
+                "node what it needs under a name of its own, or as a task_overrides env value"
+            )
+    return patterns
 
 
 def metadata_conn_id() -> str:

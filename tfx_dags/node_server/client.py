@@ -26,6 +26,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from tfx_dags.common import settings, tfx_envs
+from tfx_dags.common.contract import URI_ENV
 from tfx_dags.node_server.protocol import send_request, signal_group
 
 log = logging.getLogger(__name__)
@@ -282,10 +283,13 @@ def connect(path: Path) -> socket.socket | None:
 
 def _spawn_server(python: Path, path: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
     # The server outlives this task: its own session, no secret of this task's environment.
+    # Tasks, compiles and queries pass the allow-listed one (tfx_dags.airflow.node_env), but
+    # the ML Metadata URI in it is this task's; Airflow's own variables are dropped here too,
+    # for a caller that hands over its whole environment.
     server_env = {
         name: value
         for name, value in env.items()
-        if not name.startswith("AIRFLOW_CONN_") and name != "TFX_DAGS_METADATA_URI"
+        if not name.lstrip("_").upper().startswith("AIRFLOW") and name != URI_ENV
     }
     command = [
         str(python),

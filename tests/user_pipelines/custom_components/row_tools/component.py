@@ -1,4 +1,4 @@
-"""RowCounter: a custom (class-based) TFX component."""
+"""RowCounter: a custom (class-based) TFX component, its executor a Beam pipeline."""
 
 from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import channel_utils, component_spec, standard_artifacts
@@ -15,7 +15,7 @@ class RowCounterSpec(component_spec.ComponentSpec):
 
 class RowCounter(base_component.BaseComponent):
     SPEC_CLASS = RowCounterSpec
-    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
 
     def __init__(self, examples):
         row_counts = channel_utils.as_channel([RowCounts()])
