@@ -32,20 +32,17 @@ HEAVY = (
     "keras",
     "tfx_bsl",
 )
-# Module name prefixes of each side: a folder, or one file of the node server's folder.
+# Module name prefixes of each side: a folder each.
 AIRFLOW_SIDE = ("tfx_dags.airflow.", "tfx_dags.cli.", "tfx_dags.ui.", "tfx_dags.dev.")
 TFX_SIDE = (
     "tfx_dags.runner.",
     "tfx_dags.mlmd.",
     "tfx_dags.authoring.",
     "tfx_dags.worker_pool.",
-    "tfx_dags.node_server.server",
-    "tfx_dags.node_server.beam_workers",
 )
 SHARED = (
     "tfx_dags.common.",
-    "tfx_dags.node_server.client",
-    "tfx_dags.node_server.protocol",
+    "tfx_dags.node_server.",
 )
 PACKAGES = {"tfx_dags"} | {
     f"tfx_dags.{path.parent.name}" for path in (ROOT / "tfx_dags").glob("*/__init__.py")

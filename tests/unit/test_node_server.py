@@ -205,7 +205,7 @@ def test_a_server_that_cannot_start_means_a_fresh_process(
     broken = tmp_path / "python"
     broken.write_text(
         f"#!{sys.executable}\nimport sys\n"
-        "server = 'tfx_dags.node_server.server' in sys.argv\n"
+        "server = 'tfx_dags.runner.node_server' in sys.argv\n"
         "sys.exit(1) if server else print('fresh', sys.argv[1:])\n"
     )
     broken.chmod(0o755)

@@ -1,12 +1,12 @@
-"""The node server: one warm TFX-environment process that forks every node, compile and Beam
-SDK worker, so that each pays no 6-9 s of imports.
+"""The node server's client and wire protocol: what both environments share.
+
+The server itself is TFX-side (``tfx_dags.runner.node_server``: one warm TFX-environment
+process that forks every node, compile and Beam SDK worker, so that each pays no 6-9 s of
+imports; ``tfx_dags.runner.beam_workers``: Beam's SDK worker command, forked by it too).
 
 - ``client`` starts or reaches the server and runs one node through it, or as a fresh
-  process when the server is off (imported by the Airflow side, and by ``beam_workers``);
-- ``protocol``, the wire format and process signalling both sides share;
-- ``server`` (TFX environment): ``python -m tfx_dags.node_server.server``;
-- ``beam_workers`` (TFX environment): Beam's SDK worker command, forked by the server too.
+  process when the server is off (imported by the Airflow side);
+- ``protocol``, the wire format and process signalling both sides share.
 
-``client`` and ``protocol`` use the standard library only; ``server`` and ``beam_workers`` run
-in the TFX environment and never import Airflow.
+Both use the standard library only: no import climbs from here into either side.
 """

@@ -28,9 +28,9 @@ from tfx_dags.common.contract import (
 from tfx_dags.common.errors import TfxDagsError
 from tfx_dags.mlmd import lineage, tfx_lines
 from tfx_dags.mlmd.connection import held_open, node_connection_config, store_uri
-from tfx_dags.node_server.beam_workers import route_sdk_workers
 from tfx_dags.runner import anomalies, beam_launch, user_code
 from tfx_dags.runner.anomalies import DataAnomalies, is_validator
+from tfx_dags.runner.beam_workers import route_sdk_workers
 from tfx_dags.runner.csv_check import InputDataError, check_csv_folder, is_csv_example_gen
 from tfx_dags.runner.error_report import report
 from tfx_dags.runner.lifetime import temporary_files_go_with_us, tie_to_parent

@@ -1,6 +1,6 @@
 """A warm node server: TensorFlow, TFX and Beam imported once, one fork per node.
 
-    python -m tfx_dags.node_server.server --socket PATH [--idle-exit SECONDS] [--preimport M,M]
+    python -m tfx_dags.runner.node_server --socket PATH [--idle-exit SECONDS] [--preimport M,M]
 
 Starting a fresh interpreter for a node costs 6-9 s of imports here (``tfx`` pulls in
 TensorFlow, Beam, TFDV, TFMA and TFT through its launcher) before the node does anything:
