@@ -9,6 +9,7 @@ through ``moved_dags.json`` in the deployment's TFX_DAGS_HOME.
 """
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 from tfx_dags import RunParam, pipeline_dag, settings
@@ -44,4 +45,6 @@ for dag_id, schedule_assets in (
         schedule_assets=schedule_assets,
         owner="ml-platform",
         tags=("tfx", "scale-out-test"),
+        # A task of a killed worker (test_celery_executor) retries soon after it failed.
+        retry_delay=timedelta(seconds=5),
     )
