@@ -215,6 +215,8 @@ class LoadRun:
         self.deployment = deployment
         self.pool = list(pool)
         self.kills: list[Kill] = []
+        # Each worker's entry in deployment.processes (a restarted worker has a new one).
+        self._process_of = {worker.name: worker.name for worker in self.pool}
         server_dir = deployment.env.get("TFX_DAGS_NODE_SERVER_DIR")
         self.node_server_dir = Path(server_dir) if server_dir else settings.node_server_dir()
         self.memory = MemorySampler(self._processes)
@@ -317,7 +319,7 @@ class LoadRun:
 
         victim = wait_for(busy, timeout=timeout, what="a default worker to run a node", every=0.5)
         worker = next(worker for worker in self.pool if worker.name == victim)
-        process = self.deployment.processes.pop(worker.name)
+        process = self.deployment.processes.pop(self._process_of[worker.name])
         killed_at = time.time()
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
@@ -327,9 +329,10 @@ class LoadRun:
             for ti in self.running_on([victim])
             if ti["dag_id"] in wanted
         ]
+        # The restarted worker answers under the same name (its log is a new file).
         name, args, env = worker.spawn()
-        self.deployment._spawn(f"{name}-restarted-{len(self.kills) + 1}", args, env)
-        # The restarted worker answers under the same name; the pool keeps its place.
+        self._process_of[name] = f"{name}-restarted-{len(self.kills) + 1}"
+        self.deployment._spawn(self._process_of[name], args, env)
         kill = Kill(worker=victim, at=killed_at, tries=tries)
         self.kills.append(kill)
         return kill
