@@ -37,7 +37,7 @@ COST_ORDER = [
     "integration/test_openlineage.py",
     "integration/test_edge_executor.py",  # 155
     "integration/test_faults.py",  # 250 before its Trainers were held, not trained long
-    # 4 runs on three Celery workers, one killed: 233 (2026-12-03, machine shared, load 5).
+    # 4 runs on three Celery workers, one killed: 230-310 (2026-12-03, shared, load 5-6).
     "integration/test_celery_executor.py",
     "integration/test_portable_beam.py",  # 110
     "integration/test_template_projects.py",  # 140 (two template projects, both lines)
