@@ -19,6 +19,8 @@ import hashlib
 import json
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -387,6 +389,15 @@ def test_the_airflow_runner_file_keeps_its_settings_store_and_beam_args(
         runs.user / "taxi" / "serving_model" / "chicago_taxi_simple"
     )
     assert runs.runs("chicago_taxi_simple") == []  # nothing in the deployment's store
+    # `tfx-dags show` reads the pipeline where it keeps its history: its own store.
+    command = [str(Path(sys.executable).parent / "tfx-dags"), "show", "chicago_taxi_simple"]
+    done = subprocess.run(
+        [*command, "-o", "json"], env=runs.env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    [shown] = json.loads(done.stdout)
+    assert [run["nodes"]["Pusher"] for run in shown["runs"]] == ["COMPLETE"]
+    assert shown["pushed_model"]["destination"] == pushed["destination"]
     # TFX's own pipeline function: the argument that feeds the RuntimeParameter of its name is
     # that one run parameter, with the argument as its default.
     function_dag = bag.dags["taxi_simple_function"]

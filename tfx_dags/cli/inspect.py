@@ -72,14 +72,16 @@ def show(folder: ParsedFolder, dag_id: str, *, runs: int) -> dict[str, Any]:
     compiled = compiled_entry(dag)
     manifest = json.loads((compiled / MANIFEST_FILE).read_text())
     tfx_env = dag_tfx_env(dag)
-    history = query_metadata("runs", "--pipeline", dag_id, tfx_env=tfx_env)
+    # The store the DAG's pipeline keeps its history in: the deployment's, or its own.
+    where = ("--pipeline", dag_id, "--pipeline-ir", str(compiled / "pipeline_ir.pb"))
+    history = query_metadata("runs", *where, tfx_env=tfx_env)
     # Newest first: by the newest ML Metadata execution of each run.
     recent = sorted(
         history.items(),
         key=lambda item: max(node["execution_id"] for node in item[1].values()),
         reverse=True,
     )[:runs]
-    pushed = query_metadata("pushed-models", "--pipeline", dag_id, tfx_env=tfx_env)
+    pushed = query_metadata("pushed-models", *where, tfx_env=tfx_env)
     return {
         "dag_id": dag_id,
         "file": dag_file(dag),

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tfx_dags.cli.dag_folder import CliError, ParsedFolder
-from tfx_dags.cli.inspect import dag_tfx_env, query_metadata
+from tfx_dags.cli.inspect import compiled_entry, dag_tfx_env, query_metadata
 from tfx_dags.common import settings
 
 
@@ -66,7 +66,10 @@ def run_dag(folder: ParsedFolder, dag_id: str, conf_json: str | None) -> dict[st
     pushed = None
     if run is not None:
         try:
-            pushes = query_metadata("pushed-models", "--pipeline", dag_id, tfx_env=dag_tfx_env(dag))
+            ir = str(compiled_entry(dag) / "pipeline_ir.pb")
+            pushes = query_metadata(
+                "pushed-models", "--pipeline", dag_id, "--pipeline-ir", ir, tfx_env=dag_tfx_env(dag)
+            )
         except CliError as error:
             print(f"tfx-dags run: the pushed model is unknown: {error}", file=sys.stderr)
             pushes = []

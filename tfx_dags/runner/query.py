@@ -11,6 +11,9 @@ and exec properties, and the states of all its executions in the run ("attempts"
 ``latest-pushed-model``: the newest one's folder, or exit 1.
 ``--output FILE``: the answer goes to FILE instead of stdout (the Airflow side's
 ``tfx_dags.airflow.mlmd_query`` reads it there: a node server child's stdout is the log).
+``--pipeline-ir IR``: the pipeline's compiled IR, for a pipeline that declares a store of its
+own (a TFX runner's file keeps its SQLite store): read there unless the pipeline has run with
+the deployment's store, as the TFX view reads it (``view_data.ViewData.of_pipeline``).
 Imports only ml_metadata, so it answers in about a second.
 """
 
@@ -21,10 +24,17 @@ import json
 import os
 import sys
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from tfx_dags.mlmd import lineage
-from tfx_dags.mlmd.connection import connection_config, open_store
+from tfx_dags.mlmd.connection import (
+    StoreMissing,
+    connection_config,
+    open_read_only,
+    open_store,
+    pipeline_store_config,
+)
 
 
 class RunHistory:
@@ -32,6 +42,24 @@ class RunHistory:
 
     def __init__(self, store: Any) -> None:
         self._lineage = lineage.Lineage(store)
+
+    @classmethod
+    def of_pipeline(cls, name: str, pipeline_ir: Path | None = None) -> RunHistory:
+        """The history of the pipeline ``name``: in the deployment's store where it has run
+        with that one, else in the store of its own its compiled IR declares, if any."""
+        own = pipeline_store_config(pipeline_ir) if pipeline_ir is not None else None
+        if own is None:
+            return cls(open_store(connection_config()))
+        try:
+            deployment = cls(open_read_only())
+            if deployment.has_pipeline(name):
+                return deployment
+        except StoreMissing:
+            pass  # no deployment store yet: the pipeline's own is the only one
+        return cls(open_read_only(own))
+
+    def has_pipeline(self, name: str) -> bool:
+        return self._lineage.pipeline_context(name) is not None
 
     def runs(self, pipeline_name: str) -> dict[str, dict[str, Any]]:
         return self._history(pipeline_name)[0]
@@ -113,8 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("query", choices=("runs", "pushed-models", "latest-pushed-model"))
     parser.add_argument("--pipeline", required=True)
     parser.add_argument("--output", help="write the answer to this file, not stdout")
+    parser.add_argument("--pipeline-ir", type=Path, help="where the pipeline's own store is")
     args = parser.parse_args(argv)
-    store = RunHistory(open_store(connection_config()))
+    store = RunHistory.of_pipeline(args.pipeline, args.pipeline_ir)
     if args.query == "runs":
         answer = json.dumps(store.runs(args.pipeline), indent=2, sort_keys=True)
     elif args.query == "pushed-models":
