@@ -173,8 +173,9 @@ def test_the_tfx_view_reads_the_sqlite_store_without_writing_it(
         output=tmp_path / "r.json",
     )
     assert (store.read_bytes(), store.stat().st_mtime_ns) == before
-    # Where nothing has run yet, the view finds no store and creates none.
+    # Where nothing has run yet, the view lists no pipeline and creates no store.
     missing = tmp_path / "none" / "metadata.sqlite"
     env = {**runs.env, "TFX_DAGS_METADATA_SQLITE": str(missing)}
-    assert _view_data(env, "pipelines", output=tmp_path / "n.json")["error"] == "not_found"
+    listed = _view_data(env, "pipelines", output=tmp_path / "n.json")
+    assert listed == {"pipelines": [], "tfx_lines": {}}
     assert not missing.parent.exists()

@@ -64,12 +64,13 @@ DAG_FILE = '''
 from tfx_dags.common import settings
 from tfx_dags.airflow.factory import runner_file_dag, pipeline_dag
 
-# One module file, two DAGs: the file's own multi-processing Beam args with the node server
-# on the example's data, then on a slice of it (what it tests is how Beam and the nodes run,
-# not how much data) with the training nodes in fresh interpreters.
+# One module file, two DAGs on a slice of the example's data (what they test is how Beam and
+# the nodes run, not how much data; chicago_taxi_simple runs on all of it): the file's own
+# multi-processing Beam args with the node server, then with the training nodes in fresh
+# interpreters.
 SERVER_OFF = {{node: {{"env": {{"TFX_DAGS_NODE_SERVER": "off"}}}} for node in {training!r}}}
 TAXI_VARIANTS = {{
-    "taxi_native_keras": ({multi_processing!r}, {{}}, "{taxi}/data/simple"),
+    "taxi_native_keras": ({multi_processing!r}, {{}}, "{taxi_slice}"),
     "taxi_native_keras_no_server": ({multi_processing!r}, SERVER_OFF, "{taxi_slice}"),
 }}
 for dag_id, (beam_args, task_overrides, data_root) in TAXI_VARIANTS.items():
