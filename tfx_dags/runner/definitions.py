@@ -40,7 +40,11 @@ from typing import Any
 from tfx_dags.common.errors import TfxDagsError
 from tfx_dags.common.graph import environment_digest
 from tfx_dags.common.pipeline_ref import PipelineRef
-from tfx_dags.runner.runner_stand_ins import CapturedRun, install_runner_stand_ins
+from tfx_dags.runner.runner_stand_ins import (
+    CapturedRun,
+    install_runner_stand_ins,
+    pipeline_name,
+)
 from tfx_dags.runner.user_code import add_python_path
 
 # What the factory passes a pipeline function besides its pipeline_kwargs.
@@ -179,17 +183,12 @@ def _the_one_run(path: Path, captured: list[CapturedRun]) -> CapturedRun:
             "pipeline instead: pipeline_dag(pipeline='/path/file.py:function')"
         )
     if len(captured) > 1:
-        runs = [f"{run.runner}: {_pipeline_name(run.pipeline)}" for run in captured]
+        runs = [f"{run.runner}: {pipeline_name(run.pipeline)}" for run in captured]
         raise DefinitionError(
             f"{path} hands {len(captured)} pipelines to TFX runners ({', '.join(runs)}); "
             "a DAG runs one: split the file, or name the function that returns one pipeline"
         )
     return captured[0]
-
-
-def _pipeline_name(pipeline: Any) -> str:
-    info = getattr(pipeline, "pipeline_info", None)
-    return str(getattr(info, "pipeline_name", type(pipeline).__name__))
 
 
 @contextmanager

@@ -117,13 +117,15 @@ def _module(name: str, **members: Any) -> types.ModuleType:
     return module
 
 
-def _pipeline_name(pipeline: Any) -> str:
+def pipeline_name(pipeline: Any) -> str:
+    """The name a recorded pipeline says it has (a stand-in's or a test's object too)."""
     info = getattr(pipeline, "pipeline_info", None)
-    return str(getattr(info, "pipeline_name", pipeline))
+    return str(getattr(info, "pipeline_name", type(pipeline).__name__))
 
 
-def _simple_module(name: str, runner: str, captured: list[CapturedRun]) -> types.ModuleType:
-    """LocalDagRunner() and BeamDagRunner(beam_orchestrator_args=..., config=...)."""
+def _recording_runner(runner: str, captured: list[CapturedRun]) -> type:
+    """A runner that takes any settings and records the pipeline its ``run`` gets, with the
+    names of those settings (LocalDagRunner, BeamDagRunner, KubeflowDagRunner)."""
 
     class Runner:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -134,7 +136,12 @@ def _simple_module(name: str, runner: str, captured: list[CapturedRun]) -> types
             captured.append(CapturedRun(runner, pipeline, ignored=ignored))
 
     Runner.__name__ = Runner.__qualname__ = runner
-    return _module(name, **{runner: Runner})
+    return Runner
+
+
+def _simple_module(name: str, runner: str, captured: list[CapturedRun]) -> types.ModuleType:
+    """LocalDagRunner() and BeamDagRunner(beam_orchestrator_args=..., config=...)."""
+    return _module(name, **{runner: _recording_runner(runner, captured)})
 
 
 def _airflow_module(captured: list[CapturedRun]) -> types.ModuleType:
@@ -159,7 +166,7 @@ def _airflow_module(captured: list[CapturedRun]) -> types.ModuleType:
                 )
             )
             # The file keeps a module-level name for Airflow 2's DagBag; nothing reads it.
-            return f"<TFX pipeline {_pipeline_name(tfx_pipeline)}, run by tfx_dags>"
+            return f"<TFX pipeline {pipeline_name(tfx_pipeline)}, run by tfx_dags>"
 
     return _module(
         AIRFLOW, AirflowPipelineConfig=AirflowPipelineConfig, AirflowDagRunner=AirflowDagRunner
@@ -172,21 +179,13 @@ def _kubeflow_module(captured: list[CapturedRun]) -> types.ModuleType:
     class KubeflowDagRunnerConfig(_Config):
         pass
 
-    class KubeflowDagRunner:
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            self.settings = _setting_names(kwargs) + (["(positional)"] if args else [])
-
-        def run(self, pipeline: Any, *args: Any, **kwargs: Any) -> None:
-            ignored = self.settings + [f"run.{name}" for name in sorted(kwargs)]
-            captured.append(CapturedRun("KubeflowDagRunner", pipeline, ignored=ignored))
-
     def get_default_kubeflow_metadata_config() -> _Config:
         # Kubeflow's own metadata service; the DAG uses its deployment's store instead.
         return _Config()
 
     return _module(
         KUBEFLOW,
-        KubeflowDagRunner=KubeflowDagRunner,
+        KubeflowDagRunner=_recording_runner("KubeflowDagRunner", captured),
         KubeflowDagRunnerConfig=KubeflowDagRunnerConfig,
         get_default_kubeflow_metadata_config=get_default_kubeflow_metadata_config,
         # TFX's pod label for the SDK that made a pipeline (tfx.utils.telemetry_utils).
