@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 from tfx_dags.common import settings
 from tfx_dags.common.contract import STORE_ENV, URI_ENV
 from tfx_dags.common.errors import ConfigError, TfxDagsError
+from tfx_dags.mlmd.lineage import PIPELINE_CONTEXT
 
 MYSQL_SCHEMES = ("mysql", "mariadb")
 
@@ -180,6 +181,30 @@ def pipeline_store_config(pipeline_ir: Path) -> Any:
     pipeline = pipeline_pb2.Pipeline()
     pipeline.ParseFromString(pipeline_ir.read_bytes())
     return own_connection_config(runner_utils.extract_local_deployment_config(pipeline))
+
+
+def open_pipeline_store(
+    name: str,
+    pipeline_ir: Path | None = None,
+    *,
+    opener: Callable[[Any], Any] = open_read_only,
+) -> Any:
+    """The store that holds the runs of pipeline ``name``, opened read-only by ``opener``
+    (given a config, or None for the deployment's): the deployment's where the pipeline has
+    run with it (every pipeline without a store of its own, and one whose DAG sets its own
+    aside: ``metadata_store="deployment"``), else the store its compiled IR ``pipeline_ir``
+    declares (a TFX runner's file keeps its own). StoreMissing where the store chosen has no
+    SQLite file yet. The TFX view and the query command both read a pipeline here."""
+    own = pipeline_store_config(pipeline_ir) if pipeline_ir is not None else None
+    try:
+        deployment = opener(None)
+    except StoreMissing:
+        if own is None:
+            raise
+    else:
+        if own is None or deployment.get_context_by_type_and_name(PIPELINE_CONTEXT, name):
+            return deployment
+    return opener(own)
 
 
 @contextmanager

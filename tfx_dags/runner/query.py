@@ -13,7 +13,8 @@ and exec properties, and the states of all its executions in the run ("attempts"
 ``tfx_dags.airflow.mlmd_query`` reads it there: a node server child's stdout is the log).
 ``--pipeline-ir IR``: the pipeline's compiled IR, for a pipeline that declares a store of its
 own (a TFX runner's file keeps its SQLite store): read there unless the pipeline has run with
-the deployment's store, as the TFX view reads it (``view_data.ViewData.of_pipeline``).
+the deployment's store, as the TFX view reads it (``connection.open_pipeline_store``). A
+pipeline with no store yet has no runs and no pushes.
 Imports only ml_metadata, so it answers in about a second.
 """
 
@@ -28,38 +29,24 @@ from pathlib import Path
 from typing import Any
 
 from tfx_dags.mlmd import lineage
-from tfx_dags.mlmd.connection import (
-    StoreMissing,
-    connection_config,
-    open_read_only,
-    open_store,
-    pipeline_store_config,
-)
+from tfx_dags.mlmd.connection import StoreMissing, open_pipeline_store
 
 
 class RunHistory:
     """A pipeline's runs and pushes, from the lineage ML Metadata holds."""
 
-    def __init__(self, store: Any) -> None:
-        self._lineage = lineage.Lineage(store)
+    def __init__(self, store: Any | None) -> None:
+        # None: no store exists yet, so the pipeline has no history.
+        self._lineage = lineage.Lineage(store) if store is not None else None
 
     @classmethod
     def of_pipeline(cls, name: str, pipeline_ir: Path | None = None) -> RunHistory:
-        """The history of the pipeline ``name``: in the deployment's store where it has run
-        with that one, else in the store of its own its compiled IR declares, if any."""
-        own = pipeline_store_config(pipeline_ir) if pipeline_ir is not None else None
-        if own is None:
-            return cls(open_store(connection_config()))
+        """The history of the pipeline ``name``, read where it keeps it
+        (``connection.open_pipeline_store``); empty where no store exists yet."""
         try:
-            deployment = cls(open_read_only())
-            if deployment.has_pipeline(name):
-                return deployment
+            return cls(open_pipeline_store(name, pipeline_ir))
         except StoreMissing:
-            pass  # no deployment store yet: the pipeline's own is the only one
-        return cls(open_read_only(own))
-
-    def has_pipeline(self, name: str) -> bool:
-        return self._lineage.pipeline_context(name) is not None
+            return cls(None)
 
     def runs(self, pipeline_name: str) -> dict[str, dict[str, Any]]:
         return self._history(pipeline_name)[0]
@@ -90,6 +77,8 @@ class RunHistory:
     ) -> tuple[dict[str, dict[str, Any]], list[Any], dict[int, Any]]:
         """Per run, per node: its latest execution; and every event of the pipeline's
         executions with its artifacts."""
+        if self._lineage is None:
+            return {}, [], {}
         executions = self._lineage.pipeline_executions(pipeline_name)
         all_events = self._lineage.events_of_executions(e.id for e in executions)
         events = defaultdict(list)

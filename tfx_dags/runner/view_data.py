@@ -35,6 +35,7 @@ from tfx_dags.mlmd.connection import (
     StoreMissing,
     describe,
     describe_config,
+    open_pipeline_store,
     open_read_only,
     pipeline_store_config,
 )
@@ -101,18 +102,11 @@ class ViewData:
         whose DAG sets its own aside: ``metadata_store="deployment"``), else the store its
         compiled IR ``pipeline_ir`` declares (a TFX runner's file keeps its own)."""
         _check_name(name)
-        own = pipeline_store_config(pipeline_ir) if pipeline_ir is not None else None
         try:
-            data = cls(open_store_read_only(), root=root)
-            if own is None or data.has_pipeline(name):
-                return data
-        except StoreMissing as error:
-            if own is None:
-                raise NotFound(str(error)) from None
-        try:
-            return cls(open_store_read_only(own), root=root)
+            store = open_pipeline_store(name, pipeline_ir, opener=open_store_read_only)
         except StoreMissing as error:
             raise NotFound(str(error)) from None
+        return cls(store, root=root)
 
     def has_pipeline(self, name: str) -> bool:
         return self._lineage.pipeline_context(name) is not None
@@ -409,7 +403,7 @@ def under_root(uri: str, root: Path) -> bool:
 def pipelines(*, own: dict[str, Path]) -> dict[str, Any]:
     """The pipelines with runs, and each one's TFX line where recorded: the deployment
     store's, and those of ``own`` (name: compiled IR of a pipeline with its own store) that
-    have runs in their own store and none in the deployment's (``ViewData.of_pipeline``'s
+    have runs in their own store and none in the deployment's (``open_pipeline_store``'s
     rule). An own store that cannot be read leaves its pipeline out, said on stderr: one
     broken pipeline never hides the others."""
     names: set[str] = set()
