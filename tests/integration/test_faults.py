@@ -10,9 +10,11 @@ One DAG, four runs, each hit by one fault while it runs or after it finished:
 
 Every run must complete; ML Metadata must hold exactly one successful Trainer execution per
 run and no artifact pointing at a partial model; killed nodes leave no process behind; the
-re-runs duplicate no artifact and push nothing new. Each Trainer's first attempt holds
-inside the user's training code (deployment.TrainerHolds) until its fault has struck; the
-retry then trains its hundred steps.
+re-runs duplicate no artifact and push nothing new. Beside them, a one-node DAG without
+retries (fault_last_try) has its node SIGKILLed, as the out-of-memory killer would: its task
+fails for good, and its failure callback closes the execution TFX left RUNNING. Each
+Trainer's first attempt holds inside the user's training code (deployment.TrainerHolds)
+until its fault has struck; the retry then trains its hundred steps.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ from tfx_dags.dev import local_airflow
 
 DAGS = Path(__file__).resolve().parent / "fault_dags"
 DAG_ID = "fault_penguin"
+LAST_TRY_DAG_ID = "fault_last_try"
+# What held_training/held_node.py's one node prints once its execution is registered.
+HOLDING = "held_node: holding"
 
 
 # The operator logs where its node runs: a child of the node server or of the task process.
@@ -79,10 +84,15 @@ class FaultRuns:
         self.deployment = deployment
         self.holds = holds
         deployment.wait_for_dag(DAG_ID)
+        deployment.wait_for_dag(LAST_TRY_DAG_ID)
         self.leftovers: dict[str, list[int]] = {}
         self._steps: dict[str, int] = {}
+        # Started first, struck once run 1 has ended: it holds meanwhile.
+        self.last_try_run = self._trigger_the_last_try()
+        first = self._run_killing_the_trainer(kill_parent=False)
+        self._kill_the_last_trys_node()
         self.run_ids = [
-            self._run_killing_the_trainer(kill_parent=False),
+            first,
             self._run_killing_the_trainer(kill_parent=True),
             self._run_restarting_the_scheduler(),
         ]
@@ -98,6 +108,15 @@ class FaultRuns:
         self.metadata = self._metadata()
         self.pushed = self._pushed()
         self.states = self._states()
+        self.last_try = self._wait_finished(self.last_try_run, dag_id=LAST_TRY_DAG_ID)
+        self.last_try_tasks = deployment.task_instances(LAST_TRY_DAG_ID, self.last_try_run)
+        self.last_try_log = self._task_log(LAST_TRY_DAG_ID, self.last_try_run, "Holds").read_text()
+        # The failure callback runs after the task has reported its state.
+        self.last_try_metadata = wait_for(
+            lambda: self._closed(self._metadata(LAST_TRY_DAG_ID)),
+            timeout=120,
+            what="the last try's execution to be closed",
+        )
 
     def _states(self) -> dict[str, dict[str, dict[str, Any]]]:
         return {
@@ -144,15 +163,52 @@ class FaultRuns:
         self._steps[str(run["dag_run_id"])] = steps
         return str(run["dag_run_id"])
 
-    def _wait_finished(self, run_id: str, after: float = 0) -> dict[str, Any]:
+    def _wait_finished(self, run_id: str, after: float = 0, dag_id: str = DAG_ID) -> dict[str, Any]:
         def finished() -> dict[str, Any] | None:
-            status, run = self.deployment.request("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}")
+            status, run = self.deployment.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
             ended = run.get("end_date") if status == 200 else None
             if run.get("state") in ("success", "failed") and ended and _timestamp(ended) > after:
                 return run
             return None
 
         return wait_for(finished, timeout=900, what=f"run {run_id} to finish")  # type: ignore[no-any-return]
+
+    def _task_log(self, dag_id: str, run_id: str, task_id: str) -> Path:
+        return (
+            self.deployment.home
+            / "airflow"
+            / "logs"
+            / f"dag_id={dag_id}"
+            / f"run_id={run_id}"
+            / f"task_id={task_id}"
+            / "attempt=1.log"
+        )
+
+    def _trigger_the_last_try(self) -> str:
+        status, run = self.deployment.request(
+            "POST", f"/api/v2/dags/{LAST_TRY_DAG_ID}/dagRuns", {"logical_date": None}
+        )
+        assert status == 200, run
+        return str(run["dag_run_id"])
+
+    def _kill_the_last_trys_node(self) -> None:
+        """SIGKILL of the node of the DAG without retries, while ML Metadata has its execution
+        RUNNING; the other runs go on meanwhile."""
+        run_id = self.last_try_run
+        log = self._task_log(LAST_TRY_DAG_ID, run_id, "Holds")
+        wait_for(
+            lambda: log.is_file() and HOLDING in log.read_text(errors="replace"),
+            timeout=600,
+            what="the last try's node to hold",
+            every=0.5,
+        )
+        node, _ = node_and_task(log.read_text(errors="replace"))
+        os.kill(node, signal.SIGKILL)
+
+    @staticmethod
+    def _closed(metadata: dict[str, Any]) -> dict[str, Any] | None:
+        attempts = [node["attempts"] for run in metadata.values() for node in run.values()]
+        return metadata if attempts and "RUNNING" not in sum(attempts, []) else None
 
     def _run_killing_the_trainer(self, *, kill_parent: bool) -> str:
         run_id = self._trigger()
@@ -188,9 +244,9 @@ class FaultRuns:
         self._wait_finished(run_id)
         return run_id
 
-    def _metadata(self) -> dict[str, Any]:
+    def _metadata(self, dag_id: str = DAG_ID) -> dict[str, Any]:
         env = {**self.deployment.env, "TFX_DAGS_METADATA_URI": self.deployment.databases.mlmd_uri}
-        return json.loads(local_airflow.tfx_query(env, "runs", "--pipeline", DAG_ID))  # type: ignore[no-any-return]
+        return json.loads(local_airflow.tfx_query(env, "runs", "--pipeline", dag_id))  # type: ignore[no-any-return]
 
     def _pushed(self) -> list[dict[str, Any]]:
         env = {**self.deployment.env, "TFX_DAGS_METADATA_URI": self.deployment.databases.mlmd_uri}
@@ -302,3 +358,21 @@ def test_a_cleared_task_or_run_re_runs_without_changing_anything(faults: FaultRu
     assert all_artifact_ids(faults.metadata) == all_artifact_ids(faults.metadata_before_clear)
     assert faults.pushed == faults.pushed_before_clear
     assert faults._serving_listing() == faults.serving_before_clear
+
+
+def test_a_node_killed_on_its_last_try_leaves_no_execution_running(faults: FaultRuns) -> None:
+    # TFX's launcher closes an execution at its end or when a retry takes it up; with no
+    # retry left, the task's failure callback closes it, saying why.
+    assert faults.last_try["state"] == "failed"
+    [task] = faults.last_try_tasks
+    assert (task["state"], task["try_number"]) == ("failed", 1), task
+    assert "TFX node Holds failed with exit code -9" in faults.last_try_log
+    [run] = faults.last_try_metadata.values()
+    assert run["Holds"]["attempts"] == ["FAILED"], run
+    assert run["Holds"]["properties"]["tfx_dags_closed"] == (
+        f"task Holds of run {faults.last_try_run} failed with its node unfinished"
+    )
+    execution_id = run["Holds"]["execution_id"]
+    assert f"execution(s) [{execution_id}] of node Holds, left unfinished, closed as FAILED" in (
+        faults.last_try_log
+    )

@@ -150,3 +150,65 @@ def test_a_bad_run_parameter_fails_the_task_before_any_node_starts(tmp_path: Pat
     )
     with pytest.raises(AirflowFailException, match=r"run parameter 'data_root': .*not a safe"):
         operator.execute({"run_id": "manual__1", "params": {"data_root": "../../etc"}})
+
+
+def test_the_failure_callback_closes_what_a_killed_or_lost_node_left_open(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tfx_dags.airflow import operators
+
+    asked: list[tuple[str, tuple[str, ...], dict[str, object]]] = []
+
+    def ask(module: str, *args: str, **kwargs: object) -> str:
+        asked.append((module, args, kwargs))
+        return "[7]\n"
+
+    monkeypatch.setattr(operators.mlmd_query, "ask", ask)
+    monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", "not-for-users")
+
+    def dags_own(context: object) -> None: ...
+
+    operator = TfxNodeOperator(
+        task_id="Trainer",
+        pipeline_ir="/ir.pb",
+        node_id="Trainer",
+        tfx_env="tfx116",
+        on_failure_callback=dags_own,
+    )
+    assert operator.on_failure_callback == [dags_own, operators.close_killed_execution]
+    context = {"task": operator, "run_id": "manual__1", "params": {}}
+
+    # A fresh operator (the DAG processor's, after a lost worker) cannot tell: it asks.
+    operators.close_killed_execution(context)
+    [(module, args, kwargs)] = asked
+    assert module == "tfx_dags.runner.close_execution"
+    assert args == (
+        *("--pipeline-ir", "/ir.pb", "--node-id", "Trainer", "--run-id", "manual__1"),
+        *("--reason", "task Trainer of run manual__1 failed with its node unfinished"),
+    )
+    assert kwargs["tfx_env"] == "tfx116" and kwargs["connection"] is False
+    environ = kwargs["environ"]
+    assert isinstance(environ, dict) and not [name for name in environ if "AIRFLOW" in name]
+    logged = capsys.readouterr().out  # Airflow's task logger writes there
+    assert "execution(s) [7] of node Trainer, left unfinished, closed as FAILED" in logged
+
+    # A node that exited by itself (here with its error): TFX closed its execution.
+    operator._node_exit = 1
+    operators.close_killed_execution(context)
+    assert len(asked) == 1
+    # A node killed by a signal (the out-of-memory killer): asked.
+    operator._node_exit = -9
+    operators.close_killed_execution(context)
+    assert len(asked) == 2
+    operator._node_exit = 0
+
+    # Killed by its timeout or by Airflow: asked; a store that does not answer is a warning.
+    operator.on_kill()
+
+    def no_answer(module: str, *args: str, **kwargs: object) -> str:
+        raise operators.mlmd_query.MetadataQueryError("ML Metadata did not answer")
+
+    monkeypatch.setattr(operators.mlmd_query, "ask", no_answer)
+    operators.close_killed_execution(context)
+    logged = capsys.readouterr().out
+    assert "the node's unfinished execution not closed: ML Metadata did not answer" in logged

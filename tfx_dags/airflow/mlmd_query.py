@@ -8,7 +8,8 @@ in the environment, forked by the node server like a node (a few hundred millise
 the server is warm; a fresh interpreter where it is off), with the ML Metadata connection
 the tasks use. The answer is what the command wrote to FILE, so that whatever TensorFlow
 prints never mixes into it. The modules: ``tfx_dags.runner.query`` and
-``tfx_dags.runner.view_data``.
+``tfx_dags.runner.view_data``, which read; ``tfx_dags.runner.close_execution``, which closes
+what a node killed on its task's last try left open (the operator's failure callback).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from airflow.sdk.exceptions import (
     AirflowSkipException,
 )
 
-from tfx_dags.airflow import node_env
+from tfx_dags.airflow import mlmd_query, node_env
 from tfx_dags.airflow.compile_cache import ensure_compiled
 from tfx_dags.airflow.params import RunParam, RuntimeBinding, is_template, resolve_run_kwargs
 from tfx_dags.common import settings, tfx_envs
@@ -121,6 +121,12 @@ class TfxNodeOperator(BaseOperator):
     ) -> None:
         if pushed_model_alias is not None:
             kwargs["outlets"] = [*kwargs.get("outlets", []), pushed_model_alias]
+        # The DAG's own failure callbacks first, then the close of what a killed node left open.
+        callbacks = kwargs.get("on_failure_callback") or []
+        kwargs["on_failure_callback"] = [
+            *(callbacks if isinstance(callbacks, list) else [callbacks]),
+            close_killed_execution,
+        ]
         super().__init__(**kwargs)
         self.pipeline_ir = pipeline_ir
         self.tfx_node_id = node_id
@@ -133,6 +139,8 @@ class TfxNodeOperator(BaseOperator):
         self.pushed_model_alias = pushed_model_alias
         self.input_channels = [tuple(channel) for channel in input_channels]
         self._node: node_client.NodeProcess | None = None
+        self._killed = False
+        self._node_exit: int | None = None
         # For lineage: the upstream artifacts this node is about to read (when lineage is
         # on), and what its execution read and wrote, as ML Metadata recorded it.
         self._expected_inputs: dict[str, list[dict[str, Any]]] = {}
@@ -314,7 +322,8 @@ class TfxNodeOperator(BaseOperator):
         for line in self._node.output():
             self.log.info("%s", line)
             last_line = line or last_line
-        return self._node.wait(), last_line
+        self._node_exit = self._node.wait()
+        return self._node_exit, last_line
 
     def _emit_pushed_model(self, context: Any, node_result: Mapping[str, Any]) -> None:
         if node_result.get("reused"):
@@ -336,9 +345,51 @@ class TfxNodeOperator(BaseOperator):
             context["outlet_events"][self.pushed_model_alias].add(asset, extra=extra)
             self.log.info("Asset event for the pushed model: %s %s", asset.uri, extra)
 
+    def close_unfinished_execution(self, context: Any) -> None:
+        """When the task fails with no retry left: what its node left NEW or RUNNING in ML
+        Metadata becomes FAILED (``tfx_dags.runner.close_execution``), since no retry will
+        take it up. Airflow calls it in the task's process (after a timeout, a kill, or a node
+        killed by a signal: the out-of-memory killer) or, for a lost worker, in the DAG
+        processor, on a fresh operator that cannot tell whether a node ran: it asks. A node
+        that exited by itself had TFX close its execution. Never raises: the task's own error
+        is the one to see."""
+        if self._node_exit is not None and self._node_exit >= 0 and not self._killed:
+            return  # the node ran to its own end: TFX closed its execution
+        run_id = str(context["run_id"])
+        try:
+            pipeline_ir = self._pipeline_ir(context)
+        except AirflowException:
+            pipeline_ir = self.pipeline_ir
+        reason = f"task {self.task_id} of run {run_id} failed with its node unfinished"
+        try:
+            answer = mlmd_query.ask(
+                "tfx_dags.runner.close_execution",
+                *("--pipeline-ir", pipeline_ir, "--node-id", self.tfx_node_id),
+                *("--run-id", run_id, "--reason", reason),
+                tfx_env=self.tfx_env,
+                environ=self.node_environment(),
+                connection=False,
+            )
+        except (TfxDagsError, AirflowException) as error:
+            self.log.warning("ML Metadata: the node's unfinished execution not closed: %s", error)
+            return
+        closed = json.loads(answer)
+        if closed:
+            self.log.warning(
+                "ML Metadata: execution(s) %s of node %s, left unfinished, closed as FAILED",
+                closed,
+                self.tfx_node_id,
+            )
+
     def on_kill(self) -> None:
+        self._killed = True
         if self._node is not None:
             self._node.terminate(grace_s=settings.kill_grace_s())
+
+
+def close_killed_execution(context: Any) -> None:
+    """Every TFX task's failure callback: ``TfxNodeOperator.close_unfinished_execution``."""
+    context["task"].close_unfinished_execution(context)
 
 
 def metadata_env() -> dict[str, str]:

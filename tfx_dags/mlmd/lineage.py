@@ -22,6 +22,8 @@ RUN_CONTEXT = "pipeline_run"
 NODE_CONTEXT = "node"
 # tfx_dags' own: the TFX line (``1.16``) whose runs a pipeline context holds (mlmd/tfx_lines).
 LINE_PROPERTY = "tfx_dags_tfx_line"
+# tfx_dags' own: why an execution TFX left unfinished was closed (``close_unfinished``).
+CLOSED_PROPERTY = "tfx_dags_closed"
 # TFX's Pusher (and tfx_dags' atomic one): the model in, what was pushed out.
 PUSHER_MODEL_KEY = "model"
 PUSHED_MODEL_KEY = "pushed_model"
@@ -141,6 +143,31 @@ def node_executions_in_run(store: Any, pipeline_name: str, node_id: str, run_id:
         return []
     in_node = {execution.id for execution in store.get_executions_by_context(node.id)}
     return [e for e in store.get_executions_by_context(run.id) if e.id in in_node]
+
+
+def close_unfinished(
+    store: Any, pipeline_name: str, node_id: str, run_id: str, *, reason: str
+) -> list[int]:
+    """Mark this node's executions in this run that are still NEW or RUNNING as FAILED, with
+    ``reason`` in the custom property ``tfx_dags_closed``; their ids. For a node killed on
+    its task's last try: TFX's launcher closes an execution only when it runs to its end,
+    or when a retry in the same run takes it up; without one it would stay RUNNING.
+    FAILED is what TFX records for a node that failed itself; a later cleared task takes
+    the execution up again as TFX's launcher does after such a failure."""
+    from ml_metadata.proto import metadata_store_pb2
+
+    unfinished = (metadata_store_pb2.Execution.NEW, metadata_store_pb2.Execution.RUNNING)
+    closed = [
+        execution
+        for execution in node_executions_in_run(store, pipeline_name, node_id, run_id)
+        if execution.last_known_state in unfinished
+    ]
+    for execution in closed:
+        execution.last_known_state = metadata_store_pb2.Execution.FAILED
+        execution.custom_properties[CLOSED_PROPERTY].string_value = reason
+    if closed:
+        store.put_executions(closed)
+    return [execution.id for execution in closed]
 
 
 def execution_artifacts(store: Any, execution_id: int) -> dict[str, Any]:
