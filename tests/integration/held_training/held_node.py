@@ -1,7 +1,6 @@
 """A one-node pipeline whose component, once TFX has registered its execution, says so in its
-log and holds: a fault then strikes the node while ML Metadata has it RUNNING."""
-
-from __future__ import annotations
+log and holds: a fault then strikes the node while ML Metadata has it RUNNING. (No
+``from __future__ import annotations``: TFX's @component reads its annotations as types.)"""
 
 import time
 from typing import Any
