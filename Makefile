@@ -76,8 +76,8 @@ test-fast: setup
 
 # Benchmarks print ratios against baselines measured in the same run; the report goes to
 # var/bench/RESULTS.md (bench/RESULTS.md is the committed, commented copy). About 40 minutes
-# here before the load benchmark (bench/load.py: 21 runs in a burst, then one after another);
-# BENCH_ARGS=--quick stops the scale curve at 100k rows and runs the load small (4 runs).
+# here, and 22 more for the load benchmark (bench/load.py: 21 runs in a burst, then one after
+# another); BENCH_ARGS=--quick stops the scale curve at 100k rows and runs the load small (4 runs).
 bench: setup
 	$(AIRFLOW_VENV)/bin/python bench/report.py $(BENCH_ARGS)
 

@@ -7,7 +7,7 @@ bench/module_file_overhead.py, bench/openlineage_overhead.py and bench/load.py o
 another (each prints ratios against a baseline it measures in the same run), shows their
 output as it comes, and writes it into one Markdown report with the machine it ran on.
 ``--quick`` stops the scale curve at 100k rows (about 10 minutes instead of 30 here) and runs
-the load benchmark small (2 DAGs x 2 runs, about 9 minutes here, instead of 7 x 3).
+the load benchmark small (2 DAGs x 2 runs, about 9 minutes here, instead of 7 x 3: 22).
 bench/RESULTS.md is the committed, commented copy of such a report.
 """
 
