@@ -7,7 +7,8 @@ The node's executions in the run that are still NEW or RUNNING become FAILED
 (``lineage.close_unfinished``); FILE gets their ids as JSON. The Airflow side runs it from
 the task's failure callback (``tfx_dags.airflow.operators``), through
 ``tfx_dags.airflow.mlmd_query`` with the node's own ML Metadata connection: a node killed on
-its last try (a timeout, a lost worker) is the one case where TFX's launcher closes nothing.
+its task's last try (by a signal, its timeout, a lost worker) is the one case where TFX's
+launcher closes nothing.
 Imports only ml_metadata and TFX's protos, so it answers in about a second.
 """
 
