@@ -150,6 +150,12 @@ def open_read_only(config: Any = None) -> Any:
     ``config`` (a pipeline's own, ``pipeline_store_config``); SQLite opened read-only,
     nothing created on MySQL; StoreMissing if there is no SQLite file yet."""
     config = connection_config(read_only=True) if config is None else read_only(config)
+    return open_existing(config)
+
+
+def open_existing(config: Any) -> Any:
+    """``open_store`` on a store that exists already: StoreMissing if there is no SQLite file
+    yet (nothing is created for a caller that has nothing to read or change there)."""
     if hasattr(config, "mysql") and config.HasField("sqlite"):
         if not Path(config.sqlite.filename_uri).exists():
             raise StoreMissing(f"no ML Metadata store at {config.sqlite.filename_uri} yet")

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from tfx_dags.mlmd import lineage
-from tfx_dags.mlmd.connection import node_connection_config, open_store
+from tfx_dags.mlmd.connection import StoreMissing, node_connection_config, open_existing
 
 
 def close(pipeline_ir: Path, node_id: str, run_id: str, reason: str) -> list[int]:
@@ -30,10 +30,10 @@ def close(pipeline_ir: Path, node_id: str, run_id: str, reason: str) -> list[int
     pipeline = pipeline_pb2.Pipeline()
     pipeline.ParseFromString(pipeline_ir.read_bytes())
     config, _ = node_connection_config(pipeline)
-    if hasattr(config, "mysql") and config.HasField("sqlite"):
-        if not Path(config.sqlite.filename_uri).exists():
-            return []  # no store yet: the node registered no execution
-    store = open_store(config)
+    try:
+        store = open_existing(config)
+    except StoreMissing:
+        return []  # no store yet: the node registered no execution
     return lineage.close_unfinished(
         store, pipeline.pipeline_info.id, node_id, run_id, reason=reason
     )
