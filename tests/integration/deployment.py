@@ -345,24 +345,37 @@ class TrainerHolds:
         (self.folder / str(steps)).unlink(missing_ok=True)
 
 
-def trainer_log_once_training(airflow_home: Path, dag_id: str, run_id: str, *, where: str) -> str:
-    """The log of the Trainer's first attempt once it is held inside the user's training
-    code (TrainerHolds): Airflow's task log under ``airflow_home``."""
-    log = (
-        airflow_home
-        / "logs"
-        / f"dag_id={dag_id}"
-        / f"run_id={run_id}"
-        / "task_id=Trainer"
-        / "attempt=1.log"
-    )
+def first_attempt_log(airflow_home: Path, dag_id: str, run_id: str, task_id: str) -> Path:
+    """Airflow's log of a task's first attempt under ``airflow_home``."""
+    run = airflow_home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
+    return run / f"task_id={task_id}" / "attempt=1.log"
+
+
+def first_attempt_log_once(
+    airflow_home: Path, dag_id: str, run_id: str, task_id: str, *, marker: str, what: str
+) -> str:
+    """The text of a task's first-attempt log once ``marker`` is in it."""
+    log = first_attempt_log(airflow_home, dag_id, run_id, task_id)
     wait_for(
-        lambda: log.is_file() and "held_trainer: holding" in log.read_text(errors="replace"),
+        lambda: log.is_file() and marker in log.read_text(errors="replace"),
         timeout=600,
-        what=f"the Trainer to start training{where}",
+        what=what,
         every=0.5,
     )
     return log.read_text(errors="replace")
+
+
+def trainer_log_once_training(airflow_home: Path, dag_id: str, run_id: str, *, where: str) -> str:
+    """The log of the Trainer's first attempt once it is held inside the user's training
+    code (TrainerHolds)."""
+    return first_attempt_log_once(
+        airflow_home,
+        dag_id,
+        run_id,
+        "Trainer",
+        marker="held_trainer: holding",
+        what=f"the Trainer to start training{where}",
+    )
 
 
 def copy_dags(folder: Path, *files: Path) -> Path:

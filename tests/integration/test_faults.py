@@ -33,6 +33,8 @@ from deployment import (
     Databases,
     Deployment,
     TrainerHolds,
+    first_attempt_log,
+    first_attempt_log_once,
     require_services,
     trainer_log_once_training,
     wait_for,
@@ -110,7 +112,9 @@ class FaultRuns:
         self.states = self._states()
         self.last_try = self._wait_finished(self.last_try_run, dag_id=LAST_TRY_DAG_ID)
         self.last_try_tasks = deployment.task_instances(LAST_TRY_DAG_ID, self.last_try_run)
-        self.last_try_log = self._task_log(LAST_TRY_DAG_ID, self.last_try_run, "Holds").read_text()
+        self.last_try_log = first_attempt_log(
+            deployment.home / "airflow", LAST_TRY_DAG_ID, self.last_try_run, "Holds"
+        ).read_text()
         # The failure callback runs after the task has reported its state.
         self.last_try_metadata = wait_for(
             lambda: self._closed(self._metadata(LAST_TRY_DAG_ID)),
@@ -173,17 +177,6 @@ class FaultRuns:
 
         return wait_for(finished, timeout=900, what=f"run {run_id} to finish")  # type: ignore[no-any-return]
 
-    def _task_log(self, dag_id: str, run_id: str, task_id: str) -> Path:
-        return (
-            self.deployment.home
-            / "airflow"
-            / "logs"
-            / f"dag_id={dag_id}"
-            / f"run_id={run_id}"
-            / f"task_id={task_id}"
-            / "attempt=1.log"
-        )
-
     def _trigger_the_last_try(self) -> str:
         status, run = self.deployment.request(
             "POST", f"/api/v2/dags/{LAST_TRY_DAG_ID}/dagRuns", {"logical_date": None}
@@ -194,15 +187,15 @@ class FaultRuns:
     def _kill_the_last_trys_node(self) -> None:
         """SIGKILL of the node of the DAG without retries, while ML Metadata has its execution
         RUNNING; the other runs go on meanwhile."""
-        run_id = self.last_try_run
-        log = self._task_log(LAST_TRY_DAG_ID, run_id, "Holds")
-        wait_for(
-            lambda: log.is_file() and HOLDING in log.read_text(errors="replace"),
-            timeout=600,
+        text = first_attempt_log_once(
+            self.deployment.home / "airflow",
+            LAST_TRY_DAG_ID,
+            self.last_try_run,
+            "Holds",
+            marker=HOLDING,
             what="the last try's node to hold",
-            every=0.5,
         )
-        node, _ = node_and_task(log.read_text(errors="replace"))
+        node, _ = node_and_task(text)
         os.kill(node, signal.SIGKILL)
 
     @staticmethod
