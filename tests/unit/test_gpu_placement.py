@@ -71,7 +71,7 @@ def test_a_task_override_names_an_executor_for_one_node() -> None:
             "Trainer": TaskOverride(executor="LocalExecutor"),
         },
     )
-    overrides = config.overrides()
+    overrides = config.check().overrides
     assert overrides["Evaluator"].operator_kwargs() == {"executor": "EdgeExecutor", "queue": "gpu"}
     # The factory applies the override over the placement: the Trainer back on LocalExecutor.
     placed = {**_placement(TRAINER), **overrides["Trainer"].operator_kwargs()}
@@ -86,4 +86,4 @@ def test_a_bad_executor_override_is_refused_naming_the_field(executor: object) -
         task_overrides={"Trainer": {"executor": executor}},
     )
     with pytest.raises(ConfigError, match=r"task_overrides\['Trainer'\]\.executor=.* must be"):
-        config.validate()
+        config.check()

@@ -164,9 +164,9 @@ def test_a_dag_naming_an_undeclared_environment_is_refused(
 ) -> None:
     monkeypatch.setenv("TFX_DAGS_TFX_ENVS", json.dumps(ENVS))
     config = {"dag_id": "d", "pipeline": "modules.penguin.pipeline:create_pipeline"}
-    PipelineDagConfig(**config, tfx_env="tfx116").validate()
+    PipelineDagConfig(**config, tfx_env="tfx116").check()
     with pytest.raises(ConfigError, match="tfx_env='tfx15' is not a TFX environment"):
-        PipelineDagConfig(**config, tfx_env="tfx15").validate()
+        PipelineDagConfig(**config, tfx_env="tfx15").check()
 
 
 def test_a_read_only_cache_still_gets_the_environments_versions(

@@ -1,4 +1,9 @@
-"""Typed configuration of one pipeline DAG, validated in named steps before anything is built."""
+"""Typed configuration of one pipeline DAG, validated in two named steps.
+
+``PipelineDagConfig.check`` (before the compile) checks each field on its own and returns a
+``CheckedConfig``; ``CheckedConfig.bind`` (after it) checks what the settings name against
+the compiled graph and returns the ``DagBinding`` the factory renders. Nothing else checks.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
 from typing import Any
 
 from tfx_dags.airflow.params import RunParam, as_run_param, param_schema
 from tfx_dags.common import tfx_envs
-from tfx_dags.common.errors import ConfigError
-from tfx_dags.common.graph import RuntimeParameter
+from tfx_dags.common.errors import ConfigError, PipelineCompileError
+from tfx_dags.common.graph import PipelineGraph, RuntimeParameter, TfxNode
 from tfx_dags.common.pipeline_ref import PipelineRef, parse_pipeline_ref
 
 # Airflow's own rule for dag_id and task_id (airflow.utils.helpers.KEY_REGEX).
@@ -133,8 +137,8 @@ class PipelineDagConfig:
     beam_args: Sequence[str] = ()
     tfx_env: str | None = None
 
-    def validate(self) -> PipelineRef:
-        """Check every field; return the parsed pipeline reference. Raises ConfigError."""
+    def check(self) -> CheckedConfig:
+        """Step 1, before the compile: check every field on its own. Raises ConfigError."""
         _validate_dag_id(self.dag_id)
         ref = parse_pipeline_ref(self.pipeline)
         _validate_pipeline_kwargs(self.pipeline_kwargs)
@@ -153,32 +157,44 @@ class PipelineDagConfig:
         if self.tfx_env is not None and not isinstance(self.tfx_env, str):
             raise ConfigError(f"tfx_env={self.tfx_env!r} must be the name of a TFX environment")
         tfx_envs.resolve(self.tfx_env)
-        self.overrides()
-        self.params()
-        return ref
+        return CheckedConfig(
+            config=self,
+            ref=ref,
+            overrides=_task_overrides(self.task_overrides),
+            argument_params=_argument_params(self.pipeline_kwargs, self.run_params),
+        )
 
-    def overrides(self) -> dict[str, TaskOverride]:
-        """``task_overrides`` as validated ``TaskOverride``s, by node id."""
-        if not isinstance(self.task_overrides, Mapping):
-            raise ConfigError(f"task_overrides={self.task_overrides!r} must be a mapping")
-        return {
-            node_id: task_override(node_id, value) for node_id, value in self.task_overrides.items()
-        }
 
-    def params(
-        self, runtime_parameters: Sequence[RuntimeParameter] | None = None
-    ) -> dict[str, CheckedParam]:
-        """``run_params`` of pipeline arguments, checked against their defaults.
+@dataclass(frozen=True)
+class CheckedConfig:
+    """A ``PipelineDagConfig`` whose fields passed step 1 (``PipelineDagConfig.check``): the
+    parsed pipeline reference, validated task overrides by node id, and the run parameters
+    of pipeline arguments, each checked against its default. ``bind`` is step 2."""
 
-        Entries may also name one of the pipeline's TFX RuntimeParameters (see
-        ``runtime_params``); those are known once the pipeline is compiled. Given them, a
-        name that is neither is refused; without them (before the compile), such names wait.
-        """
-        if runtime_parameters is None:
-            return dict(self._pipeline_params)
-        runtime = {parameter.name for parameter in runtime_parameters}
-        for name in self.run_params:
-            if name not in self.pipeline_kwargs and name not in runtime:
+    config: PipelineDagConfig
+    ref: PipelineRef
+    overrides: Mapping[str, TaskOverride]
+    argument_params: Mapping[str, CheckedParam]
+
+    def bind(self, graph: PipelineGraph) -> DagBinding:
+        """Step 2, after the compile: what the settings name must exist in the compiled
+        graph (its pipeline name, the overridden nodes, RuntimeParameters named by
+        run_params), and every node must make an Airflow task. Raises ConfigError (or
+        PipelineCompileError where the pipeline function, not the DAG file, is at fault)."""
+        config = self.config
+        _check_pipeline_name(self, graph)
+        node_ids = [node.node_id for node in graph.nodes]
+        unknown = sorted(set(self.overrides) - set(node_ids))
+        if unknown:
+            raise ConfigError(
+                f"task_overrides names {unknown}, not nodes of this pipeline; its nodes are "
+                f"{node_ids}"
+            )
+        for node in graph.nodes:
+            _check_node(node, self.overrides.get(node.node_id, TaskOverride()))
+        runtime = {parameter.name for parameter in graph.runtime_parameters}
+        for name in config.run_params:
+            if name not in config.pipeline_kwargs and name not in runtime:
                 raise ConfigError(
                     f"run_params[{name!r}] names no pipeline argument and no "
                     "RuntimeParameter of the pipeline; add "
@@ -187,45 +203,112 @@ class PipelineDagConfig:
         # An argument that feeds the RuntimeParameter of its name (TFX's own examples do:
         # RuntimeParameter('data_root', default=data_root)) is that parameter: TFX binds it
         # in each node, with no compile of its own.
-        return {
-            name: checked for name, checked in self._pipeline_params.items() if name not in runtime
+        argument_params = {
+            name: checked for name, checked in self.argument_params.items() if name not in runtime
         }
+        return DagBinding(
+            checked=self,
+            graph=graph,
+            argument_params=argument_params,
+            runtime_params=_runtime_params(config, graph.runtime_parameters),
+        )
 
-    @cached_property
-    def _pipeline_params(self) -> dict[str, CheckedParam]:
-        # Checked once: validate() before the compile, the factory after it.
-        if not isinstance(self.run_params, Mapping):
-            raise ConfigError(f"run_params={self.run_params!r} must be a mapping")
-        params = {}
-        for name, spec in self.run_params.items():
-            if name in self.pipeline_kwargs:
-                params[name] = CheckedParam.of(name, self.pipeline_kwargs[name], spec)
-            else:
-                as_run_param(name, spec)  # a RuntimeParameter's bounds: checked in shape now
-        return params
 
-    def runtime_params(
-        self, runtime_parameters: Sequence[RuntimeParameter]
-    ) -> dict[str, CheckedParam]:
-        """How a run may set each of the pipeline's TFX RuntimeParameters: its ``run_params``
-        entry (bounds, choices, a path root), else just its type and default."""
-        specs = {}
-        for parameter in runtime_parameters:
-            # A pipeline argument of the parameter's name is its default.
-            default = self.pipeline_kwargs.get(parameter.name, parameter.default)
-            if default is None:
-                raise ConfigError(
-                    f"RuntimeParameter {parameter.name!r} has no default; give it one (a "
-                    "scheduled run has no trigger values to take it from)"
-                )
-            run_param = as_run_param(
-                parameter.name, self.run_params.get(parameter.name, RunParam())
+@dataclass(frozen=True)
+class DagBinding:
+    """A checked config bound to its compiled graph (``CheckedConfig.bind``): everything the
+    factory renders, with nothing left to check.
+
+    ``argument_params``: run parameters of pipeline arguments (a run with other values is
+    compiled for them); ``runtime_params``: how a run may set each of the pipeline's TFX
+    RuntimeParameters (bound in each node, no compile)."""
+
+    checked: CheckedConfig
+    graph: PipelineGraph
+    argument_params: Mapping[str, CheckedParam]
+    runtime_params: Mapping[str, CheckedParam]
+
+    @property
+    def config(self) -> PipelineDagConfig:
+        return self.checked.config
+
+    def override(self, node_id: str) -> TaskOverride:
+        return self.checked.overrides.get(node_id, TaskOverride())
+
+
+def _check_pipeline_name(checked: CheckedConfig, graph: PipelineGraph) -> None:
+    config = checked.config
+    if graph.pipeline_name == config.dag_id:
+        return
+    if checked.ref.is_runner_file:
+        raise ConfigError(
+            f"{config.pipeline} runs the pipeline {graph.pipeline_name!r}: its "
+            f"DAG id is that name, not {config.dag_id!r}"
+        )
+    raise PipelineCompileError(
+        f"{config.pipeline} named its pipeline {graph.pipeline_name!r}; it must "
+        f"pass its pipeline_name argument ({config.dag_id!r}) to tfx.dsl.Pipeline"
+    )
+
+
+def _check_node(node: TfxNode, override: TaskOverride) -> None:
+    if not KEY_PATTERN.match(node.node_id):
+        raise ConfigError(
+            f"TFX node id {node.node_id!r} is not a valid Airflow task id; give the "
+            "component an id of letters, digits, '_', '.' and '-' with .with_id()"
+        )
+    if override.beam_args and not node.is_beam:
+        raise ConfigError(
+            f"task_overrides[{node.node_id!r}].beam_args: {node.node_id} is not a "
+            "Beam-backed component; Beam args reach CsvExampleGen, StatisticsGen, "
+            "Transform, Evaluator and other Beam components only"
+        )
+
+
+def _task_overrides(task_overrides: object) -> dict[str, TaskOverride]:
+    """``task_overrides`` as validated ``TaskOverride``s, by node id."""
+    if not isinstance(task_overrides, Mapping):
+        raise ConfigError(f"task_overrides={task_overrides!r} must be a mapping")
+    return {node_id: task_override(node_id, value) for node_id, value in task_overrides.items()}
+
+
+def _argument_params(
+    pipeline_kwargs: Mapping[str, Any], run_params: object
+) -> dict[str, CheckedParam]:
+    """``run_params`` of pipeline arguments, checked against their defaults. Other names may
+    be the pipeline's TFX RuntimeParameters, known after the compile: their bounds are
+    checked in shape now, their names by ``CheckedConfig.bind``."""
+    if not isinstance(run_params, Mapping):
+        raise ConfigError(f"run_params={run_params!r} must be a mapping")
+    params = {}
+    for name, spec in run_params.items():
+        if name in pipeline_kwargs:
+            params[name] = CheckedParam.of(name, pipeline_kwargs[name], spec)
+        else:
+            as_run_param(name, spec)
+    return params
+
+
+def _runtime_params(
+    config: PipelineDagConfig, runtime_parameters: Sequence[RuntimeParameter]
+) -> dict[str, CheckedParam]:
+    """How a run may set each of the pipeline's TFX RuntimeParameters: its ``run_params``
+    entry (bounds, choices, a path root), else just its type and default."""
+    specs = {}
+    for parameter in runtime_parameters:
+        # A pipeline argument of the parameter's name is its default.
+        default = config.pipeline_kwargs.get(parameter.name, parameter.default)
+        if default is None:
+            raise ConfigError(
+                f"RuntimeParameter {parameter.name!r} has no default; give it one (a "
+                "scheduled run has no trigger values to take it from)"
             )
-            if not run_param.description:
-                description = f"TFX RuntimeParameter ({parameter.type})"
-                run_param = replace(run_param, description=description)
-            specs[parameter.name] = CheckedParam.of(parameter.name, default, run_param)
-        return specs
+        run_param = as_run_param(parameter.name, config.run_params.get(parameter.name, RunParam()))
+        if not run_param.description:
+            description = f"TFX RuntimeParameter ({parameter.type})"
+            run_param = replace(run_param, description=description)
+        specs[parameter.name] = CheckedParam.of(parameter.name, default, run_param)
+    return specs
 
 
 @dataclass(frozen=True)

@@ -19,18 +19,13 @@ from typing import Any
 from airflow.sdk import DAG, Asset, AssetAlias, Param
 
 from tfx_dags.airflow.compile_cache import CompiledPipeline, ensure_compiled
-from tfx_dags.airflow.dag_config import (
-    KEY_PATTERN,
-    PipelineDagConfig,
-    TaskOverride,
-    parse_pipeline_ref,
-)
+from tfx_dags.airflow.dag_config import DagBinding, PipelineDagConfig, parse_pipeline_ref
 from tfx_dags.airflow.migration import dag_settings, merge_task_overrides
 from tfx_dags.airflow.operators import RunVariant, TfxNodeOperator
 from tfx_dags.airflow.params import RuntimeBinding
 from tfx_dags.common import settings
 from tfx_dags.common.contract import BEAM_ARGS_ENV
-from tfx_dags.common.errors import ConfigError, PipelineCompileError
+from tfx_dags.common.errors import ConfigError
 from tfx_dags.common.graph import TfxNode
 
 log = logging.getLogger(__name__)
@@ -108,8 +103,10 @@ def runner_cache_name(path: Path) -> str:
 
 
 def build_dag(config: PipelineDagConfig, *, compiled: CompiledPipeline | None = None) -> DAG:
-    """Compile the pipeline (or reuse the cached compile) and build its DAG."""
-    ref = config.validate()
+    """Check the config (step 1), compile the pipeline or reuse the cached compile, bind the
+    config to the compiled graph (step 2), and render the DAG."""
+    checked = config.check()
+    ref = checked.ref
     if ref.is_runner_file:
         # The file names its pipeline and root itself, as it did for its TFX runner.
         kwargs: dict[str, Any] = {}
@@ -126,46 +123,29 @@ def build_dag(config: PipelineDagConfig, *, compiled: CompiledPipeline | None = 
         compiled = ensure_compiled(
             cache_name=cache_name, ref=ref, kwargs=kwargs, tfx_env=config.tfx_env
         )
-    if compiled.graph.pipeline_name != config.dag_id:
-        if ref.is_runner_file:
-            raise ConfigError(
-                f"{config.pipeline} runs the pipeline {compiled.graph.pipeline_name!r}: its "
-                f"DAG id is that name, not {config.dag_id!r}"
-            )
-        raise PipelineCompileError(
-            f"{config.pipeline} named its pipeline {compiled.graph.pipeline_name!r}; it must "
-            f"pass its pipeline_name argument ({config.dag_id!r}) to tfx.dsl.Pipeline"
-        )
-    overrides = config.overrides()
-    unknown = sorted(set(overrides) - {node.node_id for node in compiled.graph.nodes})
-    if unknown:
-        raise ConfigError(
-            f"task_overrides names {unknown}, not nodes of this pipeline; its nodes are "
-            f"{[node.node_id for node in compiled.graph.nodes]}"
-        )
-    runtime_parameters = compiled.graph.runtime_parameters
-    params = config.params(runtime_parameters)
+    binding = checked.bind(compiled.graph)
     variant = RunVariant(
         dag_id=config.dag_id,
         pipeline=str(ref),
         pipeline_kwargs=kwargs,
-        run_params={name: checked.spec for name, checked in params.items()},
+        run_params={name: checked.spec for name, checked in binding.argument_params.items()},
         tfx_env=config.tfx_env,
     )
     # TFX RuntimeParameters are run parameters too (TFX's Airflow runner took them from
     # dag_run.conf); TFX binds them in each node, so they need no compile of their own.
-    runtime_params = config.runtime_params(runtime_parameters)
+    runtime_parameters = compiled.graph.runtime_parameters
     runtime = RuntimeBinding(
         defaults={
             parameter.name: config.pipeline_kwargs.get(parameter.name, parameter.default)
             for parameter in runtime_parameters
         },
-        specs={name: checked.spec for name, checked in runtime_params.items()},
+        specs={name: checked.spec for name, checked in binding.runtime_params.items()},
     )
     airflow_params = {
-        name: Param(**checked.schema) for name, checked in {**params, **runtime_params}.items()
+        name: Param(**checked.schema)
+        for name, checked in {**binding.argument_params, **binding.runtime_params}.items()
     }
-    return _airflow_dag(config, compiled, overrides, variant, runtime, airflow_params)
+    return _airflow_dag(binding, compiled, variant, runtime, airflow_params)
 
 
 def pushed_model_asset(serving_model_dir: str) -> Asset:
@@ -174,13 +154,13 @@ def pushed_model_asset(serving_model_dir: str) -> Asset:
 
 
 def _airflow_dag(
-    config: PipelineDagConfig,
+    binding: DagBinding,
     compiled: CompiledPipeline,
-    overrides: dict[str, TaskOverride],
     variant: RunVariant,
     runtime: RuntimeBinding,
     params: dict[str, Param],
 ) -> DAG:
+    config = binding.config
     schedule: Any = config.schedule
     if config.schedule_assets:
         schedule = [Asset(uri=uri) for uri in config.schedule_assets]
@@ -202,18 +182,7 @@ def _airflow_dag(
     )
     tasks = {}
     for node in compiled.graph.nodes:
-        if not KEY_PATTERN.match(node.node_id):
-            raise ConfigError(
-                f"TFX node id {node.node_id!r} is not a valid Airflow task id; give the "
-                "component an id of letters, digits, '_', '.' and '-' with .with_id()"
-            )
-        override = overrides.get(node.node_id, TaskOverride())
-        if override.beam_args and not node.is_beam:
-            raise ConfigError(
-                f"task_overrides[{node.node_id!r}].beam_args: {node.node_id} is not a "
-                "Beam-backed component; Beam args reach CsvExampleGen, StatisticsGen, "
-                "Transform, Evaluator and other Beam components only"
-            )
+        override = binding.override(node.node_id)
         tasks[node.node_id] = TfxNodeOperator(
             task_id=node.node_id,
             dag=dag,
