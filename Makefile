@@ -17,7 +17,7 @@ CHECKOUT_PTH := import sys, sysconfig, pathlib; \
 	pathlib.Path(sysconfig.get_paths()["purelib"], "tfx_dags_checkout.pth").write_text(sys.argv[1] + "\n")
 UV_COMPILE := $(AIRFLOW_VENV)/bin/uv pip compile --quiet --index-url https://pypi.org/simple
 
-.PHONY: setup browser demo view test test-fast lint bench gpu-check locks clean
+.PHONY: setup browser demo view test test-fast test-durations lint bench gpu-check locks clean
 
 setup: $(AIRFLOW_VENV)/.installed $(TFX_VENVS:%=%/.installed) browser
 
@@ -67,6 +67,11 @@ lint: setup
 PYTEST := $(AIRFLOW_VENV)/bin/pytest
 test: lint
 	$(PYTEST) tests -n 2 --dist loadgroup --durations=25
+
+# After a whole `make test`: what each module took there becomes the committed order
+# (tests/module_durations.json; the suite orders by it, the longest modules first).
+test-durations:
+	cp $${TMPDIR:-/tmp}/tfx-dags-tests-$$(id -u)/module_durations.json tests/module_durations.json
 
 # The inner loop: unit and DAG integrity tests, and whatever else needs no DAG run (the
 # `quick` marker); a few minutes at most.

@@ -50,10 +50,9 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "tests" / "integration")]
+sys.path[:0] = [str(PROJECT_ROOT)]
 
-from deployment import Databases, Deployment, wait_for  # noqa: E402
-
+from tests.support.deployment import Databases, Deployment, wait_for  # noqa: E402
 from tfx_dags.common import tfx_envs  # noqa: E402
 from tfx_dags.node_server import client as node_client  # noqa: E402
 

@@ -3,7 +3,7 @@
     .venv-airflow/bin/python bench/load.py [--runs-per-dag 3] [--dags a,b,...] [--no-baseline]
 
 A real deployment (api-server, scheduler, dag-processor, CeleryExecutor on Redis, Airflow on
-PostgreSQL, ML Metadata on MariaDB; tests/integration/load_run.py, which
+PostgreSQL, ML Metadata on MariaDB; tests/support/load_run.py, which
 tests/integration/test_celery_executor.py shares) with two default workers (``--concurrency``
 slots each) and one GPU worker (one slot): the factory sends every Trainer to the ``gpu``
 queue and the one-slot GPU pool. The DAGs of dags/ (all seven by default) are triggered
@@ -37,10 +37,9 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "tests" / "integration")]
+sys.path[:0] = [str(PROJECT_ROOT)]
 
-from load_run import LoadReport, LoadRun, RunRef, celery_deployment, workers  # noqa: E402
-
+from tests.support.load_run import LoadReport, LoadRun, RunRef, celery_deployment, workers  # noqa: E402
 from tfx_dags.node_server import client as node_client  # noqa: E402
 
 DAG_IDS = (

@@ -9,6 +9,7 @@ system's temporary folder.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -26,34 +27,17 @@ TIERS = ("unit", "integrity", "integration")
 # otherwise (``pytestmark = pytest.mark.timeout(...)``): a hang fails that test, naming what
 # it waited for, instead of running into CI's limit.
 TIER_TIMEOUTS = {"unit": 60, "integrity": 600, "integration": 900}
-# Integration modules by the time they take (--durations), the longest first; the rest
-# (unit, integrity, the quick ones) follow in their own order.
-# (Seconds measured in one serial run on the 2-core CI machine, 2026-12-03.)
-COST_ORDER = [
-    "integration/test_tfx_examples.py",  # 350
-    # The xdist group "sqlite_runs" (shared_runs.py): 260 together.
-    "integration/test_trainer_styles.py",
-    "integration/test_schema_drift.py",
-    "integration/test_openlineage.py",
-    "integration/test_edge_executor.py",  # 155
-    "integration/test_faults.py",  # 250 before its Trainers were held, not trained long
-    # 4 runs on three Celery workers, one killed: 230-310 (2026-12-03, shared, load 5-6).
-    "integration/test_celery_executor.py",
-    "integration/test_portable_beam.py",  # 110
-    "integration/test_template_projects.py",  # 140 (two template projects, both lines)
-    "integration/test_tfx116_example.py",  # 75
-    "integration/test_module_file_concurrency.py",  # 90
-    "integration/test_tfx_view.py",  # 80
-    "integration/test_cli.py",  # 70
-    "integration/test_penguin_e2e.py",  # 65
-    "integration/test_local_executor.py",  # 45
-    "integration/test_beam_args.py",  # 40
-    "integration/test_installed_wheel.py",  # 40 (build, two installs, one run)
-    "integration/test_user_pipeline_errors.py",  # 20
-]
+# Seconds each test module took (its shared runs included), as a whole run measured them:
+# the longest go out first, so that two workers finish together. A run of the whole suite
+# writes what it measured to MEASURED_DURATIONS (outside the checkout), which this process's
+# next run orders by; `make test-durations` copies it into the committed file.
+COMMITTED_DURATIONS = PROJECT_ROOT / "tests" / "module_durations.json"
+# A module measured nowhere yet: placed as a mid-sized integration module.
+UNMEASURED_S = 60.0
 # What test sessions share, outside the checkout, per user: the compiled-pipeline cache
 # (entries keyed by content) and the migrated Airflow databases the tests copy.
 TEST_CACHE = Path(tempfile.gettempdir()) / f"tfx-dags-tests-{os.getuid()}"
+MEASURED_DURATIONS = TEST_CACHE / "module_durations.json"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -83,7 +67,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # The longest modules first, so that two workers finish together (xdist hands modules
     # out in this order); each module's own order is kept.
-    items.sort(key=lambda item: cost_rank(Path(str(item.fspath))))
+    durations = module_durations()
+    items.sort(key=lambda item: -durations.get(module_name(item.nodeid), UNMEASURED_S))
     for item in items:
         tier = Path(str(item.fspath)).relative_to(PROJECT_ROOT / "tests").parts[0]
         if tier in TIERS:
@@ -95,7 +80,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``-n 2 --dist loadgroup``: each module stays on one worker (its module fixtures run
     once), and modules that share a session fixture name one ``xdist_group`` and stay together.
-    Modules go out in collection order, the longest first (``COST_ORDER``)."""
+    Modules go out in collection order, the longest first (``module_durations``)."""
     from xdist.scheduler import LoadGroupScheduling
 
     class ModuleOrGroupScheduling(LoadGroupScheduling):
@@ -110,9 +95,47 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return ModuleOrGroupScheduling(config, log)
 
 
-def cost_rank(module: Path) -> int:
-    name = module.relative_to(PROJECT_ROOT / "tests").as_posix()
-    return COST_ORDER.index(name) if name in COST_ORDER else len(COST_ORDER)
+def module_name(nodeid: str) -> str:
+    """``tests/integration/test_cli.py::test_x`` -> ``integration/test_cli.py``."""
+    return nodeid.split("::", 1)[0].removeprefix("tests/")
+
+
+def module_durations() -> dict[str, float]:
+    """Seconds per module: the committed measurement, updated by this machine's last run."""
+    durations: dict[str, float] = {}
+    for path in (COMMITTED_DURATIONS, MEASURED_DURATIONS):
+        try:
+            durations.update(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            continue
+    return durations
+
+
+_spent: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # On the controller too when xdist runs the tests: every worker's reports reach it.
+    _spent[module_name(report.nodeid)] = _spent.get(module_name(report.nodeid), 0.0) + float(
+        report.duration
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Record what each module took, for the next run's order: on the controller (or a run
+    without xdist), after a run of whole modules (no -m, -k, --lf, -x) that ran DAGs;
+    modules not run keep what was measured before."""
+    if hasattr(session.config, "workerinput") or not any(
+        name.startswith("integration/") for name in _spent
+    ):
+        return
+    options = session.config.option
+    if options.markexpr or options.keyword or getattr(options, "lf", False) or options.maxfail:
+        return
+    measured = module_durations() if MEASURED_DURATIONS.is_file() else {}
+    measured.update({name: round(seconds, 1) for name, seconds in _spent.items()})
+    MEASURED_DURATIONS.parent.mkdir(parents=True, exist_ok=True)
+    MEASURED_DURATIONS.write_text(json.dumps(dict(sorted(measured.items())), indent=1) + "\n")
 
 
 @pytest.hookimpl(wrapper=True)

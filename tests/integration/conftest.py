@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from shared_runs import DriftRuns, StyleRuns
+
+from tests.support.shared_runs import DriftRuns, StyleRuns
 
 
 @pytest.fixture(scope="session")

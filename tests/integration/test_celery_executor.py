@@ -4,7 +4,7 @@ a GPU worker, one default worker killed mid-run.
 The GPU worker consumes only the ``gpu`` queue, the default workers only ``default``. Two
 runs of each of two DAGs (scale_penguin_a on TFX 1.16, scale_penguin_b on TFX 1.15) are
 triggered at once; while a default worker runs a task, its whole process group is SIGKILLed
-and the worker restarted (tests/integration/load_run.py, shared with bench/load.py). Every run
+and the worker restarted (tests/support/load_run.py, shared with bench/load.py). Every run
 must succeed, the killed worker's tasks through their retry; no two Trainers overlap (one
 GPU, a one-slot pool); ML Metadata holds no execution left NEW or RUNNING; each run pushes at
 most one model, complete; the Trainer ran on the GPU worker and every other task on a
@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from deployment import require_services
-from load_run import GPU_WORKER, LoadReport, LoadRun, celery_deployment, workers
 
+from tests.support.deployment import require_services
+from tests.support.load_run import GPU_WORKER, LoadReport, LoadRun, celery_deployment, workers
 from tfx_dags.common import settings
 
 DAGS = Path(__file__).resolve().parent / "scheduler_dags"

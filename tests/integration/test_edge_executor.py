@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from deployment import (
+
+from tests.support.deployment import (
     AIRFLOW,
     HELD_PENGUIN,
     Databases,
@@ -46,7 +47,6 @@ from deployment import (
     trainer_log_once_training,
     wait_for,
 )
-
 from tfx_dags.common import settings
 from tfx_dags.dev import local_airflow
 from tfx_dags.node_server import client as node_client

@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from deployment import (
+
+from tests.support.deployment import (
     Databases,
     Deployment,
     TrainerHolds,
@@ -39,7 +40,6 @@ from deployment import (
     trainer_log_once_training,
     wait_for,
 )
-
 from tfx_dags.dev import local_airflow
 
 DAGS = Path(__file__).resolve().parent / "fault_dags"

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from deployment import Databases, Deployment, require_services
 
+from tests.support.deployment import Databases, Deployment, require_services
 from tfx_dags.common import settings, tfx_envs
 from tfx_dags.dev import local_airflow
 

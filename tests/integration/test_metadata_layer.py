@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_beam_args import compile_penguin
 
+from tests.support.penguin_nodes import compile_penguin
 from tfx_dags.common import settings
 
 # No DAG run: part of `make test-fast`.

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from deployment import Databases, Deployment, require_services
-from shared_runs import write_slice
 
+from tests.support.deployment import Databases, Deployment, require_services
+from tests.support.shared_runs import write_slice
 from tfx_dags.dev import local_airflow
 
 TAXI = Path(__file__).resolve().parents[1] / "tfx_examples" / "chicago_taxi_pipeline"

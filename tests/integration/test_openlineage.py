@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
-from shared_runs import LINEAGE_NAMESPACE, DriftRuns, StyleRuns
 
+from tests.support.shared_runs import LINEAGE_NAMESPACE, DriftRuns, StyleRuns
 from tfx_dags.common import settings
 
 SPEC = Path(__file__).resolve().parents[1] / "openlineage_spec"

@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from deployment import free_port
-from shared_runs import write_slice
-from test_beam_args import run_node
 
+from tests.support.deployment import free_port
+from tests.support.penguin_nodes import run_node
+from tests.support.shared_runs import write_slice
 from tfx_dags.airflow.compile_cache import ensure_compiled
 from tfx_dags.authoring.beam_args import portable_args
 from tfx_dags.common import settings, tfx_envs

@@ -8,7 +8,8 @@ task log, without retrying; Transform and the Trainer never run.
 from __future__ import annotations
 
 import pytest
-from shared_runs import DRIFTS, DriftRuns
+
+from tests.support.shared_runs import DRIFTS, DriftRuns
 
 # The runs are DriftRuns (shared_runs.py), which test_openlineage.py reads too.
 pytestmark = pytest.mark.xdist_group("sqlite_runs")

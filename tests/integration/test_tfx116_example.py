@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from shared_runs import tree_digest, write_slice
 
+from tests.support.shared_runs import tree_digest, write_slice
 from tfx_dags.airflow import mlmd_query
 from tfx_dags.common import tfx_envs
 from tfx_dags.dev import local_airflow

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from shared_runs import write_slice
 
+from tests.support.shared_runs import write_slice
 from tfx_dags.common import settings
 from tfx_dags.dev import local_airflow
 

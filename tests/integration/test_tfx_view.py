@@ -25,9 +25,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import Browser, require_browser
-from deployment import ADMIN_PASSWORD, Databases, Deployment, free_port, require_services
 
+from tests.support.browser import Browser, require_browser
+from tests.support.deployment import (
+    ADMIN_PASSWORD,
+    Databases,
+    Deployment,
+    free_port,
+    require_services,
+)
 from tfx_dags.common import settings
 from tfx_dags.ui import plots
 from tfx_dags.ui.source import NotFound, ViewSource, ViewSourceError

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from shared_runs import STYLES, Style, StyleRuns, tree_digest
+
+from tests.support.shared_runs import STYLES, Style, StyleRuns, tree_digest
 
 SCORE_MODEL = Path(__file__).resolve().parents[1] / "tfx_env" / "score_model.py"
 # The runs are StyleRuns (shared_runs.py), which test_openlineage.py reads too.

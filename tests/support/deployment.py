@@ -319,7 +319,9 @@ def wait_for(check: Callable[[], Any], *, timeout: float, what: str, every: floa
 
 
 # The pipeline file of the fault tests: penguin, its Trainer held while the test holds it.
-HELD_PENGUIN = Path(__file__).resolve().parent / "held_training" / "held_penguin.py"
+HELD_PENGUIN = (
+    Path(__file__).resolve().parents[1] / "integration" / "held_training" / "held_penguin.py"
+)
 
 
 @dataclass

@@ -15,7 +15,12 @@ import textwrap
 import time
 from pathlib import Path
 
-from test_operator import alive, wait_until_gone
+import pytest
+
+from tests.support.processes import alive, wait_until_gone
+
+# Real processes, no DAG run: in make test-fast.
+pytestmark = pytest.mark.quick
 
 NODE = textwrap.dedent(
     """

@@ -13,6 +13,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowTaskTimeout
 from airflow.sdk.execution_time.timeout import timeout
 
+from tests.support.processes import wait_until_gone
 from tfx_dags.airflow.operators import TfxNodeOperator
 from tfx_dags.node_server.client import SpawnedNode
 
@@ -33,23 +34,6 @@ STUBBORN_TREE = textwrap.dedent(
 )
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is dead but still listed until its parent reaps it.
-    status = Path(f"/proc/{pid}/status")
-    return status.exists() and "zombie" not in status.read_text()
-
-
-def wait_until_gone(pids: list[int], within_s: float) -> list[int]:
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline and any(alive(pid) for pid in pids):
-        time.sleep(0.05)
-    return [pid for pid in pids if alive(pid)]
-
-
 def test_the_whole_group_is_killed_even_a_child_that_ignores_sigterm() -> None:
     node = SpawnedNode([sys.executable, "-c", STUBBORN_TREE], env=os.environ)
     child = int(next(node.output()))
@@ -65,7 +49,7 @@ def stubborn_node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     fake_python.chmod(0o755)
     monkeypatch.setenv("TFX_DAGS_TFX_PYTHON", str(fake_python))
     monkeypatch.setenv("TFX_DAGS_KILL_GRACE", "1")
-    # A fresh process per node: tests/unit/test_node_server.py covers the served path.
+    # A fresh process per node: tests/integration/node_server/test_server.py covers the served path.
     monkeypatch.setenv("TFX_DAGS_NODE_SERVER", "off")
     pids_file = tmp_path / "pids"
     monkeypatch.setenv("PIDS_FILE", str(pids_file))

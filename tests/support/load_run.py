@@ -28,8 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from deployment import Databases, Deployment, free_port, wait_for
-
+from tests.support.deployment import Databases, Deployment, free_port, wait_for
 from tfx_dags.common import settings
 from tfx_dags.dev import local_airflow
 

@@ -64,7 +64,7 @@ def test_a_text_column_with_a_few_number_like_values_is_text(tmp_path: Path) -> 
 
 
 def test_the_shipped_data_sets_pass() -> None:
-    data = Path(__file__).resolve().parents[2] / "data"
+    data = Path(__file__).resolve().parents[3] / "data"
     for name in ("penguin", "taxi", "digits"):
         assert check_csv_folder(str(data / name)) > 300, name
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 BASE = ("tfx_dags.common.errors", "TfxDagsError")
 # Exceptions of other libraries, seen only by name: ``errors.AlreadyExistsError``.
 FOREIGN_SUFFIXES = ("Error", "Exception", "Exit", "Interrupt")

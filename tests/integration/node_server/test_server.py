@@ -16,9 +16,12 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
-from test_operator import alive, wait_until_gone
 
+from tests.support.processes import alive, wait_until_gone
 from tfx_dags.node_server import client as node_client
+
+# Real processes, no DAG run: in make test-fast.
+pytestmark = pytest.mark.quick
 
 FAKE_NODE = textwrap.dedent(
     """
