@@ -38,7 +38,7 @@ from types import FrameType
 from typing import Any
 
 from tfx_dags.common.errors import TfxDagsError
-from tfx_dags.common.graph import environment_digest
+from tfx_dags.common.manifest import environment_digest
 from tfx_dags.common.pipeline_ref import PipelineRef
 from tfx_dags.runner.runner_stand_ins import (
     CapturedRun,
