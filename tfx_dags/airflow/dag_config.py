@@ -18,12 +18,10 @@ from tfx_dags.airflow.params import RunParam, as_run_param, param_schema
 from tfx_dags.common import tfx_envs
 from tfx_dags.common.errors import ConfigError, PipelineCompileError
 from tfx_dags.common.graph import PipelineGraph, RuntimeParameter, TfxNode
-from tfx_dags.common.pipeline_ref import PipelineRef, parse_pipeline_ref
+from tfx_dags.common.pipeline_ref import FACTORY_ARGUMENTS, PipelineRef, parse_pipeline_ref
 
 # Airflow's own rule for dag_id and task_id (airflow.utils.helpers.KEY_REGEX).
 KEY_PATTERN = re.compile(r"^[\w.-]+$")
-# The factory passes these to the pipeline function itself.
-FACTORY_KWARGS = ("pipeline_name", "pipeline_root")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Where a node's ML Metadata comes from when the pipeline declares its own store.
 METADATA_STORES = ("pipeline", "deployment")
@@ -337,7 +335,7 @@ def _validate_pipeline_kwargs(kwargs: object) -> None:
     if not isinstance(kwargs, Mapping):
         raise ConfigError(f"pipeline_kwargs must be a mapping, got {type(kwargs).__name__}")
     for key in kwargs:
-        if key in FACTORY_KWARGS:
+        if key in FACTORY_ARGUMENTS:
             raise ConfigError(
                 f"pipeline_kwargs[{key!r}] is set by the factory (from dag_id and "
                 "TFX_DAGS_HOME); remove it from the DAG file"

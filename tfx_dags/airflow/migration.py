@@ -1,7 +1,7 @@
 """A TFX ``AirflowDagRunner`` file's DAG settings, carried over to Airflow 3.
 
 The compile step records the ``airflow_dag_config`` the file passed to
-``AirflowPipelineConfig`` (as JSON: see ``runner/definitions.py``); here it becomes
+``AirflowPipelineConfig`` (as JSON: ``common/json_dates.py``); here it becomes
 ``PipelineDagConfig`` settings. What Airflow 3 changed for every DAG applies here too: a
 setting the file leaves out takes Airflow 3's default (no schedule, no catchup), not Airflow
 2's (daily, catch up). A naive ``start_date`` is UTC, as Airflow's default timezone.
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tfx_dags.airflow.dag_config import TaskOverride, task_override
+from tfx_dags.common import json_dates
 from tfx_dags.common.errors import ConfigError
 from tfx_dags.common.graph import PipelineGraph
 
@@ -58,18 +59,17 @@ def _schedule(where: str, value: Any) -> str | timedelta | None:
 
 
 def _datetime(where: str, value: Any) -> datetime:
-    if not isinstance(value, Mapping) or not isinstance(value.get("datetime"), str):
+    moment = json_dates.decode_datetime(value)
+    if moment is None:
         raise ConfigError(f"{where}={value!r} is not a datetime")
-    moment = datetime.fromisoformat(value["datetime"])
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _timedelta(where: str, value: Any) -> timedelta:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)  # Airflow 2 read bare numbers as seconds
-    if not isinstance(value, Mapping) or not isinstance(value.get("timedelta_s"), int | float):
+    duration = json_dates.decode_timedelta(value)
+    if duration is None:
         raise ConfigError(f"{where}={value!r} is not a timedelta")
-    return timedelta(seconds=value["timedelta_s"])
+    return duration
 
 
 def merge_task_overrides(settings: Mapping[str, Any], overrides: Any) -> Any:

@@ -113,13 +113,13 @@ def heavy_imports(folder: Path) -> list[Problem]:
     script = f"""
 import importlib.util, json, sys
 import airflow.sdk
-from tfx_dags.airflow import compile_cache
+from tfx_dags.airflow import compile_process
 
 def _no_compile(*args, **kwargs):
     raise RuntimeError("not compiled again by the import check")
 
 # The pipelines were compiled (or failed) just before: files are only imported here.
-compile_cache._compile_into = _no_compile
+compile_process.compile_into = _no_compile
 sys.path.append({str(folder)!r})  # as Airflow puts its dags_folder on the path
 heavy = {HEAVY_MODULES!r}
 found = {{}}

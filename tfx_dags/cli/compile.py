@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tfx_dags.airflow import compile_cache
-from tfx_dags.airflow.compile_cache import CompileRequest
+from tfx_dags.airflow import compile_cache, compile_entries
+from tfx_dags.airflow.compile_observer import CompileRequest
 from tfx_dags.cli.dag_folder import CliError, ParsedFolder, parse
 from tfx_dags.common import settings
 from tfx_dags.common.errors import TfxDagsError
@@ -138,13 +138,13 @@ def prune(folder: ParsedFolder, *, dry_run: bool = False) -> tuple[list[Pruned],
         for entry in sorted(cache.iterdir()):
             if not entry.is_dir():
                 continue
-            if entry.name.startswith(compile_cache.STAGING_PREFIX):
-                if compile_cache.last_used(entry) < stale_staging:
+            if entry.name.startswith(compile_entries.STAGING_PREFIX):
+                if compile_entries.last_used(entry) < stale_staging:
                     removed.append(Pruned(str(entry), "an abandoned compile"))
                 continue
             if entry in current:
                 kept.append(Pruned(str(entry), "a DAG of the folder uses it"))
-            elif active_since is not None and compile_cache.last_used(entry) >= active_since:
+            elif active_since is not None and compile_entries.last_used(entry) >= active_since:
                 kept.append(Pruned(str(entry), "used since the oldest active DAG run began"))
             else:
                 removed.append(Pruned(str(entry), "unused"))

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tfx_dags.airflow import compile_cache
-from tfx_dags.airflow.compile_cache import CompileRequest
+from tfx_dags.airflow import compile_observer
+from tfx_dags.airflow.compile_observer import CompileRequest
 from tfx_dags.airflow.operators import TfxNodeOperator
 from tfx_dags.common.errors import TfxDagsError
 
@@ -58,7 +58,7 @@ def parse(folder: Path | None, *, defer_compiles: bool = False) -> ParsedFolder:
         raise CliError(f"DAG folder {folder} does not exist")
     if str(folder) not in sys.path:
         sys.path.append(str(folder))  # as Airflow puts its dags_folder on the path
-    with compile_cache.observe(defer_misses=defer_compiles) as compiles:
+    with compile_observer.observe(defer_misses=defer_compiles) as compiles:
         bag = DagBag(dag_folder=str(folder), load_op_links=False)
     errors = {str(_absolute(folder, path)): error for path, error in bag.import_errors.items()}
     return ParsedFolder(folder, dict(bag.dags), errors, list(compiles))

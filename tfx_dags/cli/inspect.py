@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from tfx_dags.airflow import mlmd_query
-from tfx_dags.airflow.compile_cache import MANIFEST_FILE
 from tfx_dags.airflow.operators import TfxNodeOperator
 from tfx_dags.cli.dag_folder import CliError, ParsedFolder, dag_file
 from tfx_dags.common import tfx_envs
+from tfx_dags.common.errors import ManifestError
+from tfx_dags.common.manifest import Manifest, ir_path
 
 
 def pipeline_rows(folder: ParsedFolder) -> list[dict[str, Any]]:
@@ -70,10 +71,13 @@ def show(folder: ParsedFolder, dag_id: str, *, runs: int) -> dict[str, Any]:
     if dag not in list(folder.pipelines()):
         raise CliError(f"DAG {dag_id!r} runs no TFX node")
     compiled = compiled_entry(dag)
-    manifest = json.loads((compiled / MANIFEST_FILE).read_text())
+    try:
+        manifest = Manifest.read(compiled)
+    except ManifestError as error:
+        raise CliError(str(error)) from None
     tfx_env = dag_tfx_env(dag)
     # The store the DAG's pipeline keeps its history in: the deployment's, or its own.
-    where = ("--pipeline", dag_id, "--pipeline-ir", str(compiled / "pipeline_ir.pb"))
+    where = ("--pipeline", dag_id, "--pipeline-ir", str(ir_path(compiled)))
     history = query_metadata("runs", *where, tfx_env=tfx_env)
     # Newest first: by the newest ML Metadata execution of each run.
     recent = sorted(
@@ -85,13 +89,13 @@ def show(folder: ParsedFolder, dag_id: str, *, runs: int) -> dict[str, Any]:
     return {
         "dag_id": dag_id,
         "file": dag_file(dag),
-        "pipeline": manifest.get("pipeline_name"),
+        "pipeline": manifest.pipeline_name,
         "tfx_env": tfx_env.name,
         "tfx": tfx_envs.installed(tfx_env).get("tfx", "?"),
         "compiled": str(compiled),
-        "ir": str(compiled / "pipeline_ir.pb"),
+        "ir": str(ir_path(compiled)),
         "cache_key": compiled.name,
-        "pipeline_root": manifest.get("pipeline_root", ""),
+        "pipeline_root": manifest.pipeline_root,
         "nodes": node_rows(dag),
         "runs": [
             {

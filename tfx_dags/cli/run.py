@@ -16,6 +16,7 @@ from typing import Any
 from tfx_dags.cli.dag_folder import CliError, ParsedFolder
 from tfx_dags.cli.inspect import compiled_entry, dag_tfx_env, query_metadata
 from tfx_dags.common import settings
+from tfx_dags.common.manifest import ir_path
 
 
 def checked_conf(dag: Any, conf_json: str | None) -> dict[str, Any]:
@@ -66,7 +67,7 @@ def run_dag(folder: ParsedFolder, dag_id: str, conf_json: str | None) -> dict[st
     pushed = None
     if run is not None:
         try:
-            ir = str(compiled_entry(dag) / "pipeline_ir.pb")
+            ir = str(ir_path(compiled_entry(dag)))
             pushes = query_metadata(
                 "pushed-models", "--pipeline", dag_id, "--pipeline-ir", ir, tfx_env=dag_tfx_env(dag)
             )

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 from tfx_dags.common.errors import ConfigError
 
+# What the factory passes a pipeline function besides its pipeline_kwargs (a DAG file's
+# pipeline_kwargs may not set them).
+FACTORY_ARGUMENTS = ("pipeline_name", "pipeline_root")
 _DOTTED = r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*"
 _PIPELINE_REF = re.compile(
     rf"^(?:(?P<module>{_DOTTED})|(?P<file>/.+\.py))(?::(?P<function>[A-Za-z_]\w*))?$"

@@ -26,6 +26,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from tfx_dags.common import settings, tfx_envs
+from tfx_dags.common.code_version import NODE_SERVER_FOLDERS, code_version
 from tfx_dags.common.contract import URI_ENV
 from tfx_dags.node_server.protocol import send_request, signal_group
 
@@ -179,15 +180,13 @@ def run(command: list[str], *, env: Mapping[str, str], timeout: float) -> tuple[
 
 def server_socket(python: Path, variables: Mapping[str, str] | None = None) -> Path:
     """One server per interpreter, its environment's declared variables (read when it
-    imports TensorFlow) and version of this package's code: a change to any starts a new
-    server (the old one idles out)."""
-    package = Path(__file__).resolve().parents[1]
+    imports TensorFlow) and version of the TFX-side code it has imported
+    (``common/code_version.py``): a change to any starts a new server (the old one idles
+    out)."""
     digest = hashlib.sha256(str(python).encode())
     if variables:
         digest.update(json.dumps(dict(variables), sort_keys=True).encode())
-    for source in sorted(package.rglob("*.py")):
-        stat = source.stat()
-        digest.update(f"{source}:{stat.st_mtime_ns}:{stat.st_size}".encode())
+    digest.update(code_version(NODE_SERVER_FOLDERS).encode())
     return private_dir(settings.node_server_dir()) / f"node-server-{digest.hexdigest()[:16]}.sock"
 
 

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from tfx_dags.common.contract import COMPILE_ERROR_MARKER
-from tfx_dags.common.graph import MANIFEST_FORMAT
+from tfx_dags.common.graph import RuntimeParameter, TfxNode
+from tfx_dags.common.manifest import IR_FILE, IR_JSON_FILE, Manifest
 from tfx_dags.common.pipeline_ref import parse_pipeline_ref
 from tfx_dags.runner import tfx_lines, user_code
 from tfx_dags.runner.definitions import (
@@ -42,23 +43,21 @@ TRAINER_TYPES = ("Trainer", "Tuner")
 INTERNAL_RUNTIME_PARAMETERS = ("pipeline-run-id",)
 
 
-def input_channels(pipeline_node: Any) -> list[dict[str, str]]:
-    """Which upstream node's output each input key reads: {"key", "producer", "output_key"}
-    (the task reports them as its OpenLineage inputs before TFX resolves them)."""
+def input_channels(pipeline_node: Any) -> tuple[tuple[str, str, str], ...]:
+    """Which upstream node's output each input key reads: (key, producer, output key) (the
+    task reports them as its OpenLineage inputs before TFX resolves them)."""
     channels = []
     for key, spec in sorted(pipeline_node.inputs.inputs.items()):
         for channel in spec.channels:
             producer = channel.producer_node_query.id
             if producer:
-                channels.append(
-                    {"key": key, "producer": producer, "output_key": channel.output_key}
-                )
-    return channels
+                channels.append((key, producer, channel.output_key))
+    return tuple(channels)
 
 
 def build_manifest(
     ir: Any, definition: Definition, inputs: dict[str, str], wheels: list[str]
-) -> dict[str, Any]:
+) -> Manifest:
     from tfx.orchestration.local import runner_utils
 
     deployment = runner_utils.extract_local_deployment_config(ir)
@@ -69,32 +68,32 @@ def build_manifest(
         spec = deployment.executor_specs.get(node_id)
         node_type = pipeline_node.node_info.type.name
         nodes.append(
-            {
-                "id": node_id,
-                "type": node_type,
-                "upstream": list(pipeline_node.upstream_nodes),
-                "is_trainer": node_type.rsplit(".", 1)[-1] in TRAINER_TYPES,
-                "is_beam": spec is not None and spec.WhichOneof("spec") == "beam_executable_spec",
-                "push_destination": push_destination(pipeline_node),
-                "inputs": input_channels(pipeline_node),
-            }
+            TfxNode(
+                node_id=node_id,
+                node_type=node_type,
+                upstream=tuple(pipeline_node.upstream_nodes),
+                is_trainer=node_type.rsplit(".", 1)[-1] in TRAINER_TYPES,
+                is_beam=spec is not None and spec.WhichOneof("spec") == "beam_executable_spec",
+                push_destination=push_destination(pipeline_node),
+                inputs=input_channels(pipeline_node),
+            )
         )
-    return {
-        "format": MANIFEST_FORMAT,
-        "pipeline_name": ir.pipeline_info.id,
-        "pipeline_root": pipeline_root(ir),
-        "execution_mode": "SYNC",
-        "nodes": nodes,
-        "runtime_parameters": runtime_parameters(ir),
-        "python_path": definition.python_path,
-        "inputs": inputs,
-        "wheels": wheels,
-        "environment": definition.environment,
-        "airflow": definition.airflow,
-        "runner": definition.runner,
-        "working_dir": definition.working_dir,
-        "metadata": own_metadata(deployment),
-    }
+    runner = definition.runner or {}
+    return Manifest(
+        pipeline_name=ir.pipeline_info.id,
+        nodes=tuple(nodes),
+        pipeline_root=pipeline_root(ir),
+        runtime_parameters=runtime_parameters(ir),
+        python_path=tuple(definition.python_path),
+        inputs=inputs,
+        wheels=tuple(wheels),
+        environment=definition.environment,
+        airflow=definition.airflow,
+        runner=runner.get("name") if definition.runner is not None else None,
+        ignored_settings=tuple(runner.get("ignored", ())),
+        working_dir=definition.working_dir,
+        metadata=own_metadata(deployment),
+    )
 
 
 def pipeline_root(ir: Any) -> str:
@@ -105,7 +104,7 @@ def pipeline_root(ir: Any) -> str:
     return str(value.field_value.string_value)
 
 
-def runtime_parameters(ir: Any) -> list[dict[str, Any]]:
+def runtime_parameters(ir: Any) -> tuple[RuntimeParameter, ...]:
     """The pipeline's RuntimeParameters (name, type, default), each once, sorted by name."""
     found: dict[str, dict[str, Any]] = {}
 
@@ -150,7 +149,10 @@ def runtime_parameters(ir: Any) -> list[dict[str, Any]]:
 
     for node in ir.nodes:
         visit(node.pipeline_node)
-    return [found[name] for name in sorted(found)]
+    return tuple(
+        RuntimeParameter(found[name]["name"], found[name]["type"], found[name]["default"])
+        for name in sorted(found)
+    )
 
 
 def own_metadata(deployment: Any) -> str | None:
@@ -174,7 +176,7 @@ def compile_pipeline(
     reference: str, kwargs: dict[str, Any], output_dir: Path, python_path: Sequence[str] = ()
 ) -> None:
     """``python_path``: the folders a dotted reference's user code is imported from (the
-    Airflow side's ``compile_cache.user_code_path``), first on the path here and in every
+    Airflow side's ``compile_sources.user_code_path``), first on the path here and in every
     node."""
     # The definition runs first, so that its errors are reported before TFX is imported.
     definition = load_definition(parse_pipeline_ref(reference), kwargs, python_path)
@@ -195,10 +197,9 @@ def compile_pipeline(
     ir = compiler.Compiler().compile(pipeline)
     user_code.fingerprint_user_executors(ir, definition.user_folders)
     output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "pipeline_ir.pb").write_bytes(ir.SerializeToString())
-    (output_dir / "pipeline_ir.json").write_text(json_format.MessageToJson(ir))
-    manifest = build_manifest(ir, definition, inputs, wheels)
-    (output_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    (output_dir / IR_FILE).write_bytes(ir.SerializeToString())
+    (output_dir / IR_JSON_FILE).write_text(json_format.MessageToJson(ir))
+    build_manifest(ir, definition, inputs, wheels).write(output_dir)
 
 
 def main(argv: list[str] | None = None) -> int:

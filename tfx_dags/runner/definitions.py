@@ -32,14 +32,14 @@ import types
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from tfx_dags.common import json_dates
 from tfx_dags.common.errors import TfxDagsError
-from tfx_dags.common.graph import environment_digest
-from tfx_dags.common.pipeline_ref import PipelineRef
+from tfx_dags.common.manifest import environment_digest
+from tfx_dags.common.pipeline_ref import FACTORY_ARGUMENTS, PipelineRef
 from tfx_dags.runner.runner_stand_ins import (
     CapturedRun,
     install_runner_stand_ins,
@@ -47,8 +47,6 @@ from tfx_dags.runner.runner_stand_ins import (
 )
 from tfx_dags.runner.user_code import add_python_path
 
-# What the factory passes a pipeline function besides its pipeline_kwargs.
-FACTORY_ARGUMENTS = ("pipeline_name", "pipeline_root")
 # What tfx_dags can honour of an AirflowPipelineConfig's airflow_dag_config (the keyword
 # arguments TFX's runner passed to Airflow 2's DAG), and of its default_args.
 AIRFLOW_DAG_KEYS = (
@@ -386,20 +384,7 @@ def airflow_settings(path: Path, dag_config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _json_value(path: Path, key: str, value: Any) -> Any:
-    """datetime -> {"datetime": ISO}, timedelta -> {"timedelta_s": seconds}; JSON as is."""
-    if isinstance(value, datetime):
-        return {"datetime": value.isoformat()}
-    if isinstance(value, date):
-        return {"datetime": datetime(value.year, value.month, value.day).isoformat()}
-    if isinstance(value, timedelta):
-        return {"timedelta_s": value.total_seconds()}
-    if isinstance(value, dict):
-        return {name: _json_value(path, f"{key}.{name}", item) for name, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_value(path, key, item) for item in value]
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    raise DefinitionError(
-        f"{path}: AirflowPipelineConfig {key}={value!r} is a {type(value).__name__}; tfx_dags "
-        "carries over strings, numbers, datetimes and timedeltas"
-    )
+    try:
+        return json_dates.encode(key, value)
+    except json_dates.UnencodableValue as error:
+        raise DefinitionError(f"{path}: AirflowPipelineConfig {error}") from None

@@ -26,6 +26,7 @@ from tfx_dags.common.contract import (
     SKIPPED_EXIT,
 )
 from tfx_dags.common.errors import TfxDagsError
+from tfx_dags.common.manifest import MANIFEST_FILE, Manifest
 from tfx_dags.mlmd import lineage, tfx_lines
 from tfx_dags.mlmd.connection import held_open, node_connection_config, store_uri
 from tfx_dags.runner import anomalies, beam_launch, user_code
@@ -59,11 +60,11 @@ def prepare_user_code(pipeline_ir: Path) -> None:
     a ``@component`` defined in it), and TFX's user-code wheels unpacked rather than
     pip-installed. A runner file's node runs in the file's folder, as its own runner ran it:
     relative paths in the pipeline (a template's serving_model_dir) resolve from there."""
-    manifest_path = pipeline_ir.parent / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
-    user_code.add_python_path(list(manifest.get("python_path", [])))
-    if manifest.get("working_dir"):
-        os.chdir(manifest["working_dir"])
+    if (pipeline_ir.parent / MANIFEST_FILE).is_file():
+        manifest = Manifest.read(pipeline_ir.parent)
+        user_code.add_python_path(list(manifest.python_path))
+        if manifest.working_dir:
+            os.chdir(manifest.working_dir)
     install_runner_stand_ins()
     user_code.use_fast_wheel_install()
 

@@ -24,7 +24,8 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from tfx_dags.airflow import compile_cache, mlmd_query
+from tfx_dags.airflow import compile_entries, mlmd_query
+from tfx_dags.airflow.compile_entries import CompiledPipeline
 from tfx_dags.common import settings, tfx_envs
 from tfx_dags.common.errors import ConfigError, TfxDagsError
 
@@ -50,7 +51,7 @@ class ViewSource:
     def pipelines(self) -> list[str]:
         own = [
             f"--own={name}={compiled.ir_path}"
-            for name, compiled in sorted(compile_cache.current_entries().items())
+            for name, compiled in sorted(compile_entries.current_entries().items())
             if compiled.graph.metadata is not None
         ]
         try:
@@ -68,10 +69,7 @@ class ViewSource:
 
     def root(self, name: str) -> Path:
         """The pipeline's root: its compiled manifest's, else ``settings.pipeline_root``."""
-        compiled = compile_cache.current_entries().get(name)
-        if compiled is not None and compiled.graph.pipeline_root:
-            return Path(compiled.graph.pipeline_root)
-        return settings.pipeline_root(name)
+        return _root(name, compile_entries.current_entries().get(name))
 
     def pipeline(self, name: str, *, runs: int = 25) -> dict[str, Any]:
         return self._ask("pipeline", *self._where(name), "--runs", str(runs), pipeline=name)
@@ -92,8 +90,8 @@ class ViewSource:
     def _where(self, name: str) -> list[str]:
         """The pipeline, its root and, where it declares a store of its own, its compiled
         IR (which holds that store's connection), from the manifest of its DAG."""
-        args = ["--pipeline", name, "--pipeline-root", str(self.root(name))]
-        compiled = compile_cache.current_entries().get(name)
+        compiled = compile_entries.current_entries().get(name)
+        args = ["--pipeline", name, "--pipeline-root", str(_root(name, compiled))]
         if compiled is not None and compiled.graph.metadata is not None:
             args += ["--pipeline-ir", str(compiled.ir_path)]
         return args
@@ -128,3 +126,9 @@ class ViewSource:
         if answer.get("error"):
             raise ViewSourceError(f"reading {query} failed: {answer.get('message', '')}")
         return dict(answer)
+
+
+def _root(name: str, compiled: CompiledPipeline | None) -> Path:
+    if compiled is not None and compiled.graph.pipeline_root:
+        return Path(compiled.graph.pipeline_root)
+    return settings.pipeline_root(name)

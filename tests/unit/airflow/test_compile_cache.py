@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from tfx_dags.airflow import compile_cache
+from tfx_dags.airflow import compile_cache, compile_key, compile_process, compile_sources
+from tfx_dags.common import settings
 from tfx_dags.common.contract import COMPILE_ERROR_MARKER
 from tfx_dags.common.errors import ConfigError, PipelineCompileError
 from tfx_dags.common.pipeline_ref import parse_pipeline_ref
@@ -13,13 +14,13 @@ PENGUIN = parse_pipeline_ref("modules.penguin.pipeline:create_pipeline")
 
 
 def test_a_dotted_reference_is_located_without_importing_it() -> None:
-    source = compile_cache.pipeline_source(PENGUIN)
-    assert source == compile_cache.settings.PROJECT_ROOT / "modules" / "penguin" / "pipeline.py"
+    source = compile_sources.pipeline_source(PENGUIN)
+    assert source == settings.PROJECT_ROOT / "modules" / "penguin" / "pipeline.py"
 
 
 def test_the_whole_top_level_package_is_hashed() -> None:
-    files = compile_cache.source_files(PENGUIN, compile_cache.pipeline_source(PENGUIN))
-    names = {path.relative_to(compile_cache.settings.PROJECT_ROOT).as_posix() for path in files}
+    files = compile_sources.source_files(PENGUIN, compile_sources.pipeline_source(PENGUIN))
+    names = {path.relative_to(settings.PROJECT_ROOT).as_posix() for path in files}
     assert {
         "modules/__init__.py",
         "modules/penguin/model.py",
@@ -31,16 +32,16 @@ def test_the_cache_key_changes_with_arguments_and_sources(tmp_path: Path) -> Non
     source = tmp_path / "pipe.py"
     source.write_text("def make(**kw): ...\n")
     ref = parse_pipeline_ref(f"{source}:make")
-    files = compile_cache.source_files(ref, source)
-    key = compile_cache.cache_key("d", ref, {"steps": 1}, files, "tfx115")
-    assert key == compile_cache.cache_key("d", ref, {"steps": 1}, files, "tfx115")
-    assert key != compile_cache.cache_key("d", ref, {"steps": 2}, files, "tfx115")
-    assert key != compile_cache.cache_key("other", ref, {"steps": 1}, files, "tfx115")
+    files = compile_sources.source_files(ref, source)
+    key = compile_key.cache_key("d", ref, {"steps": 1}, files, "tfx115")
+    assert key == compile_key.cache_key("d", ref, {"steps": 1}, files, "tfx115")
+    assert key != compile_key.cache_key("d", ref, {"steps": 2}, files, "tfx115")
+    assert key != compile_key.cache_key("other", ref, {"steps": 1}, files, "tfx115")
     # Another TFX environment, or other versions installed in it.
-    assert key != compile_cache.cache_key("d", ref, {"steps": 1}, files, "tfx116")
+    assert key != compile_key.cache_key("d", ref, {"steps": 1}, files, "tfx116")
     (tmp_path / "helper.py").write_text("X = 1\n")
-    assert key != compile_cache.cache_key(
-        "d", ref, {"steps": 1}, compile_cache.source_files(ref, source), "tfx115"
+    assert key != compile_key.cache_key(
+        "d", ref, {"steps": 1}, compile_sources.source_files(ref, source), "tfx115"
     )
 
 
@@ -54,7 +55,7 @@ def test_the_cache_key_changes_with_arguments_and_sources(tmp_path: Path) -> Non
 )
 def test_missing_pipeline_sources_are_reported(reference: str, message: str) -> None:
     with pytest.raises(PipelineCompileError, match=message):
-        compile_cache.pipeline_source(parse_pipeline_ref(reference))
+        compile_sources.pipeline_source(parse_pipeline_ref(reference))
 
 
 def test_a_missing_tfx_environment_is_named(
@@ -68,17 +69,17 @@ def test_a_missing_tfx_environment_is_named(
 
 def test_the_marked_reason_is_lifted_from_the_compile_output() -> None:
     stderr = f"Traceback ...\n  File x\nValueError: boom\n{COMPILE_ERROR_MARKER}ValueError: boom\n"
-    assert compile_cache._reason(stderr, 2) == "ValueError: boom"
-    assert compile_cache._reason("a\nb\nc\n", 1) == "exit code 1: a | b | c"
+    assert compile_process._reason(stderr, 2) == "ValueError: boom"
+    assert compile_process._reason("a\nb\nc\n", 1) == "exit code 1: a | b | c"
 
 
 def test_settings_reject_bad_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TFX_DAGS_COMPILE_TIMEOUT", "soon")
     with pytest.raises(ConfigError, match="TFX_DAGS_COMPILE_TIMEOUT='soon' is not a number"):
-        compile_cache.settings.compile_timeout_s()
+        settings.compile_timeout_s()
     monkeypatch.setenv("TFX_DAGS_COMPILE_TIMEOUT", "-5")
     with pytest.raises(ConfigError, match="must be a positive number of seconds"):
-        compile_cache.settings.compile_timeout_s()
+        settings.compile_timeout_s()
 
 
 def test_a_package_beside_the_dag_files_goes_to_the_compile_with_its_folder(
@@ -92,14 +93,14 @@ def test_a_package_beside_the_dag_files_goes_to_the_compile_with_its_folder(
     (tmp_path / "team_module.py").write_text("def make(): ...\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     for reference in ("team_code.stats.pipeline:make", "team_loose.p:make", "team_module:make"):
-        assert compile_cache.user_code_path(parse_pipeline_ref(reference)) == tmp_path
+        assert compile_sources.user_code_path(parse_pipeline_ref(reference)) == tmp_path
     # Installed distributions, tfx_dags itself and pipeline files are not handed over.
     for reference in ("_pytest.python_api:approx", "tfx_dags.authoring.pipelines:f", "/a/p.py:f"):
-        assert compile_cache.user_code_path(parse_pipeline_ref(reference)) is None
+        assert compile_sources.user_code_path(parse_pipeline_ref(reference)) is None
 
 
 def test_the_cache_key_changes_with_the_user_code_folder(tmp_path: Path) -> None:
     ref = parse_pipeline_ref("team_code.pipeline:make")
-    key = compile_cache.cache_key("d", ref, {}, [], "tfx115")
-    assert key == compile_cache.cache_key("d", ref, {}, [], "tfx115", user_code=None)
-    assert key != compile_cache.cache_key("d", ref, {}, [], "tfx115", user_code=tmp_path)
+    key = compile_key.cache_key("d", ref, {}, [], "tfx115")
+    assert key == compile_key.cache_key("d", ref, {}, [], "tfx115", user_code=None)
+    assert key != compile_key.cache_key("d", ref, {}, [], "tfx115", user_code=tmp_path)

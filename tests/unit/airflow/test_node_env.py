@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from tfx_dags.airflow import compile_cache, node_env
+from tfx_dags.airflow import compile_cache, compile_entries, node_env
 from tfx_dags.airflow.operators import TfxNodeOperator
 from tfx_dags.common import settings
 from tfx_dags.common.contract import STORE_ENV, URI_ENV
 from tfx_dags.common.errors import ConfigError, PipelineCompileError
-from tfx_dags.common.graph import environment_digest
+from tfx_dags.common.graph import TfxNode
+from tfx_dags.common.manifest import Manifest, environment_digest
 from tfx_dags.common.pipeline_ref import parse_pipeline_ref
 from tfx_dags.node_server import client as node_client
 
@@ -213,9 +214,11 @@ def test_the_node_server_starts_without_airflows_variables_or_the_metadata_uri(
 
 def test_a_compile_is_current_while_what_the_compile_would_see_is_unchanged() -> None:
     # The user's files read HOME and AIRFLOW_VAR_X (unset for them) at the compile.
-    manifest = {
-        "environment": {"HOME": environment_digest("/home/ml"), "AIRFLOW_VAR_X": None},
-    }
+    manifest = Manifest(
+        pipeline_name="p",
+        nodes=(TfxNode("A", "x", ()),),
+        environment={"HOME": environment_digest("/home/ml"), "AIRFLOW_VAR_X": None},
+    )
     # The Airflow side's AIRFLOW_VAR_X never reaches a compile: no recompile for it.
-    assert compile_cache.inputs_unchanged(manifest, node_env.allowed({"HOME": "/home/ml"}))
-    assert not compile_cache.inputs_unchanged(manifest, {"HOME": "/home/other"})
+    assert compile_entries.inputs_unchanged(manifest, node_env.allowed({"HOME": "/home/ml"}))
+    assert not compile_entries.inputs_unchanged(manifest, {"HOME": "/home/other"})

@@ -5,7 +5,12 @@ from typing import Any
 import pytest
 
 from tfx_dags.common.errors import ManifestError
-from tfx_dags.common.graph import MANIFEST_FORMAT, RuntimeParameter, graph_from_manifest
+from tfx_dags.common.graph import PipelineGraph, RuntimeParameter
+from tfx_dags.common.manifest import MANIFEST_FORMAT, Manifest
+
+
+def graph_from_manifest(manifest: dict[str, Any]) -> PipelineGraph:
+    return Manifest.from_json(manifest).graph
 
 
 def manifest(*nodes: dict[str, Any]) -> dict[str, Any]:

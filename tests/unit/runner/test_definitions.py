@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tfx_dags.common.graph import environment_digest
+from tfx_dags.common.manifest import environment_digest
 from tfx_dags.common.pipeline_ref import PipelineRef
 from tfx_dags.runner.definitions import (
     DefinitionError,
