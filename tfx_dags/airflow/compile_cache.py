@@ -33,7 +33,6 @@ from typing import Any
 
 from tfx_dags.airflow import node_env
 from tfx_dags.common import settings, tfx_envs
-from tfx_dags.common.contract import COMPILE_ERROR_MARKER
 from tfx_dags.common.errors import ManifestError, PipelineCompileError
 from tfx_dags.common.graph import (
     MANIFEST_FORMAT,
@@ -42,6 +41,7 @@ from tfx_dags.common.graph import (
     graph_from_manifest,
 )
 from tfx_dags.common.pipeline_ref import PipelineRef
+from tfx_dags.common.reply import NoReply
 from tfx_dags.node_server import client as node_client
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -382,11 +382,10 @@ def _compile_into(
     try:
         # Through the node server when it is on: TFX's imports are then paid once per
         # machine, not per compile (a cold dags/penguin.py compiles four pipelines).
-        returncode, output = node_client.run(command, env=environ, timeout=timeout)
-        if returncode != 0:
+        failure = _failure(command, environ, timeout)
+        if failure is not None:
             raise PipelineCompileError(
-                f"cannot compile pipeline {ref} (defined in {source}): "
-                f"{_reason(output, returncode)}"
+                f"cannot compile pipeline {ref} (defined in {source}): {failure}"
             )
         directory = folder / _entry_name(key, _read_manifest(staging) or {})
         # Made before the rename, so that later stamps never change the folder's own mtime
@@ -416,10 +415,11 @@ def _entry_name(key: str, manifest: Mapping[str, Any]) -> str:
     return f"{key}-{digest[:12]}"
 
 
-def _reason(stderr: str, returncode: int) -> str:
-    """The compile step's marked one-line reason, or the tail of its output."""
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    for line in reversed(lines):
-        if line.startswith(COMPILE_ERROR_MARKER):
-            return line[len(COMPILE_ERROR_MARKER) :]
-    return f"exit code {returncode}: " + " | ".join(lines[-5:])
+def _failure(command: list[str], environ: Mapping[str, str], timeout: float) -> str | None:
+    """Run the compile (``node_client.call``); None when it compiled, else its reply's
+    one-line reason, or how it ended and the tail of its output when it wrote no reply."""
+    try:
+        _, reply = node_client.call(command, env=environ, timeout=timeout)
+    except NoReply as error:
+        return str(error)
+    return None if reply.ok else reply.message
