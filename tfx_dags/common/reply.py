@@ -117,17 +117,18 @@ def write_reply(path: Path | str | None, reply: Reply) -> int:
 def read_reply(path: Path | str, returncode: int) -> Reply:
     """The reply the command wrote to ``path``, read with the way it ended.
 
-    NoReply where it wrote none, or a signal ended it. A non-zero exit after an ``ok``
-    reply (the process failed after replying) reads as failed: a non-zero exit is never
-    a success."""
+    NoReply where it wrote none, or a signal ended it. An exit code other than the reply's
+    outcome's (the process failed after replying, or exited with a stray code) reads as
+    failed: a non-zero exit is never a success, and a stray ``exit(4)`` no skip."""
     if returncode < 0:
         raise NoReply(returncode)
     try:
         reply = Reply.from_json(Path(path).read_text())
     except (OSError, ValueError):
         raise NoReply(returncode) from None
-    if reply.ok and returncode != 0:
-        return Reply(Outcome.FAILED, f"{ended(returncode)} after its reply", reply.result)
+    if returncode != reply.outcome.exit_code:
+        message = f"{ended(returncode)} after its reply ({reply.outcome.value}: {reply.message})"
+        return Reply(Outcome.FAILED, message, reply.result)
     return reply
 
 

@@ -52,10 +52,13 @@ def test_a_process_that_wrote_none_or_half_of_one_has_no_reply(tmp_path: Path) -
     assert str(NoReply(2, "a | b")) == "exit code 2: a | b"
 
 
-def test_a_non_zero_exit_after_an_ok_reply_is_a_failure(tmp_path: Path) -> None:
+def test_an_exit_code_other_than_the_replys_is_a_failure(tmp_path: Path) -> None:
     path = tmp_path / "reply.json"
     write_reply(path, Reply(Outcome.OK, result=[1]))
-    assert read_reply(path, 1) == Reply(Outcome.FAILED, "exit code 1 after its reply", [1])
+    assert read_reply(path, 1) == Reply(Outcome.FAILED, "exit code 1 after its reply (ok: )", [1])
+    write_reply(path, Reply(Outcome.SKIPPED, "not run"))
+    assert read_reply(path, 0).outcome is Outcome.FAILED
+    assert read_reply(path, 4) == Reply(Outcome.SKIPPED, "not run")
 
 
 def test_a_non_retryable_error_carries_its_outcome_and_exit_code() -> None:
