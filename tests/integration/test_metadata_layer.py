@@ -41,7 +41,7 @@ def run_counted(home: Path, ir_path: Path, run_id: str) -> tuple[dict[str, Any],
     )
     assert done.returncode == 0, done.stderr[-3000:]
     counted = json.loads(done.stdout.strip().splitlines()[-1])
-    return counted, json.loads(result_file.read_text())
+    return counted, json.loads(result_file.read_text())["result"]
 
 
 def test_a_node_opens_ml_metadata_once_launching_and_reusing(tmp_path: Path) -> None:

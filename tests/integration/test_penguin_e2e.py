@@ -150,8 +150,8 @@ def test_unchanged_nodes_are_cached_across_runs(runs: PenguinRuns) -> None:
 def _view_data(env: dict[str, str], *args: str, output: Path) -> dict[str, Any]:
     """The TFX view's ML Metadata reader (tfx_dags.runner.view_data), as the view runs it."""
     command = [str(settings.tfx_python()), "-m", "tfx_dags.runner.view_data", *args]
-    subprocess.run([*command, "--output", str(output)], env=env, check=True, capture_output=True)
-    return dict(json.loads(output.read_text()))
+    subprocess.run([*command, "--reply", str(output)], env=env, check=True, capture_output=True)
+    return dict(json.loads(output.read_text())["result"])
 
 
 def test_the_tfx_view_reads_the_sqlite_store_without_writing_it(

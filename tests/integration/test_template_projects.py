@@ -67,7 +67,7 @@ class PenguinDataProxy(BaseHTTPRequestHandler):
     """An HTTP proxy that answers the penguin template's download with this project's copy
     of the same file, and refuses everything else."""
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:  # http.server's name
         if not self.path.endswith("/palmer_penguins/penguins_processed.csv"):
             self.send_error(404, "only the penguin template's data is served here")
             return
@@ -77,7 +77,7 @@ class PenguinDataProxy(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 

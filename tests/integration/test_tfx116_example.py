@@ -97,7 +97,7 @@ class Tfx116Runs:
             environ=self.env,
             connection=False,
         )
-        self.lines = json.loads(pipelines)["tfx_lines"]
+        self.lines = pipelines["tfx_lines"]
 
     def listed_dags(self) -> dict[str, Any]:
         """The DAG folder as `tfx-dags list` parses it: each DAG's nodes and environment."""

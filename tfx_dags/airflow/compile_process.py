@@ -14,10 +14,10 @@ from typing import Any
 
 from tfx_dags.airflow.compile_entries import LAST_USED_FILE, STAGING_PREFIX, entry_name
 from tfx_dags.common import settings, tfx_envs
-from tfx_dags.common.contract import COMPILE_ERROR_MARKER
 from tfx_dags.common.errors import PipelineCompileError
 from tfx_dags.common.manifest import MANIFEST_FILE, Manifest
 from tfx_dags.common.pipeline_ref import PipelineRef
+from tfx_dags.common.reply import NoReply
 from tfx_dags.node_server import client as node_client
 
 
@@ -58,11 +58,10 @@ def compile_into(
     try:
         # Through the node server when it is on: TFX's imports are then paid once per
         # machine, not per compile (a cold dags/penguin.py compiles four pipelines).
-        returncode, output = node_client.run(command, env=environ, timeout=timeout)
-        if returncode != 0:
+        failure = _failure(command, environ, timeout)
+        if failure is not None:
             raise PipelineCompileError(
-                f"cannot compile pipeline {ref} (defined in {source}): "
-                f"{_reason(output, returncode)}"
+                f"cannot compile pipeline {ref} (defined in {source}): {failure}"
             )
         directory = folder / entry_name(key, Manifest.read(staging))
         # Made before the rename, so that later stamps never change the folder's own mtime
@@ -84,10 +83,11 @@ def compile_into(
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _reason(stderr: str, returncode: int) -> str:
-    """The compile step's marked one-line reason, or the tail of its output."""
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    for line in reversed(lines):
-        if line.startswith(COMPILE_ERROR_MARKER):
-            return line[len(COMPILE_ERROR_MARKER) :]
-    return f"exit code {returncode}: " + " | ".join(lines[-5:])
+def _failure(command: list[str], environ: Mapping[str, str], timeout: float) -> str | None:
+    """Run the compile (``node_client.call``); None when it compiled, else its reply's
+    one-line reason, or how it ended and the tail of its output when it wrote no reply."""
+    try:
+        _, reply = node_client.call(command, env=environ, timeout=timeout)
+    except NoReply as error:
+        return str(error)
+    return None if reply.ok else reply.message

@@ -22,16 +22,10 @@ from tfx_dags.airflow import mlmd_query, node_env
 from tfx_dags.airflow.compile_cache import ensure_compiled
 from tfx_dags.airflow.params import RunParam, RuntimeBinding, is_template, resolve_run_kwargs
 from tfx_dags.common import settings, tfx_envs
-from tfx_dags.common.contract import (
-    BAD_DATA_EXIT,
-    NODE_ERROR_MARKER,
-    NODE_SKIPPED_MARKER,
-    SKIPPED_EXIT,
-    STORE_ENV,
-    URI_ENV,
-)
+from tfx_dags.common.contract import STORE_ENV, URI_ENV
 from tfx_dags.common.errors import ConfigError, TfxDagsError
 from tfx_dags.common.pipeline_ref import parse_pipeline_ref
+from tfx_dags.common.reply import REPLY_OPTION, NoReply, Outcome, Reply, read_reply
 from tfx_dags.node_server import client as node_client
 from tfx_dags.ui.links import TfxArtifactsLink
 
@@ -138,9 +132,8 @@ class TfxNodeOperator(BaseOperator):
         self.tfx_env = tfx_env
         self.pushed_model_alias = pushed_model_alias
         self.input_channels = [tuple(channel) for channel in input_channels]
+        # The node's process, which says how it ended (by itself, killed, stopped by us).
         self._node: node_client.NodeProcess | None = None
-        self._killed = False
-        self._node_exit: int | None = None
         # For lineage: the upstream artifacts this node is about to read (when lineage is
         # on), and what its execution read and wrote, as ML Metadata recorded it.
         self._expected_inputs: dict[str, list[dict[str, Any]]] = {}
@@ -152,7 +145,7 @@ class TfxNodeOperator(BaseOperator):
         run_id: str,
         *,
         pipeline_ir: str | None = None,
-        result_file: str | None = None,
+        reply_file: str | None = None,
         runtime_values: Mapping[str, Any] | None = None,
     ) -> list[str]:
         """Argument list only: no shell ever sees the run id or any other value."""
@@ -167,8 +160,8 @@ class TfxNodeOperator(BaseOperator):
             "--run-id",
             run_id,
         ]
-        if result_file:
-            command += ["--result-file", result_file]
+        if reply_file:
+            command += [REPLY_OPTION, reply_file]
         if runtime_values:
             command += ["--runtime-parameters-json", json.dumps(dict(runtime_values))]
         return command
@@ -213,10 +206,10 @@ class TfxNodeOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any] | None:
         pipeline_ir = self._pipeline_ir(context)
         runtime_values = {} if self.runtime is None else self._runtime_values(self.runtime, context)
-        returncode, last_line = self._run_to_end(
+        returncode, reply = self._run_to_end(
             context["run_id"], pipeline_ir, runtime_values, self.node_environment()
         )
-        self._raise_for_exit(returncode, last_line)
+        self._raise_for_outcome(returncode, reply)
         if self.pushed_model_alias is not None:
             self._emit_pushed_model(context, self._node_result)
         # Downstream tasks read it for their START events; off, nothing is written.
@@ -258,35 +251,41 @@ class TfxNodeOperator(BaseOperator):
         pipeline_ir: str,
         runtime_values: Mapping[str, Any],
         env: dict[str, str],
-    ) -> tuple[int, str]:
-        """Run the node and wait for it; its return code and last line. What it wrote of
-        its execution is kept for the lineage and the return value."""
+    ) -> tuple[int, Reply]:
+        """Run the node and wait for it; its return code and reply (a node that wrote none,
+        killed by a signal or dead before it replied, reads as failed, saying how it ended).
+        What it wrote of its execution is kept for the lineage and the return value."""
         with tempfile.TemporaryDirectory(prefix="tfx-node-") as scratch:
-            result_file = str(Path(scratch) / "result.json")
+            reply_file = str(Path(scratch) / "reply.json")
             command = self.node_command(
                 run_id,
                 pipeline_ir=pipeline_ir,
-                result_file=result_file,
+                reply_file=reply_file,
                 runtime_values=runtime_values,
             )
             try:
-                returncode, last_line = self._run_node(command, env)
+                returncode = self._run_node(command, env)
             except BaseException:
                 # Timeouts and kills arrive here as exceptions; the node must not outlive it.
                 self.on_kill()
                 raise
-            self._node_result = _read_result(Path(result_file))
-        return returncode, last_line
+            try:
+                reply = read_reply(reply_file, returncode)
+            except NoReply as error:
+                reply = Reply(Outcome.FAILED, str(error))
+        self._node_result = dict(reply.result or {})
+        return returncode, reply
 
-    def _raise_for_exit(self, returncode: int, last_line: str) -> None:
-        """A skipped node skips the task; any other non-zero exit fails it, without a retry
-        for bad data (the same data fails the same way)."""
-        if returncode == SKIPPED_EXIT and last_line.startswith(NODE_SKIPPED_MARKER):
-            raise AirflowSkipException(last_line.removeprefix(NODE_SKIPPED_MARKER))
-        if returncode != 0:
-            reason = last_line.removeprefix(NODE_ERROR_MARKER)
-            message = f"TFX node {self.tfx_node_id} failed with exit code {returncode}: {reason}"
-            if returncode == BAD_DATA_EXIT:
+    def _raise_for_outcome(self, returncode: int, reply: Reply) -> None:
+        """A skipped node skips the task; any other end but ok fails it, without a retry
+        for bad input (the same data fails the same way)."""
+        if reply.outcome is Outcome.SKIPPED:
+            raise AirflowSkipException(reply.message)
+        if not reply.ok:
+            message = (
+                f"TFX node {self.tfx_node_id} failed with exit code {returncode}: {reply.message}"
+            )
+            if reply.outcome is Outcome.BAD_INPUT:
                 raise AirflowFailException(message)
             raise AirflowException(message)
 
@@ -304,8 +303,8 @@ class TfxNodeOperator(BaseOperator):
                 values[name] = self.render_template(value, context)
         return values
 
-    def _run_node(self, command: list[str], env: dict[str, str]) -> tuple[int, str]:
-        """Run the node with its output in the task log; its return code and last line."""
+    def _run_node(self, command: list[str], env: dict[str, str]) -> int:
+        """Run the node with its output in the task log; its return code."""
         self.log.info("Running command: %s", command)
         self._node = node_client.start(command, env=env)
         served = isinstance(self._node, node_client.ServedNode)
@@ -318,12 +317,9 @@ class TfxNodeOperator(BaseOperator):
             how,
             os.getpid(),
         )
-        last_line = ""
         for line in self._node.output():
             self.log.info("%s", line)
-            last_line = line or last_line
-        self._node_exit = self._node.wait()
-        return self._node_exit, last_line
+        return self._node.wait()
 
     def _emit_pushed_model(self, context: Any, node_result: Mapping[str, Any]) -> None:
         if node_result.get("reused"):
@@ -353,7 +349,7 @@ class TfxNodeOperator(BaseOperator):
         processor, on a fresh operator that cannot tell whether a node ran: it asks. A node
         that exited by itself had TFX close its execution. Never raises: the task's own error
         is the one to see."""
-        if self._node_exit is not None and self._node_exit >= 0 and not self._killed:
+        if self._node is not None and self._node.ending is not None and self._node.ending.by_itself:
             return  # the node ran to its own end: TFX closed its execution
         run_id = str(context["run_id"])
         try:
@@ -362,7 +358,7 @@ class TfxNodeOperator(BaseOperator):
             pipeline_ir = self.pipeline_ir
         reason = f"task {self.task_id} of run {run_id} failed with its node unfinished"
         try:
-            answer = mlmd_query.ask(
+            closed = mlmd_query.ask(
                 "tfx_dags.runner.close_execution",
                 *("--pipeline-ir", pipeline_ir, "--node-id", self.tfx_node_id),
                 *("--run-id", run_id, "--reason", reason),
@@ -373,7 +369,6 @@ class TfxNodeOperator(BaseOperator):
         except (TfxDagsError, AirflowException) as error:
             self.log.warning("ML Metadata: the node's unfinished execution not closed: %s", error)
             return
-        closed = json.loads(answer)
         if closed:
             self.log.warning(
                 "ML Metadata: execution(s) %s of node %s, left unfinished, closed as FAILED",
@@ -382,7 +377,6 @@ class TfxNodeOperator(BaseOperator):
             )
 
     def on_kill(self) -> None:
-        self._killed = True
         if self._node is not None:
             self._node.terminate(grace_s=settings.kill_grace_s())
 
@@ -438,10 +432,3 @@ def artifacts_xcom(result: Mapping[str, Any]) -> dict[str, Any]:
         "reused": bool(result.get("reused")),
         "store": result.get("store", ""),
     }
-
-
-def _read_result(path: Path) -> dict[str, Any]:
-    try:
-        return dict(json.loads(path.read_text()))
-    except (OSError, ValueError):
-        return {}

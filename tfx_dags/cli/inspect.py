@@ -3,7 +3,6 @@ placement, their compiled IR, and what ML Metadata knows of their runs and pushe
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +111,6 @@ def query_metadata(*args: str, tfx_env: tfx_envs.TfxEnv | None = None) -> Any:
     """Ask ``tfx_dags.runner.query`` in the TFX environment (default: the deployment's
     default one), with the tasks' connection settings."""
     try:
-        return json.loads(mlmd_query.ask("tfx_dags.runner.query", *args, tfx_env=tfx_env))
+        return mlmd_query.ask("tfx_dags.runner.query", *args, tfx_env=tfx_env)
     except mlmd_query.MetadataQueryError as error:
         raise CliError(f"cannot read ML Metadata: {error}") from None

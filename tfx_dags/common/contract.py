@@ -2,8 +2,9 @@
 
 The operator and the compile cache (Airflow environment) start ``python -m
 tfx_dags.runner.compile`` and ``python -m tfx_dags.runner.node`` (TFX environment); these
-are the environment variables they pass, the exit codes they read back and the marked lines
-they lift out of the output into the error the user sees.
+are the environment variables they pass, and the markers of the lines a failed or skipped
+command prints for people reading the task log. What the Airflow side reads back is the
+command's reply (``tfx_dags.common.reply``), never these lines.
 """
 
 from __future__ import annotations
@@ -19,11 +20,4 @@ BEAM_ARGS_ENV = "TFX_DAGS_BEAM_ARGS"
 
 COMPILE_ERROR_MARKER = "tfx_dags compile error: "
 NODE_ERROR_MARKER = "tfx_dags node error: "
-# A node's exit code for bad input data (unreadable CSV, schema anomalies) or a store whose
-# history of the pipeline belongs to another TFX line: the task fails without retrying, since
-# the same input fails the same way.
-BAD_DATA_EXIT = 3
-# A node TFX decided not to run (a tfx.dsl.Cond that does not hold): the task is skipped.
-# Exit code and marked last line together, so that a stray exit(4) is a failure.
-SKIPPED_EXIT = 4
 NODE_SKIPPED_MARKER = "tfx_dags node skipped: "

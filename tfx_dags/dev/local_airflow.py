@@ -146,7 +146,7 @@ def tfx_query(env: Mapping[str, str], *args: str, tfx_env: str | None = None) ->
     answer = mlmd_query.ask(
         "tfx_dags.runner.query", *args, tfx_env=tfx_env, environ=env, connection=False
     )
-    return answer.strip()
+    return answer if isinstance(answer, str) else json.dumps(answer, indent=2)
 
 
 def run_dag(env: Mapping[str, str], dag_id: str, *, log: Path, conf: Sequence[str] = ()) -> int:

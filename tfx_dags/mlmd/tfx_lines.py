@@ -17,6 +17,7 @@ from importlib import metadata
 from typing import Any
 
 from tfx_dags.common.errors import TfxDagsError
+from tfx_dags.common.reply import NonRetryableError
 from tfx_dags.common.tfx_envs import tfx_version
 from tfx_dags.mlmd.lineage import LINE_PROPERTY, PIPELINE_CONTEXT
 
@@ -25,8 +26,19 @@ SCHEMA_ERROR = re.compile(
 )
 
 
-class LineConflict(TfxDagsError):
-    """The pipeline's history in this store belongs to another TFX line."""
+class LineConflict(NonRetryableError):
+    """The pipeline's history in this store belongs to another TFX line: the same store
+    refuses a retry the same way."""
+
+    def __init__(self, *, pipeline: str, where: str, recorded: str, line: str) -> None:
+        super().__init__(
+            f"pipeline {pipeline!r} in ML Metadata store {where} holds the runs of TFX "
+            f"{recorded}, and this DAG's TFX environment has TFX {line}. TFX's cache and its "
+            "latest-blessed-model baseline do not look at the TFX version, so two lines never "
+            f"share a pipeline's history: give the pipeline another name for TFX {line} (its "
+            f"pipeline_name), keep the DAG on a TFX {recorded} environment (tfx_env=), or give "
+            "it another store"
+        )
 
 
 class StoreSchemaMismatch(TfxDagsError):
@@ -63,14 +75,7 @@ def claim_pipeline(store: Any, pipeline_name: str, where: str) -> None:
         context.custom_properties[LINE_PROPERTY].string_value = line
         store.put_contexts([context])
     elif recorded != line:
-        raise LineConflict(
-            f"pipeline {pipeline_name!r} in ML Metadata store {where} holds the runs of TFX "
-            f"{recorded}, and this DAG's TFX environment has TFX {line}. TFX's cache and its "
-            "latest-blessed-model baseline do not look at the TFX version, so two lines never "
-            f"share a pipeline's history: give the pipeline another name for TFX {line} (its "
-            "pipeline_name), keep the DAG on a TFX {recorded} environment (tfx_env=), or give "
-            "it another store"
-        )
+        raise LineConflict(pipeline=pipeline_name, where=where, recorded=recorded, line=line)
 
 
 def explain_schema_error(error: BaseException, where: str) -> StoreSchemaMismatch | None:

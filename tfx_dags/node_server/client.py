@@ -20,14 +20,17 @@ import select
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from tfx_dags.common import settings, tfx_envs
 from tfx_dags.common.code_version import NODE_SERVER_FOLDERS, code_version
 from tfx_dags.common.contract import URI_ENV
+from tfx_dags.common.reply import REPLY_OPTION, NoReply, Reply, ended, read_reply
 from tfx_dags.node_server.protocol import send_request, signal_group
 
 log = logging.getLogger(__name__)
@@ -38,20 +41,48 @@ SERVER_START_TIMEOUT_S = 180.0
 PREIMPORT: str | None = None
 
 
+@dataclass(frozen=True)
+class Ending:
+    """How a node's process ended: its return code as ``subprocess`` gives it (negative: the
+    signal that killed it), and whether this side stopped it (``terminate``: the task's
+    timeout or kill)."""
+
+    returncode: int
+    stopped: bool = False
+
+    @property
+    def by_itself(self) -> bool:
+        """It ran to its own end, even a failing one: neither a signal nor this side ended
+        it (TFX's launcher then closed the execution it had recorded)."""
+        return self.returncode >= 0 and not self.stopped
+
+    def __str__(self) -> str:
+        return ended(self.returncode) + (", stopped by its task" if self.stopped else "")
+
+
 class NodeProcess:
-    """A running node: its pid (also its process group), its output lines, its end."""
+    """A running node: its pid (also its process group), its output lines, its end
+    (``ending``, once ``wait`` has returned)."""
 
     pid: int
+    ending: Ending | None = None
+    _stopping = False
 
     def output(self) -> Iterator[str]:
         raise NotImplementedError
 
     def wait(self, timeout: float | None = None) -> int:
         """The return code; TimeoutError when it has not ended within ``timeout``."""
+        returncode = self._wait(timeout)
+        self.ending = Ending(returncode, stopped=self._stopping)
+        return returncode
+
+    def _wait(self, timeout: float | None) -> int:
         raise NotImplementedError
 
     def terminate(self, *, grace_s: float) -> int:
         """SIGTERM the node's group, SIGKILL it after ``grace_s``, then sweep what is left."""
+        self._stopping = True
         signal_group(self.pid, signal.SIGTERM)
         try:
             self.wait(timeout=grace_s)
@@ -81,7 +112,7 @@ class SpawnedNode(NodeProcess):
         for line in io.TextIOWrapper(self.process.stdout, errors="replace"):
             yield line.rstrip("\n")
 
-    def wait(self, timeout: float | None = None) -> int:
+    def _wait(self, timeout: float | None) -> int:
         try:
             return self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -139,7 +170,7 @@ class ServedNode(NodeProcess):
         for line in io.TextIOWrapper(self._output, errors="replace"):
             yield line.rstrip("\n")
 
-    def wait(self, timeout: float | None = None) -> int:
+    def _wait(self, timeout: float | None) -> int:
         if self._returncode is None:
             returncode = self._reply(timeout)["returncode"]
             self._returncode = int(str(returncode))
@@ -176,6 +207,22 @@ def run(command: list[str], *, env: Mapping[str, str], timeout: float) -> tuple[
         raise
     reader.join()
     return returncode, "\n".join(lines)
+
+
+def call(
+    command: list[str], *, env: Mapping[str, str], timeout: float, tail: int = 5
+) -> tuple[int, Reply]:
+    """Run a TFX-side command as ``run`` does, with ``--reply FILE`` added: its return code
+    and reply. NoReply where it wrote none (killed by a signal, dead before it replied),
+    with the last ``tail`` lines of its output; TimeoutError as ``run``."""
+    with tempfile.TemporaryDirectory(prefix="tfx-dags-reply-") as scratch:
+        path = Path(scratch) / "reply.json"
+        returncode, output = run([*command, REPLY_OPTION, str(path)], env=env, timeout=timeout)
+        try:
+            return returncode, read_reply(path, returncode)
+        except NoReply:
+            last = [line for line in output.splitlines() if line.strip()][-tail:]
+            raise NoReply(returncode, " | ".join(last)) from None
 
 
 def server_socket(python: Path, variables: Mapping[str, str] | None = None) -> Path:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tfx_dags.common.errors import TfxDagsError
+from tfx_dags.common.reply import NonRetryableError
 
 VALIDATOR_TYPE = "ExampleValidator"
 ANOMALIES_FILE = "SchemaDiff.pb"
 
 
-class DataAnomalies(TfxDagsError):
+class DataAnomalies(NonRetryableError):
     """The examples do not match the schema."""
 
 

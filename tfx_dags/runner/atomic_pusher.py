@@ -25,7 +25,7 @@ STAGING_PREFIX = ".staging-"
 
 
 class AtomicPusherExecutor(pusher_executor.Executor):
-    def Do(  # noqa: N802 - TFX's executor interface
+    def Do(  # TFX's executor interface
         self,
         input_dict: dict[str, list[Any]],
         output_dict: dict[str, list[Any]],

@@ -28,6 +28,7 @@ from tfx_dags.common.contract import COMPILE_ERROR_MARKER
 from tfx_dags.common.graph import RuntimeParameter, TfxNode
 from tfx_dags.common.manifest import IR_FILE, IR_JSON_FILE, Manifest
 from tfx_dags.common.pipeline_ref import parse_pipeline_ref
+from tfx_dags.common.reply import REPLY_OPTION, Outcome, Reply, write_reply
 from tfx_dags.runner import tfx_lines, user_code
 from tfx_dags.runner.definitions import (
     Definition,
@@ -208,17 +209,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kwargs-json", default="{}")
     parser.add_argument("--output-dir", required=True, type=Path)
     parser.add_argument("--python-path", action="append", default=[])
+    parser.add_argument(REPLY_OPTION, type=Path, help="write the compile's reply here")
     args = parser.parse_args(argv)
     with temporary_files_go_with_us("tfx-dags-compile-"):
         try:
             compile_pipeline(
                 args.pipeline, json.loads(args.kwargs_json), args.output_dir, args.python_path
             )
+            reply = Reply(Outcome.OK)
         except Exception as error:  # noqa: BLE001 - every failure becomes one reported reason
             reason = tfx_lines.explain(error)
-            report(COMPILE_ERROR_MARKER, DefinitionError(reason) if reason else error)
-            return 2
-    return 0
+            message = report(COMPILE_ERROR_MARKER, DefinitionError(reason) if reason else error)
+            reply = Reply(Outcome.FAILED, message)
+    return write_reply(args.reply, reply)
 
 
 if __name__ == "__main__":

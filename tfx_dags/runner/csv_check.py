@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from tfx_dags.common.errors import TfxDagsError
+from tfx_dags.common.reply import NonRetryableError
 
 # CsvExampleGen reads every file of its input folder (its default input pattern is "*").
 MAX_PROBLEMS = 5
@@ -19,7 +19,7 @@ MAX_PROBLEMS = 5
 NUMERIC_SHARE = 0.95
 
 
-class InputDataError(TfxDagsError):
+class InputDataError(NonRetryableError):
     """The input data cannot be read as the pipeline expects."""
 
 

@@ -142,7 +142,7 @@ def run_as_script(path: Path, captured: list[CapturedRun]) -> None:
     sys.argv = [str(path)]  # absl's app.run() parses the script's own command line
     try:
         for block in blocks:
-            exec(compile(block, str(path), "exec"), module.__dict__)  # noqa: S102
+            exec(compile(block, str(path), "exec"), module.__dict__)
     except SystemExit as exit_:
         # absl's app.run() ends with sys.exit(main()); a failure is a failure.
         if exit_.code not in (None, 0):

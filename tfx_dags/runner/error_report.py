@@ -1,7 +1,8 @@
-"""A runner's failure, reported for the task log and as one line the Airflow side lifts out.
+"""A runner's failure, reported for the task log and said in one line for its reply.
 
 A runner prints the full traceback for the task log, then one marked line that states the
-problem plainly; the factory and the operator put that line into the error the user sees.
+problem plainly; the same line, unmarked, is its reply's message (``common.reply``), which
+the factory and the operator put into the error the user sees.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ def _installed(filename: str) -> bool:
     )
 
 
-def report(marker: str, error: BaseException, prefix: str = "") -> None:
+def report(marker: str, error: BaseException, prefix: str = "") -> str:
+    """Print the traceback and the marked line; the line's text, unmarked (the reply's
+    message)."""
     traceback.print_exception(error)
-    print(f"{marker}{prefix}{describe(error)}".replace("\n", " "), file=sys.stderr, flush=True)
+    message = f"{prefix}{describe(error)}".replace("\n", " ")
+    print(f"{marker}{message}", file=sys.stderr, flush=True)
+    return message

@@ -1,6 +1,7 @@
 """Launch exactly one node of a compiled pipeline, as one task of an Airflow DAG run.
 
-    python -m tfx_dags.runner.node --pipeline-ir DIR/pipeline_ir.pb --node-id ID --run-id RUN
+    python -m tfx_dags.runner.node --pipeline-ir DIR/pipeline_ir.pb --node-id ID --run-id RUN \
+        --reply FILE
 
 Does for one node what TFX's LocalDagRunner does for each in turn: substitute the pipeline
 run id, then run the node's driver, executor and publisher through TFX's portable launcher
@@ -19,20 +20,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tfx_dags.common.contract import (
-    BAD_DATA_EXIT,
-    NODE_ERROR_MARKER,
-    NODE_SKIPPED_MARKER,
-    SKIPPED_EXIT,
-)
+from tfx_dags.common.contract import NODE_ERROR_MARKER, NODE_SKIPPED_MARKER
 from tfx_dags.common.errors import TfxDagsError
 from tfx_dags.common.manifest import MANIFEST_FILE, Manifest
+from tfx_dags.common.reply import REPLY_OPTION, NonRetryableError, Outcome, Reply, write_reply
 from tfx_dags.mlmd import lineage, tfx_lines
 from tfx_dags.mlmd.connection import held_open, node_connection_config, store_uri
 from tfx_dags.runner import anomalies, beam_launch, user_code
-from tfx_dags.runner.anomalies import DataAnomalies, is_validator
+from tfx_dags.runner.anomalies import is_validator
 from tfx_dags.runner.beam_workers import route_sdk_workers
-from tfx_dags.runner.csv_check import InputDataError, check_csv_folder, is_csv_example_gen
+from tfx_dags.runner.csv_check import check_csv_folder, is_csv_example_gen
 from tfx_dags.runner.error_report import report
 from tfx_dags.runner.lifetime import temporary_files_go_with_us, tie_to_parent
 from tfx_dags.runner.runner_stand_ins import install_runner_stand_ins
@@ -82,10 +79,24 @@ def configure_logging() -> None:
 
 def run_node(
     pipeline_ir: Path, node_id: str, run_id: str, parameters: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """Run the node, or reuse its earlier success in this run; return what the operator reads
-    (``execution_id``, ``outputs`` as ML Metadata recorded them, ``reused``). Raises
-    NodeSkipped when TFX does not run it. ML Metadata is opened once for all of it."""
+) -> Reply:
+    """Run the node, or reuse its earlier success in this run; every end of it as the reply
+    the operator reads. ``ok``: the result is ``node_result``'s (``execution_id``, ``outputs``
+    as ML Metadata recorded them, ``reused``). ``skipped``: TFX does not run it. ``bad_input``
+    (a NonRetryableError) or ``failed``: the message says why, and the result is what the
+    failed execution had resolved, when ML Metadata recorded one. ML Metadata is opened once
+    for all of it."""
+    try:
+        return _run_node(pipeline_ir, node_id, run_id, parameters)
+    except NodeSkipped as error:
+        return skipped(error)
+    except Exception as error:  # noqa: BLE001 - every failure becomes the node's reply
+        return failure(node_id, error)
+
+
+def _run_node(
+    pipeline_ir: Path, node_id: str, run_id: str, parameters: Mapping[str, Any] | None
+) -> Reply:
     configure_logging()
     from absl import logging
 
@@ -123,20 +134,21 @@ def run_node(
             if is_validator(pipeline_node.node_info.type.name):
                 outputs = result["outputs"].get("anomalies", [])
                 anomalies.check([artifact["uri"] for artifact in outputs])
-            return result
+            return Reply(Outcome.OK, result=result)
         logging.info("ML Metadata: %s", where)
         try:
             execution_id = launch(pipeline, pipeline_node, connection)
         except NodeSkipped:
             raise
-        except Exception as error:
-            # What the failed execution had resolved (its inputs), for the task's lineage.
+        except Exception as error:  # noqa: BLE001 - said in the reply, with what it resolved
             try:
+                # What the failed execution had resolved (its inputs), for the task's lineage.
                 failed = lineage.newest_execution(
                     connection.store, pipeline.pipeline_info.id, node_id, run_id
                 )
+                partial = None
                 if failed is not None:
-                    error.tfx_dags_result = node_result(  # type: ignore[attr-defined]
+                    partial = node_result(
                         connection.store,
                         pipeline_node,
                         failed.id,
@@ -144,10 +156,13 @@ def run_node(
                         where=store_uri(config),
                     )
             except Exception:  # noqa: BLE001 - the node's own error is the one to report
-                pass
-            raise
-        return node_result(
-            connection.store, pipeline_node, execution_id, reused=False, where=store_uri(config)
+                partial = None
+            return failure(node_id, error, partial)
+        return Reply(
+            Outcome.OK,
+            result=node_result(
+                connection.store, pipeline_node, execution_id, reused=False, where=store_uri(config)
+            ),
         )
 
 
@@ -219,12 +234,21 @@ class NodeSkipped(TfxDagsError):
     """TFX decided not to run the node; the task shows as skipped."""
 
 
-def write_partial_result(error: BaseException, result_file: Path | None) -> None:
-    """A failed node's result (what its execution read, and wrote if anything) for the
-    operator's lineage, when ML Metadata recorded an execution."""
-    partial = getattr(error, "tfx_dags_result", None)
-    if partial is not None and result_file is not None:
-        result_file.write_text(json.dumps({**partial, "failed": True}))
+def skipped(error: NodeSkipped) -> Reply:
+    print(f"{NODE_SKIPPED_MARKER}{error}", file=sys.stderr, flush=True)
+    return Reply(Outcome.SKIPPED, str(error))
+
+
+def failure(node_id: str, error: Exception, partial: dict[str, Any] | None = None) -> Reply:
+    """A failed node's reply, its reason also printed for the task log: ``bad_input`` for
+    an error retrying cannot help (the same input fails the same way), else ``failed``;
+    with ``partial``, what its execution read (and wrote, if anything) for the lineage."""
+    if isinstance(error, NonRetryableError):
+        print(error, file=sys.stderr)
+        message = f"{node_id}: " + "; ".join(line.strip() for line in str(error).splitlines())
+        print(f"{NODE_ERROR_MARKER}{message}", file=sys.stderr, flush=True)
+        return Reply(error.outcome, message, partial)
+    return Reply(Outcome.FAILED, report(NODE_ERROR_MARKER, error, prefix=f"{node_id}: "), partial)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -232,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pipeline-ir", required=True, type=Path)
     parser.add_argument("--node-id", required=True)
     parser.add_argument("--run-id", required=True)
-    parser.add_argument("--result-file", type=Path, help="write the node's outputs as JSON")
+    parser.add_argument(REPLY_OPTION, type=Path, help="write the node's reply here")
     parser.add_argument(
         "--runtime-parameters-json", default="{}", help="this run's RuntimeParameter values"
     )
@@ -242,36 +266,25 @@ def main(argv: list[str] | None = None) -> int:
     with temporary_files_go_with_us("tfx-dags-node-"):
         try:
             parameters = json.loads(args.runtime_parameters_json)
-            result = run_node(args.pipeline_ir, args.node_id, args.run_id, parameters)
-        except NodeSkipped as error:
-            print(f"{NODE_SKIPPED_MARKER}{error}", file=sys.stderr, flush=True)
-            return SKIPPED_EXIT
-        except (DataAnomalies, InputDataError, tfx_lines.LineConflict) as error:
-            # Retrying cannot help: exit code DATA_ANOMALIES tells the operator not to.
-            write_partial_result(error, args.result_file)
-            print(error, file=sys.stderr)
-            summary = "; ".join(line.strip() for line in str(error).splitlines())
-            print(f"{NODE_ERROR_MARKER}{args.node_id}: {summary}", file=sys.stderr, flush=True)
-            return BAD_DATA_EXIT
-        except Exception as error:  # noqa: BLE001 - every failure becomes one reported reason
-            write_partial_result(error, args.result_file)
-            report(NODE_ERROR_MARKER, error, prefix=f"{args.node_id}: ")
-            return 1
-    if args.node_id in TIMINGS:
-        # One line the end-to-end benchmark reads from the task log.
-        spent = TIMINGS[args.node_id]
+        except ValueError as error:
+            reply = failure(args.node_id, error)
+        else:
+            reply = run_node(args.pipeline_ir, args.node_id, args.run_id, parameters)
+    if reply.ok:
+        if args.node_id in TIMINGS:
+            # One line the end-to-end benchmark reads from the task log.
+            spent = TIMINGS[args.node_id]
+            print(
+                f"tfx_dags: node {args.node_id} timings: launch {spent['launch_s']:.3f} s, "
+                f"executor {spent['executor_s']:.3f} s",
+                flush=True,
+            )
+        execution_id = reply.result["execution_id"]
         print(
-            f"tfx_dags: node {args.node_id} timings: launch {spent['launch_s']:.3f} s, "
-            f"executor {spent['executor_s']:.3f} s",
+            f"tfx_dags: node {args.node_id} finished, ML Metadata execution {execution_id}",
             flush=True,
         )
-    if args.result_file is not None:
-        args.result_file.write_text(json.dumps(result))
-    print(
-        f"tfx_dags: node {args.node_id} finished, ML Metadata execution {result['execution_id']}",
-        flush=True,
-    )
-    return 0
+    return write_reply(args.reply, reply)
 
 
 if __name__ == "__main__":

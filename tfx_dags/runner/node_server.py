@@ -174,7 +174,7 @@ class NodeServer:
             for stream in (sys.stdout, sys.stderr):
                 try:
                     stream.flush()
-                except Exception:  # noqa: BLE001, S110 - nothing left to report to
+                except Exception:  # noqa: BLE001 - nothing left to report to
                     pass
             os._exit(code if isinstance(code, int) else 1)
 
@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     import fcntl
 
     # One server per socket: the lock is held for the server's whole life.
-    lock = open(f"{args.socket}.lock", "w")  # noqa: SIM115 - held until exit
+    lock = open(f"{args.socket}.lock", "w")  # held until exit
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -8,9 +8,10 @@
 (COMPLETE, CACHED, FAILED, ...), input/output artifacts ({"id", "uri", "properties"}) by key
 and exec properties, and the states of all its executions in the run ("attempts").
 ``pushed-models``: every model a Pusher really pushed, oldest first.
-``latest-pushed-model``: the newest one's folder, or exit 1.
-``--output FILE``: the answer goes to FILE instead of stdout (the Airflow side's
-``tfx_dags.airflow.mlmd_query`` reads it there: a node server child's stdout is the log).
+``latest-pushed-model``: the newest one's folder, or exit 1 (``not_found``).
+``--reply FILE``: the answer goes to FILE as the command's reply (``common.reply``) instead
+of stdout (the Airflow side's ``tfx_dags.airflow.mlmd_query`` reads it there: a node server
+child's stdout is the log).
 ``--pipeline-ir IR``: the pipeline's compiled IR, for a pipeline that declares a store of its
 own (a TFX runner's file keeps its SQLite store): read there unless the pipeline has run with
 the deployment's store, as the TFX view reads it (``connection.open_pipeline_store``). A
@@ -22,12 +23,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from tfx_dags.common.reply import REPLY_OPTION, Outcome, Reply, write_reply
 from tfx_dags.mlmd import lineage
 from tfx_dags.mlmd.connection import StoreMissing, open_pipeline_store
 
@@ -129,29 +130,32 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("query", choices=("runs", "pushed-models", "latest-pushed-model"))
     parser.add_argument("--pipeline", required=True)
-    parser.add_argument("--output", help="write the answer to this file, not stdout")
+    parser.add_argument(REPLY_OPTION, help="write the reply to this file, not the answer to stdout")
     parser.add_argument("--pipeline-ir", type=Path, help="where the pipeline's own store is")
     args = parser.parse_args(argv)
+    reply = answer(args)
+    if args.reply is None:
+        if reply.ok:
+            print(
+                reply.result
+                if isinstance(reply.result, str)
+                else json.dumps(reply.result, indent=2, sort_keys=True)
+            )
+        else:
+            print(reply.message, file=sys.stderr)
+    return write_reply(args.reply, reply)
+
+
+def answer(args: argparse.Namespace) -> Reply:
     store = RunHistory.of_pipeline(args.pipeline, args.pipeline_ir)
     if args.query == "runs":
-        answer = json.dumps(store.runs(args.pipeline), indent=2, sort_keys=True)
-    elif args.query == "pushed-models":
-        answer = json.dumps(store.pushed_models(args.pipeline), indent=2)
-    else:
-        pushed = store.pushed_models(args.pipeline)
-        if not pushed:
-            print(f"pipeline {args.pipeline!r} has pushed no model", file=sys.stderr)
-            return 1
-        answer = pushed[-1]["destination"]
-    if args.output is None:
-        print(answer)
-        return 0
-    # Written whole, then renamed: the reader never sees half an answer.
-    partial = f"{args.output}.partial"
-    with open(partial, "w") as handle:
-        handle.write(answer + "\n")
-    os.replace(partial, args.output)
-    return 0
+        return Reply(Outcome.OK, result=store.runs(args.pipeline))
+    pushed = store.pushed_models(args.pipeline)
+    if args.query == "pushed-models":
+        return Reply(Outcome.OK, result=pushed)
+    if not pushed:
+        return Reply(Outcome.NOT_FOUND, f"pipeline {args.pipeline!r} has pushed no model")
+    return Reply(Outcome.OK, result=pushed[-1]["destination"])
 
 
 if __name__ == "__main__":

@@ -1,12 +1,13 @@
 """What the Airflow TFX view shows, read from ML Metadata and the artifacts (TFX environment).
 
-    python -m tfx_dags.runner.view_data pipelines --output FILE [--own NAME=IR ...]
-    python -m tfx_dags.runner.view_data pipeline --pipeline NAME --output FILE [--runs N]
-    python -m tfx_dags.runner.view_data run --pipeline NAME --run-id RUN --output FILE
-    python -m tfx_dags.runner.view_data evaluation --pipeline NAME --artifact-id N --output FILE
-    python -m tfx_dags.runner.view_data artifact --pipeline NAME --artifact-id N --output FILE
+    python -m tfx_dags.runner.view_data pipelines --reply FILE [--own NAME=IR ...]
+    python -m tfx_dags.runner.view_data pipeline --pipeline NAME --reply FILE [--runs N]
+    python -m tfx_dags.runner.view_data run --pipeline NAME --run-id RUN --reply FILE
+    python -m tfx_dags.runner.view_data evaluation --pipeline NAME --artifact-id N --reply FILE
+    python -m tfx_dags.runner.view_data artifact --pipeline NAME --artifact-id N --reply FILE
 
-Each writes one JSON document to FILE (stdout stays free for TensorFlow's chatter). A
+Each writes its reply to FILE (``common.reply``: the JSON document, or ``not_found`` or
+``failed`` with the reason; stdout stays free for TensorFlow's chatter). A
 pipeline's questions take ``--pipeline-root`` (default ``settings.pipeline_root``) and, for a
 pipeline that declares its own ML Metadata store, ``--pipeline-ir`` (its compiled IR, which
 holds the store's connection): what the DAG's compiled manifest says. Its runs are read
@@ -19,8 +20,6 @@ elsewhere is listed, never opened.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import re
 import sys
 import traceback
@@ -30,6 +29,7 @@ from typing import Any
 
 from tfx_dags.common import settings
 from tfx_dags.common.errors import TfxDagsError
+from tfx_dags.common.reply import REPLY_OPTION, Outcome, Reply, write_reply
 from tfx_dags.mlmd import lineage
 from tfx_dags.mlmd.connection import (
     StoreMissing,
@@ -454,31 +454,26 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME=IR",
         help="pipelines: a pipeline with its own store, and its compiled IR (repeatable)",
     )
-    parser.add_argument("--output", required=True)
+    parser.add_argument(REPLY_OPTION, required=True)
     args = parser.parse_args(argv)
     try:
-        result = answer(args)
+        reply = Reply(Outcome.OK, result=answer(args))
     except NotFound as error:
-        result = {"error": "not_found", "message": str(error)}
+        reply = Reply(Outcome.NOT_FOUND, str(error))
     except StoreUnreadable as error:
         traceback.print_exc()
-        result = {"error": "failed", "message": str(error)}
-    except Exception as error:  # the view shows why, in one line
+        reply = Reply(Outcome.FAILED, str(error))
+    except Exception as error:  # noqa: BLE001 - the view shows why, in one line
         traceback.print_exc()
-        result = {"error": "failed", "message": f"{_where()}: {type(error).__name__}: {error}"}
-    # Written whole, then renamed: the reader never sees half a document.
-    partial = f"{args.output}.partial"
-    with open(partial, "w") as handle:
-        json.dump(result, handle)
-    os.replace(partial, args.output)
-    return 0
+        reply = Reply(Outcome.FAILED, f"{_where()}: {type(error).__name__}: {error}")
+    return write_reply(args.reply, reply)
 
 
 def _where() -> str:
     """Where ML Metadata is, without credentials."""
     try:
         return f"ML Metadata at {describe()}"
-    except Exception:
+    except Exception:  # noqa: BLE001 - saying where must not hide the failure it is for
         return "ML Metadata"
 
 

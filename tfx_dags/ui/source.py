@@ -18,7 +18,6 @@ pipeline written for TFX's runners declares (``runner_file_dag`` files keep thei
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -28,6 +27,7 @@ from tfx_dags.airflow import compile_entries, mlmd_query
 from tfx_dags.airflow.compile_entries import CompiledPipeline
 from tfx_dags.common import settings, tfx_envs
 from tfx_dags.common.errors import ConfigError, TfxDagsError
+from tfx_dags.common.reply import Outcome
 
 CACHE_SIZE = 256
 
@@ -117,15 +117,14 @@ class ViewSource:
         except ConfigError as error:
             raise ViewSourceError(f"no TFX environment to read ML Metadata with: {error}") from None
         try:
-            text = mlmd_query.ask("tfx_dags.runner.view_data", query, *args, tfx_env=tfx_env)
+            reply = mlmd_query.ask_reply("tfx_dags.runner.view_data", query, *args, tfx_env=tfx_env)
         except mlmd_query.MetadataQueryError as error:
             raise ViewSourceError(str(error)) from None
-        answer = json.loads(text)
-        if answer.get("error") == "not_found":
-            raise NotFound(str(answer.get("message", "not found")))
-        if answer.get("error"):
-            raise ViewSourceError(f"reading {query} failed: {answer.get('message', '')}")
-        return dict(answer)
+        if reply.outcome is Outcome.NOT_FOUND:
+            raise NotFound(reply.message or "not found")
+        if not reply.ok:
+            raise ViewSourceError(f"reading {query} failed: {reply.message}")
+        return dict(reply.result)
 
 
 def _root(name: str, compiled: CompiledPipeline | None) -> Path:

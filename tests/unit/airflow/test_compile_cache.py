@@ -9,6 +9,7 @@ from tfx_dags.common import settings
 from tfx_dags.common.contract import COMPILE_ERROR_MARKER
 from tfx_dags.common.errors import ConfigError, PipelineCompileError
 from tfx_dags.common.pipeline_ref import parse_pipeline_ref
+from tfx_dags.common.reply import Outcome, Reply, write_reply
 
 PENGUIN = parse_pipeline_ref("modules.penguin.pipeline:create_pipeline")
 
@@ -67,10 +68,24 @@ def test_a_missing_tfx_environment_is_named(
         compile_cache.ensure_compiled(cache_name="d", ref=PENGUIN, kwargs={})
 
 
-def test_the_marked_reason_is_lifted_from_the_compile_output() -> None:
+def test_the_reason_is_the_compiles_reply_or_how_it_ended(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def compiles(reply: Reply | None, code: int, output: str) -> None:
+        def run(command: list[str], **kwargs: object) -> tuple[int, str]:
+            if reply is not None:
+                write_reply(command[command.index("--reply") + 1], reply)
+            return code, output
+
+        monkeypatch.setattr(compile_process.node_client, "run", run)
+
     stderr = f"Traceback ...\n  File x\nValueError: boom\n{COMPILE_ERROR_MARKER}ValueError: boom\n"
-    assert compile_process._reason(stderr, 2) == "ValueError: boom"
-    assert compile_process._reason("a\nb\nc\n", 1) == "exit code 1: a | b | c"
+    compiles(Reply(Outcome.FAILED, "ValueError: boom"), 1, stderr)
+    assert compile_process._failure(["python"], {}, 5) == "ValueError: boom"
+    compiles(None, 1, "a\nb\nc\n")
+    assert compile_process._failure(["python"], {}, 5) == "exit code 1: a | b | c"
+    compiles(Reply(Outcome.OK), 0, "")
+    assert compile_process._failure(["python"], {}, 5) is None
 
 
 def test_settings_reject_bad_numbers(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,43 +12,44 @@ import pytest
 
 from tfx_dags.airflow import mlmd_query
 from tfx_dags.common.contract import URI_ENV
+from tfx_dags.common.reply import Outcome, Reply, write_reply
 from tfx_dags.common.tfx_envs import TfxEnv
 
 TFX116 = TfxEnv("tfx116", Path("/envs/tfx116/bin/python"), {"TF_USE_LEGACY_KERAS": "1"})
 
 
 class Recorded:
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, *, answer: str | None, code: int = 0):
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *, answer: Reply | None, code: int = 0):
         self.calls: list[tuple[list[str], dict[str, str]]] = []
 
         def run(command: list[str], *, env: Mapping[str, str], timeout: float) -> Any:
             self.calls.append((command, dict(env)))
             if answer is not None:
-                Path(command[command.index("--output") + 1]).write_text(answer)
+                write_reply(command[command.index("--reply") + 1], answer)
             return code, "TensorFlow chatter\nthe reason\n"
 
         monkeypatch.setattr(mlmd_query.node_client, "run", run)
 
 
-def test_the_answer_is_what_the_command_wrote_to_its_output_file(
+def test_the_answer_is_the_result_the_command_replied_in_its_reply_file(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    recorded = Recorded(monkeypatch, answer='{"pipelines": []}')
+    recorded = Recorded(monkeypatch, answer=Reply(Outcome.OK, result={"pipelines": []}))
     monkeypatch.setattr(mlmd_query, "metadata_uri", lambda: "mysql://u:p@db:3306/mlmd")
     answer = mlmd_query.ask(
         "tfx_dags.runner.view_data", "pipelines", tfx_env=TFX116, environ={"HOME": "/h"}
     )
-    assert answer == '{"pipelines": []}'
+    assert answer == {"pipelines": []}
     [(command, env)] = recorded.calls
     assert command[:4] == [str(TFX116.python), "-m", "tfx_dags.runner.view_data", "pipelines"]
-    assert command[4] == "--output"
+    assert command[4] == "--reply"
     assert env == {"HOME": "/h", "TF_USE_LEGACY_KERAS": "1", URI_ENV: "mysql://u:p@db:3306/mlmd"}
 
 
 def test_a_local_airflow_keeps_the_store_its_environment_names(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    recorded = Recorded(monkeypatch, answer="[]")
+    recorded = Recorded(monkeypatch, answer=Reply(Outcome.OK, result=[]))
     monkeypatch.setattr(mlmd_query, "metadata_uri", lambda: pytest.fail("no connection asked"))
     environ = {URI_ENV: "mysql://u:p@other:3306/mlmd"}
     mlmd_query.ask(
@@ -78,3 +79,32 @@ def test_no_answer_in_time_is_said_with_the_limit(monkeypatch: pytest.MonkeyPatc
         mlmd_query.MetadataQueryError, match=r"did not answer 'query runs' within 5 s"
     ):
         mlmd_query.ask("tfx_dags.runner.query", "runs", tfx_env=TFX116, connection=False, timeout=5)
+
+
+def test_a_reply_other_than_ok_is_an_error_with_its_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    Recorded(
+        monkeypatch, answer=Reply(Outcome.NOT_FOUND, "pipeline 'p' has pushed no model"), code=1
+    )
+    with pytest.raises(
+        mlmd_query.MetadataNotFound,
+        match=r"reading ML Metadata \(query latest-pushed-model\) failed: pipeline 'p' has pushed",
+    ):
+        mlmd_query.ask(
+            "tfx_dags.runner.query", "latest-pushed-model", tfx_env=TFX116, connection=False
+        )
+    Recorded(monkeypatch, answer=Reply(Outcome.FAILED, "ML Metadata at X: RuntimeError"), code=1)
+    reply = mlmd_query.ask_reply(
+        "tfx_dags.runner.view_data", "pipelines", tfx_env=TFX116, connection=False
+    )
+    assert reply == Reply(Outcome.FAILED, "ML Metadata at X: RuntimeError")
+
+
+def test_a_command_killed_by_a_signal_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    Recorded(monkeypatch, answer=None, code=-9)
+    with pytest.raises(
+        mlmd_query.MetadataQueryError,
+        match=r"failed with exit code -9 \(killed by signal SIGKILL\): TensorFlow chatter",
+    ):
+        mlmd_query.ask("tfx_dags.runner.query", "runs", tfx_env=TFX116, connection=False)

@@ -108,7 +108,8 @@ def test_the_home_the_airflow_side_uses_reaches_the_node_without_airflow_home(
 
 
 def write_environment_python(path: Path, record: Path) -> Path:
-    """A stand-in TFX interpreter: writes its environment to ``record``, and answers the
+    """A stand-in TFX interpreter: writes its environment to ``record``, replies as a
+    TFX-side command does (``ok``, or with EXIT_CODE=1 ``failed``), and answers the
     site-packages question tfx_envs asks an interpreter (none)."""
     path.write_text(
         f"#!{sys.executable}\n"
@@ -118,7 +119,12 @@ def write_environment_python(path: Path, record: Path) -> Path:
         "    sys.exit(0)\n"
         f"open({str(record)!r}, 'w').write(json.dumps(dict(os.environ)))\n"
         "print('tfx_dags compile error: the stand-in compiles nothing', flush=True)\n"
-        "sys.exit(int(os.environ.get('EXIT_CODE', '0')))\n"
+        "code = int(os.environ.get('EXIT_CODE', '0'))\n"
+        "if '--reply' in sys.argv:\n"
+        "    reply = {'outcome': 'failed' if code else 'ok', 'result': None,\n"
+        "             'message': 'the stand-in compiles nothing' if code else ''}\n"
+        "    open(sys.argv[sys.argv.index('--reply') + 1], 'w').write(json.dumps(reply))\n"
+        "sys.exit(code)\n"
     )
     path.chmod(0o755)
     return path

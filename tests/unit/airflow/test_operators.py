@@ -15,7 +15,7 @@ from airflow.sdk.execution_time.timeout import timeout
 
 from tests.support.processes import wait_until_gone
 from tfx_dags.airflow.operators import TfxNodeOperator
-from tfx_dags.node_server.client import SpawnedNode
+from tfx_dags.node_server.client import Ending, SpawnedNode
 
 # A parent that starts a child which ignores SIGTERM, prints both pids, then waits forever:
 # the shape of a node whose Beam or TensorFlow workers outlive a polite stop.
@@ -39,6 +39,15 @@ def test_the_whole_group_is_killed_even_a_child_that_ignores_sigterm() -> None:
     child = int(next(node.output()))
     assert node.terminate(grace_s=0.5) == -15
     assert wait_until_gone([node.pid, child], within_s=5) == []
+    assert node.ending == Ending(-15, stopped=True) and not node.ending.by_itself
+
+
+def test_a_node_says_how_it_ended() -> None:
+    assert ended_node("raise SystemExit(3)").ending == Ending(3)
+    killed = ended_node("import os, signal; os.kill(os.getpid(), signal.SIGKILL)").ending
+    assert killed == Ending(-9) and not killed.by_itself
+    assert str(killed) == "exit code -9 (killed by signal SIGKILL)"
+    assert Ending(3).by_itself and str(Ending(-15, stopped=True)).endswith("stopped by its task")
 
 
 @pytest.fixture
@@ -136,6 +145,13 @@ def test_a_bad_run_parameter_fails_the_task_before_any_node_starts(tmp_path: Pat
         operator.execute({"run_id": "manual__1", "params": {"data_root": "../../etc"}})
 
 
+def ended_node(code: str) -> SpawnedNode:
+    """A node process that has run ``code`` to its end."""
+    node = SpawnedNode([sys.executable, "-c", code], env=os.environ)
+    node.wait(timeout=30)
+    return node
+
+
 def test_the_failure_callback_closes_what_a_killed_or_lost_node_left_open(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -143,9 +159,9 @@ def test_the_failure_callback_closes_what_a_killed_or_lost_node_left_open(
 
     asked: list[tuple[str, tuple[str, ...], dict[str, object]]] = []
 
-    def ask(module: str, *args: str, **kwargs: object) -> str:
+    def ask(module: str, *args: str, **kwargs: object) -> list[int]:
         asked.append((module, args, kwargs))
-        return "[7]\n"
+        return [7]
 
     monkeypatch.setattr(operators.mlmd_query, "ask", ask)
     monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", "not-for-users")
@@ -177,19 +193,19 @@ def test_the_failure_callback_closes_what_a_killed_or_lost_node_left_open(
     assert "execution(s) [7] of node Trainer, left unfinished, closed as FAILED" in logged
 
     # A node that exited by itself (here with its error): TFX closed its execution.
-    operator._node_exit = 1
+    operator._node = ended_node("raise SystemExit(1)")
     operators.close_killed_execution(context)
     assert len(asked) == 1
     # A node killed by a signal (the out-of-memory killer): asked.
-    operator._node_exit = -9
+    operator._node = ended_node("import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
     operators.close_killed_execution(context)
     assert len(asked) == 2
-    operator._node_exit = 0
+    operator._node = ended_node("pass")
 
     # Killed by its timeout or by Airflow: asked; a store that does not answer is a warning.
     operator.on_kill()
 
-    def no_answer(module: str, *args: str, **kwargs: object) -> str:
+    def no_answer(module: str, *args: str, **kwargs: object) -> list[int]:
         raise operators.mlmd_query.MetadataQueryError("ML Metadata did not answer")
 
     monkeypatch.setattr(operators.mlmd_query, "ask", no_answer)
