@@ -38,6 +38,9 @@ UNMEASURED_S = 60.0
 # (entries keyed by content) and the migrated Airflow databases the tests copy.
 TEST_CACHE = Path(tempfile.gettempdir()) / f"tfx-dags-tests-{os.getuid()}"
 MEASURED_DURATIONS = TEST_CACHE / "module_durations.json"
+# Hypothesis keeps its example database and caches in the working directory's .hypothesis
+# unless told otherwise: there, outside the checkout, like everything else the suite writes.
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(TEST_CACHE / "hypothesis"))
 
 
 def pytest_configure(config: pytest.Config) -> None:

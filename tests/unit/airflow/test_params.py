@@ -6,6 +6,7 @@ or lands within bounds, and a path never leaves its root.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,7 @@ def test_a_symlink_out_of_the_root_is_refused(tmp_path: Path) -> None:
 @given(ANY_JSON)
 @example(1.0)  # JSON Schema's integer: Airflow takes it, so must we (as the int 1)
 @example(1.5)
+@example(math.nan)
 def test_our_check_and_airflows_agree_on_every_value(value: object) -> None:
     for name, spec in PARAMS.items():
         schema = param_schema(name, KWARGS[name], spec)
@@ -104,7 +106,14 @@ def test_our_check_and_airflows_agree_on_every_value(value: object) -> None:
             airflow_accepts = True
         except ParamValidationError:
             airflow_accepts = False
-        assert airflow_accepts == (schema_problem(schema, value) is None), (name, value)
+        ours = schema_problem(schema, value)
+        if isinstance(value, float) and math.isnan(value) and airflow_accepts:
+            # The one difference: jsonschema compares NaN with a bound as False, so Airflow
+            # lets a NaN through a bounded number; the task's own check refuses it before
+            # any work (no JSON document can carry NaN, a Python caller can).
+            assert ours == "nan is not a finite number", (name, value)
+            continue
+        assert airflow_accepts == (ours is None), (name, value)
 
 
 @given(st.integers() | st.floats(allow_nan=True, allow_infinity=True))
