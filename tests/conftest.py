@@ -54,6 +54,8 @@ COST_ORDER = [
 # What test sessions share, outside the checkout, per user: the compiled-pipeline cache
 # (entries keyed by content) and the migrated Airflow databases the tests copy.
 TEST_CACHE = Path(tempfile.gettempdir()) / f"tfx-dags-tests-{os.getuid()}"
+# The TFX environment's unit tier runs there, with its own configuration (make test-tfx-unit).
+collect_ignore = ["tfx_unit"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
