@@ -17,7 +17,7 @@ CHECKOUT_PTH := import sys, sysconfig, pathlib; \
 	pathlib.Path(sysconfig.get_paths()["purelib"], "tfx_dags_checkout.pth").write_text(sys.argv[1] + "\n")
 UV_COMPILE := $(AIRFLOW_VENV)/bin/uv pip compile --quiet --index-url https://pypi.org/simple
 
-.PHONY: setup browser demo view test test-fast test-durations lint bench gpu-check locks clean
+.PHONY: setup browser demo view test test-fast test-tfx-unit test-durations lint bench gpu-check locks clean
 
 setup: $(AIRFLOW_VENV)/.installed $(TFX_VENVS:%=%/.installed) browser
 
@@ -65,7 +65,7 @@ lint: setup
 # The whole suite on two worker processes (tests/conftest.py keeps each module, or group of
 # modules sharing a run, on one worker, the longest first); the 25 slowest tests are printed.
 PYTEST := $(AIRFLOW_VENV)/bin/pytest
-test: lint
+test: lint test-tfx-unit
 	$(PYTEST) tests -n 2 --dist loadgroup --durations=25
 
 # After a whole `make test`: what each module took there becomes the committed order
@@ -75,9 +75,17 @@ test-durations:
 
 # The inner loop: unit and DAG integrity tests, and whatever else needs no DAG run (the
 # `quick` marker); a few minutes at most.
-test-fast: setup
+test-fast: setup test-tfx-unit
 	$(AIRFLOW_VENV)/bin/ruff check .
 	$(PYTEST) tests -m "unit or integrity or quick" --durations=10
+
+# The TFX side's unit tier (tests/tfx_unit): the read model of ML Metadata and what the query
+# command and the TFX view render from it, on in-memory stores filled by TFX's own helpers,
+# in each TFX environment (its own pytest.ini: tests/conftest.py needs Airflow); ~10 s each.
+test-tfx-unit: $(TFX_VENVS:%=%/.installed)
+	for line in $(TFX_LINES); do \
+		.venv-$$line/bin/python -m pytest -c tests/tfx_unit/pytest.ini tests/tfx_unit -q -p no:cacheprovider || exit 1; \
+	done
 
 # Benchmarks print ratios against baselines measured in the same run; the report goes to
 # var/bench/RESULTS.md (bench/RESULTS.md is the committed, commented copy). About 40 minutes

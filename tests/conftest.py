@@ -41,6 +41,8 @@ MEASURED_DURATIONS = TEST_CACHE / "module_durations.json"
 # Hypothesis keeps its example database and caches in the working directory's .hypothesis
 # unless told otherwise: there, outside the checkout, like everything else the suite writes.
 os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(TEST_CACHE / "hypothesis"))
+# The TFX environment's unit tier runs there, with its own configuration (make test-tfx-unit).
+collect_ignore = ["tfx_unit"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -74,7 +74,7 @@ def run_dag(folder: ParsedFolder, dag_id: str, conf_json: str | None) -> dict[st
         except CliError as error:
             print(f"tfx-dags run: the pushed model is unknown: {error}", file=sys.stderr)
             pushes = []
-        # The query's answer (tfx_dags.mlmd.lineage.pushes), narrowed to this run.
+        # The query's answer (tfx_dags.mlmd.artifacts.pushes), narrowed to this run.
         mine = [push["destination"] for push in pushes if push["run_id"] == run["run_id"]]
         pushed = mine[-1] if mine else None
     return {

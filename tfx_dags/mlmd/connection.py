@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 from tfx_dags.common import settings
 from tfx_dags.common.contract import STORE_ENV, URI_ENV
 from tfx_dags.common.errors import ConfigError, TfxDagsError
-from tfx_dags.mlmd.lineage import PIPELINE_CONTEXT
+from tfx_dags.mlmd.contexts import PIPELINE_CONTEXT
 
 MYSQL_SCHEMES = ("mysql", "mariadb")
 
@@ -189,28 +189,64 @@ def pipeline_store_config(pipeline_ir: Path) -> Any:
     return own_connection_config(runner_utils.extract_local_deployment_config(pipeline))
 
 
+class PipelineStores:
+    """Which store holds a pipeline's runs (``of_pipeline``), each store opened once by
+    ``opener`` (given a config, or None for the deployment's: ``open_read_only`` or a reader's
+    own) however many pipelines are asked about. The TFX view and the query command both
+    read a pipeline through it."""
+
+    def __init__(self, opener: Callable[[Any], Any] = open_read_only) -> None:
+        self._opener = opener
+        self._deployment: Any = None
+        self._deployment_missing: StoreMissing | None = None
+        self._own: dict[str, Any] = {}
+
+    def deployment(self) -> Any:
+        """The deployment's store; StoreMissing where it has no SQLite file yet."""
+        if self._deployment is None and self._deployment_missing is None:
+            try:
+                self._deployment = self._opener(None)
+            except StoreMissing as missing:
+                self._deployment_missing = missing
+        if self._deployment_missing is not None:
+            raise self._deployment_missing
+        return self._deployment
+
+    def own(self, config: Any) -> Any:
+        """A pipeline's own store (several pipelines may keep one); StoreMissing as above."""
+        where = describe_config(config)
+        if where not in self._own:
+            self._own[where] = self._opener(config)
+        return self._own[where]
+
+    def of_pipeline(self, name: str, own: Any) -> Any:
+        """The store that holds the runs of pipeline ``name``: the deployment's where the
+        pipeline has run with it (every pipeline without a store of its own, ``own`` None,
+        and one whose DAG sets its own aside: ``metadata_store="deployment"``), else its own
+        (``own``, the store its compiled IR declares: a TFX runner's file keeps its own).
+        StoreMissing where the store chosen has no SQLite file yet."""
+        try:
+            deployment = self.deployment()
+        except StoreMissing:
+            if own is None:
+                raise
+        else:
+            if own is None or deployment.get_context_by_type_and_name(PIPELINE_CONTEXT, name):
+                return deployment
+        return self.own(own)
+
+
 def open_pipeline_store(
     name: str,
     pipeline_ir: Path | None = None,
     *,
     opener: Callable[[Any], Any] = open_read_only,
 ) -> Any:
-    """The store that holds the runs of pipeline ``name``, opened read-only by ``opener``
-    (given a config, or None for the deployment's): the deployment's where the pipeline has
-    run with it (every pipeline without a store of its own, and one whose DAG sets its own
-    aside: ``metadata_store="deployment"``), else the store its compiled IR ``pipeline_ir``
-    declares (a TFX runner's file keeps its own). StoreMissing where the store chosen has no
-    SQLite file yet. The TFX view and the query command both read a pipeline here."""
+    """The store that holds the runs of pipeline ``name`` (``PipelineStores.of_pipeline``),
+    opened read-only by ``opener``; ``pipeline_ir``: its compiled IR, which declares its own
+    store if it has one."""
     own = pipeline_store_config(pipeline_ir) if pipeline_ir is not None else None
-    try:
-        deployment = opener(None)
-    except StoreMissing:
-        if own is None:
-            raise
-    else:
-        if own is None or deployment.get_context_by_type_and_name(PIPELINE_CONTEXT, name):
-            return deployment
-    return opener(own)
+    return PipelineStores(opener).of_pipeline(name, own)
 
 
 @contextmanager

@@ -24,21 +24,24 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tfx_dags.common.reply import REPLY_OPTION, Outcome, Reply, write_reply
-from tfx_dags.mlmd import lineage
+from tfx_dags.mlmd import artifacts, events, executions
 from tfx_dags.mlmd.connection import StoreMissing, open_pipeline_store
+from tfx_dags.mlmd.records import Artifact, Io, NodeRun, PipelineRun
 
 
 class RunHistory:
-    """A pipeline's runs and pushes, from the lineage ML Metadata holds."""
+    """A pipeline's runs and pushes, rendered from the read model of ML Metadata
+    (``tfx_dags.mlmd.records``)."""
 
     def __init__(self, store: Any | None) -> None:
         # None: no store exists yet, so the pipeline has no history.
-        self._lineage = lineage.Lineage(store) if store is not None else None
+        self._store = store
 
     @classmethod
     def of_pipeline(cls, name: str, pipeline_ir: Path | None = None) -> RunHistory:
@@ -50,15 +53,24 @@ class RunHistory:
             return cls(None)
 
     def runs(self, pipeline_name: str) -> dict[str, dict[str, Any]]:
-        return self._history(pipeline_name)[0]
+        """Per run, per node: its latest execution, and the states of all its attempts."""
+        history = self._history(pipeline_name)
+        return {
+            run.run_id: {
+                node_id: _node(node, history.io.get(node.latest.id, Io()), history.artifacts)
+                for node_id, node in run.nodes.items()
+            }
+            for run in history.runs.values()
+        }
 
     def pushed_models(self, pipeline_name: str) -> list[dict[str, Any]]:
-        """What each run's Pusher pushed (its latest execution in the run), oldest first."""
-        runs, events, artifacts = self._history(pipeline_name)
+        """What each run's Pusher pushed (its latest execution in the run: a cached Pusher
+        lists the push it reuses under its own run), oldest first."""
+        history = self._history(pipeline_name)
         where = {
-            node["execution_id"]: (run_id, node_id)
-            for run_id, nodes in runs.items()
-            for node_id, node in nodes.items()
+            execution_id: (run.run_id, node_id)
+            for run in history.runs.values()
+            for execution_id, node_id in run.latest_executions().items()
         }
         pushed = [
             {
@@ -68,62 +80,62 @@ class RunHistory:
                 "model_id": push.model_id,
                 "destination": push.destination,
             }
-            for push in lineage.pushes(events, artifacts)
+            for push in artifacts.pushes(history.events, history.artifacts)
             if push.execution_id in where
         ]
         return sorted(pushed, key=lambda entry: entry["pushed_model_id"])
 
-    def _history(
-        self, pipeline_name: str
-    ) -> tuple[dict[str, dict[str, Any]], list[Any], dict[int, Any]]:
-        """Per run, per node: its latest execution; and every event of the pipeline's
-        executions with its artifacts."""
-        if self._lineage is None:
-            return {}, [], {}
-        executions = self._lineage.pipeline_executions(pipeline_name)
-        all_events = self._lineage.events_of_executions(e.id for e in executions)
-        events = defaultdict(list)
-        for event in all_events:
-            events[event.execution_id].append(event)
-        artifacts = self._lineage.artifacts_by_id(event.artifact_id for event in all_events)
-        runs: dict[str, dict[str, Any]] = defaultdict(dict)
-        for execution in executions:
-            contexts = self._lineage.contexts_by_type(execution.id)
-            run_id = contexts.get(lineage.RUN_CONTEXT)
-            node = contexts.get(lineage.NODE_CONTEXT, "").removeprefix(f"{pipeline_name}.")
-            if run_id is None or not node:
-                continue
-            earlier = runs[run_id].get(node, {}).get("attempts", [])
-            state = lineage.state_name(execution)
-            runs[run_id][node] = {
-                "execution_id": execution.id,
-                # Every execution of the node in this run, oldest first: a killed attempt
-                # stays RUNNING, a retry adds COMPLETE, a re-run of a cleared task CACHED.
-                "attempts": [*earlier, state],
-                "state": state,
-                "inputs": _by_key(events[execution.id], artifacts, inputs=True),
-                "outputs": _by_key(events[execution.id], artifacts, inputs=False),
-                "properties": lineage.plain_properties(execution.custom_properties),
-            }
-        return dict(runs), all_events, artifacts
+    def _history(self, pipeline_name: str) -> _History:
+        if self._store is None:
+            return _History({}, [], {}, {})
+        found = executions.of_pipeline(self._store, pipeline_name)
+        every = events.of_executions(self._store, (e.id for e in found))
+        return _History(
+            runs=executions.runs(self._store, pipeline_name, found),
+            events=every,
+            io=events.io(every),
+            artifacts=artifacts.by_id(self._store, (event.artifact_id for event in every)),
+        )
+
+
+@dataclass(frozen=True)
+class _History:
+    """Every run of a pipeline, and every event of its executions with their artifacts."""
+
+    runs: dict[str, PipelineRun]
+    events: list[Any]
+    io: dict[int, Io]
+    artifacts: dict[int, Artifact]
+
+
+def _node(node: NodeRun, io: Io, found: dict[int, Artifact]) -> dict[str, Any]:
+    return {
+        "execution_id": node.latest.id,
+        # Every execution of the node in this run, oldest first: a killed attempt stays
+        # RUNNING, a retry adds COMPLETE, a re-run of a cleared task CACHED.
+        "attempts": node.states,
+        "state": node.latest.state,
+        "inputs": _by_key(io.inputs, found),
+        "outputs": _by_key(io.outputs, found),
+        "properties": dict(node.latest.properties),
+    }
 
 
 def _by_key(
-    events: list[Any], artifacts: dict[int, Any], *, inputs: bool
+    keyed: Mapping[str, tuple[int, ...]], found: dict[int, Artifact]
 ) -> dict[str, list[dict[str, Any]]]:
-    by_key: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for key, event in lineage.keyed_events(events, inputs=inputs):
-        artifact = artifacts.get(event.artifact_id)
-        by_key[key].append(
-            {
-                "id": event.artifact_id,
-                "uri": artifact.uri if artifact else "",
-                "properties": lineage.plain_properties(artifact.custom_properties)
-                if artifact
-                else {},
-            }
-        )
-    return dict(by_key)
+    return {
+        key: [_artifact(artifact_id, found.get(artifact_id)) for artifact_id in ids]
+        for key, ids in keyed.items()
+    }
+
+
+def _artifact(artifact_id: int, artifact: Artifact | None) -> dict[str, Any]:
+    return {
+        "id": artifact_id,
+        "uri": artifact.uri if artifact else "",
+        "properties": dict(artifact.custom_properties) if artifact else {},
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,14 +24,16 @@ import re
 import sys
 import traceback
 from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from tfx_dags.common import settings
 from tfx_dags.common.errors import TfxDagsError
 from tfx_dags.common.reply import REPLY_OPTION, Outcome, Reply, write_reply
-from tfx_dags.mlmd import lineage
+from tfx_dags.mlmd import artifacts, contexts, events, executions
 from tfx_dags.mlmd.connection import (
+    PipelineStores,
     StoreMissing,
     describe,
     describe_config,
@@ -39,6 +41,7 @@ from tfx_dags.mlmd.connection import (
     open_read_only,
     pipeline_store_config,
 )
+from tfx_dags.mlmd.records import Artifact, Io, NodeRun, PipelineRun
 from tfx_dags.runner.artifact_summaries import (
     anomalies_summary,
     evaluation_summary,
@@ -78,11 +81,12 @@ def open_store_read_only(config: Any = None) -> Any:
 
 
 class ViewData:
-    """Read-only queries on one ML Metadata store, shaped for the view's pages. ``root``:
-    the pipeline root of the pipeline asked about (default ``settings.pipeline_root``)."""
+    """The view's pages, rendered from the read model of one ML Metadata store
+    (``tfx_dags.mlmd.records``). ``root``: the pipeline root of the pipeline asked about
+    (default ``settings.pipeline_root``)."""
 
     def __init__(self, store: Any, *, root: Path | None = None) -> None:
-        self._lineage = lineage.Lineage(store)
+        self._store = store
         self._root = root
 
     @classmethod
@@ -109,7 +113,7 @@ class ViewData:
         return cls(store, root=root)
 
     def has_pipeline(self, name: str) -> bool:
-        return self._lineage.pipeline_context(name) is not None
+        return contexts.has_pipeline(self._store, name)
 
     def root_of(self, name: str) -> Path:
         return self._root if self._root is not None else settings.pipeline_root(name)
@@ -117,31 +121,35 @@ class ViewData:
     # -- pipelines and their runs -------------------------------------------------------
 
     def pipelines(self) -> list[str]:
-        return self._lineage.pipelines()
+        return contexts.pipelines(self._store)
 
     def tfx_lines(self) -> dict[str, str]:
-        return self._lineage.tfx_lines()
+        return contexts.tfx_lines(self._store)
 
     def pipeline(self, name: str, *, runs: int = 25) -> dict[str, Any]:
         """The newest ``runs`` runs with each node's state, and the newest models' history.
         Bounded work: ML Metadata is asked for the newest run contexts and models only."""
         _check_name(name)
-        if self._lineage.pipeline_context(name) is None:
+        if not self.has_pipeline(name):
             raise NotFound(f"pipeline {name!r} has no runs in ML Metadata")
-        contexts = self._lineage.run_contexts(name, safe_name=True)
+        run_contexts = contexts.run_contexts(self._store, name, safe_name=True)
         summaries = []
-        for context in contexts[:runs]:
-            grouped = self._lineage.run_executions(context)
-            if not grouped:
+        for context in run_contexts[:runs]:
+            run = self._run(name, context)
+            if run is None:
                 continue  # a run whose first node has not started yet
-            started = min(e.create_time_since_epoch for a in grouped.values() for e in a)
-            nodes = {node: _state_summary(attempts) for node, attempts in grouped.items()}
-            summaries.append({"run_id": context.name, "started_ms": started, "nodes": nodes})
+            summaries.append(
+                {
+                    "run_id": context.name,
+                    "started_ms": run.started_ms,
+                    "nodes": {node_id: _state_summary(node) for node_id, node in run.nodes.items()},
+                }
+            )
         return {
             "pipeline": name,
-            "tfx_line": self._lineage.tfx_lines().get(name, ""),
+            "tfx_line": self.tfx_lines().get(name, ""),
             "root": str(self.root_of(name)),
-            "run_count": len(contexts),
+            "run_count": len(run_contexts),
             "runs": summaries,
             "models": self._model_history(name),
         }
@@ -150,29 +158,30 @@ class ViewData:
         """Every node of one run: state, attempts, exec properties, artifacts; plus a
         summary of each artifact the view can read (statistics, anomalies, schema,
         evaluation)."""
-        context = self._lineage.run_context(name, run_id)
-        grouped = self._lineage.run_executions(context) if context is not None else {}
-        if not grouped:
+        context = contexts.run_context(self._store, name, run_id)
+        run = self._run(name, context) if context is not None else None
+        if run is None:
             raise NotFound(f"pipeline {name!r} has no run {run_id!r} in ML Metadata")
-        events = self._lineage.events_of_executions(
-            e.id for attempts in grouped.values() for e in attempts
+        every = events.of_executions(
+            self._store, (e.id for node in run.nodes.values() for e in node.attempts)
         )
-        artifacts = self._lineage.artifacts_by_id(event.artifact_id for event in events)
+        io = events.io(every)
+        found = artifacts.by_id(self._store, (event.artifact_id for event in every))
         root = self.root_of(name)
         nodes = []
-        for node_id, attempts in grouped.items():
-            latest = attempts[-1]
-            mine = [event for event in events if event.execution_id == latest.id]
+        for node_id, node_run in run.nodes.items():
+            latest = node_run.latest
+            mine = io.get(latest.id, Io())
             nodes.append(
                 {
                     "node_id": node_id,
-                    "type": self._lineage.type_name("execution", latest.type_id).rsplit(".", 1)[-1],
-                    **_state_summary(attempts),
-                    "started_ms": latest.create_time_since_epoch,
-                    "finished_ms": latest.last_update_time_since_epoch,
-                    "properties": lineage.plain_properties(latest.custom_properties),
-                    "inputs": self._keyed(mine, artifacts, root, inputs=True),
-                    "outputs": self._keyed(mine, artifacts, root, inputs=False),
+                    "type": latest.type.rsplit(".", 1)[-1],
+                    **_state_summary(node_run),
+                    "started_ms": latest.started_ms,
+                    "finished_ms": latest.finished_ms,
+                    "properties": dict(latest.properties),
+                    "inputs": _keyed(mine.inputs, found, root),
+                    "outputs": _keyed(mine.outputs, found, root),
                 }
             )
         nodes.sort(key=lambda node: node["started_ms"])
@@ -192,12 +201,12 @@ class ViewData:
 
     def artifact(self, name: str, artifact_id: int) -> dict[str, Any]:
         """One artifact of the pipeline, with its URI checked against the pipeline root."""
-        artifacts = self._lineage.artifacts_by_id({artifact_id})
-        if artifact_id not in artifacts or not self._lineage.artifact_in_pipeline(
-            name, artifact_id
+        found = artifacts.by_id(self._store, {artifact_id})
+        if artifact_id not in found or not contexts.artifact_in_pipeline(
+            self._store, name, artifact_id
         ):
             raise NotFound(f"pipeline {name!r} has no artifact {artifact_id}")
-        return self._describe(artifacts[artifact_id], self.root_of(name))
+        return describe_artifact(found[artifact_id], self.root_of(name))
 
     def evaluation(self, name: str, artifact_id: int) -> dict[str, Any]:
         """Metrics per slice and model, and the validation checks, of a ModelEvaluation."""
@@ -208,44 +217,21 @@ class ViewData:
             raise NotFound(f"artifact {artifact_id} lies outside the pipeline root")
         return evaluation_summary(artifact["uri"])
 
-    # -- shaping -------------------------------------------------------------------------
+    # -- reading -------------------------------------------------------------------------
 
-    def _keyed(
-        self, events: list[Any], artifacts: dict[int, Any], root: Path, *, inputs: bool
-    ) -> dict[str, list[dict[str, Any]]]:
-        by_key: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for key, event in lineage.keyed_events(events, inputs=inputs):
-            if event.artifact_id in artifacts:
-                by_key[key].append(self._describe(artifacts[event.artifact_id], root))
-        return dict(by_key)
-
-    def _describe(self, artifact: Any, root: Path) -> dict[str, Any]:
-        readable = under_root(artifact.uri, root)
-        return {
-            "id": artifact.id,
-            "type": self._lineage.type_name("artifact", artifact.type_id),
-            "uri": artifact.uri,
-            # Relative to the pipeline root where it lies under it; None where it does not.
-            "path": str(Path(artifact.uri).resolve().relative_to(root.resolve()))
-            if readable
-            else None,
-            "readable": readable,
-            "state": lineage.artifact_state_name(artifact),
-            "created_ms": artifact.create_time_since_epoch,
-            "properties": {
-                **lineage.plain_properties(artifact.properties),
-                **lineage.plain_properties(artifact.custom_properties),
-            },
-        }
+    def _run(self, name: str, context: Any) -> PipelineRun | None:
+        """The run of this context, None where no node of it has started yet."""
+        found = executions.runs(self._store, name, executions.of_run(self._store, context))
+        return found.get(context.name)
 
     def _model_history(self, name: str, *, limit: int = MAX_MODELS) -> list[Any]:
         """Every model the pipeline trained, newest first: each evaluation of it (the run,
         the baseline, the blessing), whether any blessed it, the overall metrics of the
         latest evaluation, and every push of it."""
-        newest = self._lineage.newest_artifacts(name, "Model", limit=limit, safe_name=True)
+        newest = artifacts.newest_of_type(self._store, name, "Model", limit=limit, safe_name=True)
         if not newest:
             return []
-        history = _ModelHistory(self, newest, self.root_of(name))
+        history = _ModelHistory(self._store, newest, self.root_of(name))
         models = history.models()
         history.add_evaluations(models)
         history.add_pushes(models)
@@ -254,32 +240,47 @@ class ViewData:
         return sorted(models.values(), key=lambda m: m["id"], reverse=True)
 
 
+def describe_artifact(artifact: Artifact, root: Path) -> dict[str, Any]:
+    """An artifact as the view lists it."""
+    readable = under_root(artifact.uri, root)
+    return {
+        "id": artifact.id,
+        "type": artifact.type,
+        "uri": artifact.uri,
+        # Relative to the pipeline root where it lies under it; None where it does not.
+        "path": str(Path(artifact.uri).resolve().relative_to(root.resolve())) if readable else None,
+        "readable": readable,
+        "state": artifact.state,
+        "created_ms": artifact.created_ms,
+        "properties": {**artifact.properties, **artifact.custom_properties},
+    }
+
+
 class _ModelHistory:
     """The lineage around some models, read once: every execution that made or used one of
     them (Trainer, Evaluators, Pushers) and everything those executions read and wrote."""
 
-    def __init__(self, data: ViewData, models: list[Any], root: Path) -> None:
-        self._data = data
-        self._lineage = data._lineage
+    def __init__(self, store: Any, models: list[Artifact], root: Path) -> None:
         self._root = root
-        used = self._lineage.events_of_artifacts(model.id for model in models)
-        self.events = self._lineage.events_of_executions(e.execution_id for e in used)
-        self.artifacts = self._lineage.artifacts_by_id(e.artifact_id for e in self.events)
-        self.produced = _producers(self.events)
+        used = events.of_artifacts(store, (model.id for model in models))
+        self.events = events.of_executions(store, (e.execution_id for e in used))
+        self.artifacts = artifacts.by_id(store, (e.artifact_id for e in self.events))
+        self.produced = events.producers(self.events)
+        self._contexts = contexts.ExecutionContexts(store)
         self._runs: dict[int, str | None] = {}
 
     def run_of(self, execution_id: int) -> str | None:
         if execution_id not in self._runs:
-            self._runs[execution_id] = self._lineage.run_of(execution_id)
+            self._runs[execution_id] = self._contexts.run_of(execution_id)
         return self._runs[execution_id]
 
     def kind(self, artifact_id: int) -> str:
-        return self._lineage.type_name("artifact", self.artifacts[artifact_id].type_id)
+        return self.artifacts[artifact_id].type
 
     def described(self, artifact_id: int, execution_id: int) -> dict[str, Any]:
         """The artifact as the view lists it, with the run of the execution that made it."""
         artifact = self.artifacts[artifact_id]
-        return {**self._data._describe(artifact, self._root), "run_id": self.run_of(execution_id)}
+        return {**describe_artifact(artifact, self._root), "run_id": self.run_of(execution_id)}
 
     def models(self) -> dict[int, dict[str, Any]]:
         """The models made here, by id, each with empty evaluations and pushes."""
@@ -299,15 +300,14 @@ class _ModelHistory:
         # The blessing names the model it judged: when the candidate is also the baseline
         # (a re-evaluation), ML Metadata keeps one input event, under either key.
         judged = {
-            execution_id: self.artifacts[artifact_id]
-            .custom_properties["current_model_id"]
-            .int_value
+            execution_id: _int(self.artifacts[artifact_id].custom_properties["current_model_id"])
             for artifact_id, execution_id in self.produced.items()
             if "current_model_id" in self.artifacts[artifact_id].custom_properties
         }
         inputs_of: dict[int, dict[str, int]] = defaultdict(dict)
-        for key, event in lineage.keyed_events(self.events, inputs=True):
-            inputs_of[event.execution_id][key] = event.artifact_id
+        for execution_id, io in events.io(self.events).items():
+            for key, ids in io.inputs.items():
+                inputs_of[execution_id][key] = ids[-1]
         evaluations: dict[int, dict[str, Any]] = {}
         for artifact_id, execution_id in sorted(self.produced.items()):
             kind = self.kind(artifact_id)
@@ -327,23 +327,17 @@ class _ModelHistory:
             evaluations[execution_id][slot] = self.described(artifact_id, execution_id)
 
     def add_pushes(self, models: dict[int, dict[str, Any]]) -> None:
-        """Every push of a model (``lineage.pushes``), with the run that pushed it."""
-        for push in lineage.pushes(self.events, self.artifacts):
+        """Every push of a model (``artifacts.pushes``), with the run that pushed it: a
+        cached Pusher outputs the push made earlier, which is listed once, with its run."""
+        for push in artifacts.pushes(self.events, self.artifacts):
             model = models.get(push.model_id if push.model_id is not None else -1)
-            # A cached Pusher outputs the push made earlier: it is listed once, with its run.
-            if model is not None and self.produced.get(push.pushed_model_id) == push.execution_id:
+            if model is not None and push.made_here:
                 model["pushes"].append(self.described(push.pushed_model_id, push.execution_id))
 
 
-def _producers(events: list[Any]) -> dict[int, int]:
-    """Artifact id -> the execution that made it. A cached execution or a resolver outputs
-    artifacts made earlier: the producer is the first execution that output it."""
-    produced: dict[int, int] = {}
-    for event in events:
-        if lineage.is_output(event):
-            earlier = produced.get(event.artifact_id, event.execution_id)
-            produced[event.artifact_id] = min(earlier, event.execution_id)
-    return produced
+def _int(value: Any) -> int:
+    """An int property as ML Metadata's ``int_value`` reads it: 0 where it is no int."""
+    return value if isinstance(value, int) else 0
 
 
 def _conclude(model: dict[str, Any]) -> None:
@@ -378,15 +372,25 @@ def _summary(artifact: dict[str, Any]) -> Any:
     return reader(artifact["uri"]) if reader else None
 
 
-def _state_summary(attempts: list[Any]) -> dict[str, Any]:
-    states = [lineage.state_name(e) for e in attempts]
+def _state_summary(node: NodeRun) -> dict[str, Any]:
     return {
-        "execution_id": attempts[-1].id,
-        "state": states[-1],
-        # TFX records a cache hit as a CACHED execution that reuses earlier outputs.
-        "cached": states[-1] == "CACHED",
-        "attempts": states,
+        "execution_id": node.latest.id,
+        "state": node.latest.state,
+        "cached": node.cached,
+        "attempts": node.states,
     }
+
+
+def _keyed(
+    keyed: Mapping[str, tuple[int, ...]], found: dict[int, Artifact], root: Path
+) -> dict[str, list[dict[str, Any]]]:
+    """The artifacts (those ML Metadata has) by key, as the view lists them."""
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for key, ids in keyed.items():
+        listed = [describe_artifact(found[i], root) for i in ids if i in found]
+        if listed:
+            by_key[key] = listed
+    return by_key
 
 
 def _all(keyed: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -402,19 +406,20 @@ def under_root(uri: str, root: Path) -> bool:
 
 def pipelines(*, own: dict[str, Path]) -> dict[str, Any]:
     """The pipelines with runs, and each one's TFX line where recorded: the deployment
-    store's, and those of ``own`` (name: compiled IR of a pipeline with its own store) that
-    have runs in their own store and none in the deployment's (``open_pipeline_store``'s
-    rule). An own store that cannot be read leaves its pipeline out, said on stderr: one
-    broken pipeline never hides the others."""
+    store's, and those of ``own`` (name: compiled IR of a pipeline with its own store) whose
+    runs are in their own store (``PipelineStores.of_pipeline``'s rule: none in the
+    deployment's). Each store is opened once, however many pipelines keep it. An own store
+    that cannot be read leaves its pipeline out, said on stderr: one broken pipeline never
+    hides the others."""
     names: set[str] = set()
     lines: dict[str, str] = {}
+    stores = PipelineStores(open_store_read_only)
     try:
-        deployment = ViewData(open_store_read_only())
+        deployment = ViewData(stores.deployment())
         names.update(deployment.pipelines())
         lines.update(deployment.tfx_lines())
     except StoreMissing:
         pass  # nothing ran with the deployment's store yet
-    opened: dict[str, ViewData | None] = {}
     for name, pipeline_ir in sorted(own.items()):
         if name in names or not SAFE_NAME.fullmatch(name):
             continue
@@ -422,17 +427,13 @@ def pipelines(*, own: dict[str, Path]) -> dict[str, Any]:
             config = pipeline_store_config(pipeline_ir)
             if config is None:
                 continue
-            where = describe_config(config)
-            if where not in opened:  # several pipelines may keep one store
-                try:
-                    opened[where] = ViewData(open_store_read_only(config))
-                except StoreMissing:
-                    opened[where] = None
-            data = opened[where]
-            if data is not None and data.has_pipeline(name):
+            data = ViewData(stores.of_pipeline(name, config))
+            if data.has_pipeline(name):
                 names.add(name)
                 if name in (recorded := data.tfx_lines()):
                     lines[name] = recorded[name]
+        except StoreMissing:
+            continue  # its own store has no file yet: no runs
         except Exception as error:  # noqa: BLE001 - see the docstring
             print(f"tfx_dags view: pipeline {name!r} left out: {error}", file=sys.stderr)
     return {"pipelines": sorted(names), "tfx_lines": lines}
