@@ -343,7 +343,7 @@ class TfxNodeOperator(BaseOperator):
 
     def close_unfinished_execution(self, context: Any) -> None:
         """When the task fails with no retry left: what its node left NEW or RUNNING in ML
-        Metadata becomes FAILED (``tfx_dags.runner.close_execution``), since no retry will
+        Metadata becomes FAILED (``tfx_dags.queries.close_execution``), since no retry will
         take it up. Airflow calls it in the task's process (after a timeout, a kill, or a node
         killed by a signal: the out-of-memory killer) or, for a lost worker, in the DAG
         processor, on a fresh operator that cannot tell whether a node ran: it asks. A node
@@ -359,7 +359,7 @@ class TfxNodeOperator(BaseOperator):
         reason = f"task {self.task_id} of run {run_id} failed with its node unfinished"
         try:
             closed = mlmd_query.ask(
-                "tfx_dags.runner.close_execution",
+                "tfx_dags.queries.close_execution",
                 *("--pipeline-ir", pipeline_ir, "--node-id", self.tfx_node_id),
                 *("--run-id", run_id, "--reason", reason),
                 tfx_env=self.tfx_env,

@@ -1,7 +1,7 @@
 """What the TFX view knows, asked of the TFX environment (Airflow side; no TFX import).
 
 ML Metadata's client lives in the TFX environment only, so every question runs
-``python -m tfx_dags.runner.view_data`` there (``tfx_dags.airflow.mlmd_query``: forked by the
+``python -m tfx_dags.queries.view_data`` there (``tfx_dags.airflow.mlmd_query``: forked by the
 node server like a node, a few hundred milliseconds), with the ML Metadata connection the
 tasks use. Evaluations and artifacts never change once written, so their answers are kept (a
 small LRU per process).
@@ -117,7 +117,9 @@ class ViewSource:
         except ConfigError as error:
             raise ViewSourceError(f"no TFX environment to read ML Metadata with: {error}") from None
         try:
-            reply = mlmd_query.ask_reply("tfx_dags.runner.view_data", query, *args, tfx_env=tfx_env)
+            reply = mlmd_query.ask_reply(
+                "tfx_dags.queries.view_data", query, *args, tfx_env=tfx_env
+            )
         except mlmd_query.MetadataQueryError as error:
             raise ViewSourceError(str(error)) from None
         if reply.outcome is Outcome.NOT_FOUND:

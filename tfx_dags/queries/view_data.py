@@ -39,7 +39,7 @@ from tfx_dags.mlmd.connection import (
     open_read_only,
     pipeline_store_config,
 )
-from tfx_dags.runner.artifact_summaries import (
+from tfx_dags.queries.artifact_summaries import (
     anomalies_summary,
     evaluation_summary,
     overall_candidate_metrics,
