@@ -86,8 +86,9 @@ class TfxNodeOperator(BaseOperator):
             them. Default none.
 
     Lineage: with Airflow's OpenLineage provider configured, the task reports its node's
-    ML Metadata input and output artifacts as OpenLineage datasets (``tfx_dags.airflow.lineage``);
-    then its return value (an XCom) is the node's artifacts, which downstream tasks read.
+    ML Metadata input and output artifacts as OpenLineage datasets
+    (``tfx_dags.airflow.openlineage``); then its return value (an XCom) is the node's
+    artifacts, which downstream tasks read.
 
     ML Metadata: when the Airflow connection ``TFX_DAGS_METADATA_CONN_ID`` exists, its URI
     reaches the node through the environment (never the command line or the log).
@@ -192,7 +193,7 @@ class TfxNodeOperator(BaseOperator):
         return self._lineage(inputs, {**self._node_result, "store": store})
 
     def _lineage(self, inputs: Mapping[str, Any], result: Mapping[str, Any]) -> Any:
-        from tfx_dags.airflow.lineage import operator_lineage
+        from tfx_dags.airflow.openlineage import operator_lineage
 
         return operator_lineage(
             pipeline=self.dag_id,
