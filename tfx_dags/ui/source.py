@@ -36,8 +36,9 @@ class ViewSourceError(TfxDagsError):
     """The TFX environment could not answer (ML Metadata unreachable, a broken artifact)."""
 
 
-class NotFound(ViewSourceError):
-    """No such pipeline, run or artifact in ML Metadata."""
+class PageNotFound(ViewSourceError):
+    """The view's 404: no such pipeline, run or artifact in ML Metadata, or artifact file
+    (``queries/view_data.py``'s ``NotFound``, as the Airflow side raises it)."""
 
 
 class ViewSource:
@@ -56,7 +57,7 @@ class ViewSource:
         ]
         try:
             answer = self._ask("pipelines", *own)
-        except NotFound:
+        except PageNotFound:
             return []  # no store yet: nothing has run
         self._lines = dict(answer.get("tfx_lines", {}))
         return list(answer["pipelines"])
@@ -123,7 +124,7 @@ class ViewSource:
         except mlmd_query.MetadataQueryError as error:
             raise ViewSourceError(str(error)) from None
         if reply.outcome is Outcome.NOT_FOUND:
-            raise NotFound(reply.message or "not found")
+            raise PageNotFound(reply.message or "not found")
         if not reply.ok:
             raise ViewSourceError(f"reading {query} failed: {reply.message}")
         return dict(reply.result)
