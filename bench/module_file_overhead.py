@@ -50,7 +50,7 @@ for style in {styles!r}:
 WHEEL_CHECK = """
 import json, sys, tempfile, time
 from tfx.components.util import udf_utils
-from tfx_dags.runner import user_code
+from tfx_dags.tfx_process import user_code
 wheel = sys.argv[1]
 start = time.perf_counter(); udf_utils.install_to_temp_directory(wheel, tempfile.mkdtemp())
 pip_s = time.perf_counter() - start

@@ -4,7 +4,7 @@
 
 On: for each task Airflow's provider builds and sends a run event; a TfxNodeOperator adds its
 node's ML Metadata artifacts as datasets (``get_openlineage_facets_on_complete``, built by
-``tfx_dags.airflow.lineage``). Measured in one process with the provider's own classes and
+``tfx_dags.airflow.openlineage``). Measured in one process with the provider's own classes and
 its file transport: a Trainer-like task (3 inputs, 2 outputs) and a Pusher (with the pushed
 model's folder), against the baseline of the same event without datasets, which the provider
 sends for any task. The difference is what tfx-dags adds per task.
@@ -31,7 +31,7 @@ from openlineage.client import OpenLineageClient  # noqa: E402
 from openlineage.client.event_v2 import Job, Run, RunEvent, RunState  # noqa: E402
 from openlineage.client.transport.file import FileConfig, FileTransport  # noqa: E402
 
-from tfx_dags.airflow.lineage import operator_lineage  # noqa: E402
+from tfx_dags.airflow.openlineage import operator_lineage  # noqa: E402
 from tfx_dags.airflow.operators import lineage_is_on  # noqa: E402
 
 ROOT = "/srv/tfx/pipelines/penguin_keras/"

@@ -4,9 +4,11 @@ The folders are the architecture (docs/architecture.md):
 
 - ``airflow/``: the factory, the operator, the compile cache, run parameters, pools (the
   Airflow environment: DAG processor, scheduler, workers);
-- ``runner/``: the compile and node processes (the TFX environment);
+- ``compiler/``: the compile process; ``runner/``: the node process; ``tfx_process/``: what
+  both use; ``queries/``: the ML Metadata commands; ``server/``: the warm node server that
+  forks them (all in the TFX environment);
 - ``mlmd/``: every ML Metadata read (TFX environment);
-- ``node_server/``: the warm server that forks nodes, its client and its wire protocol;
+- ``node_server/``: the node server's client and its wire protocol (both environments);
 - ``authoring/``: helpers users' pipeline and trainer modules import (TFX environment);
 - ``common/``: what both environments import (settings, errors, the pipeline graph);
 - ``ui/``: the TFX view of the Airflow UI; ``dev/``: the local Airflow of the demo and tests.

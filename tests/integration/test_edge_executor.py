@@ -247,7 +247,7 @@ class EdgeRuns:
         roots = {worker.pid, node}
         for pid_file in self.node_server_dir.glob("*.sock.pid"):
             server = int(pid_file.read_text())
-            if b"tfx_dags.runner.node_server" in _cmdline(server):
+            if b"tfx_dags.server.node_server" in _cmdline(server):
                 roots.add(server)
         host = _process_tree(roots)
         os.killpg(worker.pid, signal.SIGKILL)

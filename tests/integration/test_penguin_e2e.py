@@ -148,8 +148,8 @@ def test_unchanged_nodes_are_cached_across_runs(runs: PenguinRuns) -> None:
 
 
 def _view_data(env: dict[str, str], *args: str, output: Path) -> dict[str, Any]:
-    """The TFX view's ML Metadata reader (tfx_dags.runner.view_data), as the view runs it."""
-    command = [str(settings.tfx_python()), "-m", "tfx_dags.runner.view_data", *args]
+    """The TFX view's ML Metadata reader (tfx_dags.queries.view_data), as the view runs it."""
+    command = [str(settings.tfx_python()), "-m", "tfx_dags.queries.view_data", *args]
     subprocess.run([*command, "--reply", str(output)], env=env, check=True, capture_output=True)
     return dict(json.loads(output.read_text())["result"])
 

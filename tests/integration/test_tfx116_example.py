@@ -91,7 +91,7 @@ class Tfx116Runs:
         [self.run] = self.query("runs", "--pipeline", DAG_ID).values()
         self.pushed = self.query("pushed-models", "--pipeline", DAG_ID)
         pipelines = mlmd_query.ask(
-            "tfx_dags.runner.view_data",
+            "tfx_dags.queries.view_data",
             "pipelines",
             tfx_env=self.tfx116,
             environ=self.env,

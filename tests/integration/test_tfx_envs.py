@@ -87,7 +87,7 @@ def test_a_store_of_another_schema_is_refused_and_left_as_it_was(line: str, tmp_
         db.execute("UPDATE MLMDEnv SET schema_version = 11")
     for command in (
         init,
-        [str(env.python), "-m", "tfx_dags.runner.query", "runs", "--pipeline", "p"],
+        [str(env.python), "-m", "tfx_dags.queries.query", "runs", "--pipeline", "p"],
     ):
         done = subprocess.run(command, env=run_env, capture_output=True, text=True, timeout=120)
         assert done.returncode != 0

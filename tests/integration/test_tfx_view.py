@@ -36,7 +36,7 @@ from tests.support.deployment import (
 )
 from tfx_dags.common import settings
 from tfx_dags.ui import plots
-from tfx_dags.ui.source import NotFound, ViewSource, ViewSourceError
+from tfx_dags.ui.source import PageNotFound, ViewSource, ViewSourceError
 
 DAG_ID = "penguin_keras"
 DATA_CSV = settings.PROJECT_ROOT / "data" / "penguin" / "penguins.csv"
@@ -275,11 +275,11 @@ def test_an_artifact_of_another_pipeline_or_none_is_not_found(
     schema_gen = next(node for node in run["nodes"] if node["node_id"] == "SchemaGen")
     artifact_id = schema_gen["outputs"]["schema"][0]["id"]
     assert source.artifact(DAG_ID, artifact_id)["id"] == artifact_id
-    with pytest.raises(NotFound, match="has no artifact"):
+    with pytest.raises(PageNotFound, match="has no artifact"):
         source.artifact("penguin_estimator", artifact_id)
-    with pytest.raises(NotFound, match="has no artifact"):
+    with pytest.raises(PageNotFound, match="has no artifact"):
         source.artifact(DAG_ID, 10**9)
-    with pytest.raises(NotFound, match="no run"):
+    with pytest.raises(PageNotFound, match="no run"):
         source.run(DAG_ID, "manual__never")
 
 

@@ -35,7 +35,11 @@ HEAVY = (
 # Module name prefixes of each side: a folder each.
 AIRFLOW_SIDE = ("tfx_dags.airflow.", "tfx_dags.cli.", "tfx_dags.ui.", "tfx_dags.dev.")
 TFX_SIDE = (
+    "tfx_dags.compiler.",
     "tfx_dags.runner.",
+    "tfx_dags.queries.",
+    "tfx_dags.server.",
+    "tfx_dags.tfx_process.",
     "tfx_dags.mlmd.",
     "tfx_dags.authoring.",
     "tfx_dags.worker_pool.",

@@ -1,4 +1,4 @@
-"""The compile step, run in the TFX environment (``python -m tfx_dags.runner.compile``)
+"""The compile step, run in the TFX environment (``python -m tfx_dags.compiler.compile``)
 into a staging folder that is renamed into the cache, so a concurrent parse sees a complete
 entry or none."""
 
@@ -44,7 +44,7 @@ def compile_into(
     command = [
         str(python),
         "-m",
-        "tfx_dags.runner.compile",
+        "tfx_dags.compiler.compile",
         "--pipeline",
         str(ref),
         "--kwargs-json",

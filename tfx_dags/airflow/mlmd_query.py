@@ -7,8 +7,8 @@ tests (``dev/local_airflow``) all ask it this way: ``python -m <module> <args> -
 in the environment, forked by the node server like a node (a few hundred milliseconds once
 the server is warm; a fresh interpreter where it is off), with the ML Metadata connection
 the tasks use. The answer is the command's reply in FILE (``tfx_dags.common.reply``), so
-that whatever TensorFlow prints never mixes into it. The modules: ``tfx_dags.runner.query`` and
-``tfx_dags.runner.view_data``, which read; ``tfx_dags.runner.close_execution``, which closes
+that whatever TensorFlow prints never mixes into it. The modules: ``tfx_dags.queries.query`` and
+``tfx_dags.queries.view_data``, which read; ``tfx_dags.queries.close_execution``, which closes
 what a node killed on its task's last try left open (the operator's failure callback).
 """
 

@@ -30,7 +30,7 @@ and, set over that by whoever starts the process: the variables its TFX environm
 
 Beam's workers get theirs from the node: the DirectRunner's SDK workers inherit the node's
 environment, and those the node server forks carry the environment of the stand-in the
-runner started (``tfx_dags.runner.beam_workers``). A portable runner's workers run in
+runner started (``tfx_dags.server.beam_workers``). A portable runner's workers run in
 their worker pool's or cluster's environment, which the deployment sets when it starts them.
 
 The allow-list keeps Airflow's secrets out of the environment, not out of reach: a node runs
@@ -73,7 +73,7 @@ ALLOWED_NAMES = frozenset(
         "REQUESTS_CA_BUNDLE",
         "CURL_CA_BUNDLE",
         # The user's folders reach a node (and its subprocesses) through PYTHONPATH
-        # (tfx_dags.runner.user_code), as the worker's own entries always have.
+        # (tfx_dags.tfx_process.user_code), as the worker's own entries always have.
         "PYTHONPATH",
         "PYTHONHASHSEED",
         "PYTHONUNBUFFERED",

@@ -86,8 +86,9 @@ class TfxNodeOperator(BaseOperator):
             them. Default none.
 
     Lineage: with Airflow's OpenLineage provider configured, the task reports its node's
-    ML Metadata input and output artifacts as OpenLineage datasets (``tfx_dags.airflow.lineage``);
-    then its return value (an XCom) is the node's artifacts, which downstream tasks read.
+    ML Metadata input and output artifacts as OpenLineage datasets
+    (``tfx_dags.airflow.openlineage``); then its return value (an XCom) is the node's
+    artifacts, which downstream tasks read.
 
     ML Metadata: when the Airflow connection ``TFX_DAGS_METADATA_CONN_ID`` exists, its URI
     reaches the node through the environment (never the command line or the log).
@@ -192,7 +193,7 @@ class TfxNodeOperator(BaseOperator):
         return self._lineage(inputs, {**self._node_result, "store": store})
 
     def _lineage(self, inputs: Mapping[str, Any], result: Mapping[str, Any]) -> Any:
-        from tfx_dags.airflow.lineage import operator_lineage
+        from tfx_dags.airflow.openlineage import operator_lineage
 
         return operator_lineage(
             pipeline=self.dag_id,
@@ -343,7 +344,7 @@ class TfxNodeOperator(BaseOperator):
 
     def close_unfinished_execution(self, context: Any) -> None:
         """When the task fails with no retry left: what its node left NEW or RUNNING in ML
-        Metadata becomes FAILED (``tfx_dags.runner.close_execution``), since no retry will
+        Metadata becomes FAILED (``tfx_dags.queries.close_execution``), since no retry will
         take it up. Airflow calls it in the task's process (after a timeout, a kill, or a node
         killed by a signal: the out-of-memory killer) or, for a lost worker, in the DAG
         processor, on a fresh operator that cannot tell whether a node ran: it asks. A node
@@ -359,7 +360,7 @@ class TfxNodeOperator(BaseOperator):
         reason = f"task {self.task_id} of run {run_id} failed with its node unfinished"
         try:
             closed = mlmd_query.ask(
-                "tfx_dags.runner.close_execution",
+                "tfx_dags.queries.close_execution",
                 *("--pipeline-ir", pipeline_ir, "--node-id", self.tfx_node_id),
                 *("--run-id", run_id, "--reason", reason),
                 tfx_env=self.tfx_env,

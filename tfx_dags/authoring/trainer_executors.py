@@ -101,7 +101,7 @@ def trainer_component(*, module: str, executor: str = "auto", **trainer_args: An
     if function == "run_fn":
         return Trainer(run_fn=f"{module}.run_fn", **trainer_args)
     if not hasattr(trainer_executor, "Executor"):
-        from tfx_dags.runner.tfx_lines import estimator_executor_missing
+        from tfx_dags.compiler.line_errors import estimator_executor_missing
 
         raise TrainerModuleError(
             f"trainer module {module} defines trainer_fn (an Estimator); "

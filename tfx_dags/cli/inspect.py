@@ -108,9 +108,9 @@ def show(folder: ParsedFolder, dag_id: str, *, runs: int) -> dict[str, Any]:
 
 
 def query_metadata(*args: str, tfx_env: tfx_envs.TfxEnv | None = None) -> Any:
-    """Ask ``tfx_dags.runner.query`` in the TFX environment (default: the deployment's
+    """Ask ``tfx_dags.queries.query`` in the TFX environment (default: the deployment's
     default one), with the tasks' connection settings."""
     try:
-        return mlmd_query.ask("tfx_dags.runner.query", *args, tfx_env=tfx_env)
+        return mlmd_query.ask("tfx_dags.queries.query", *args, tfx_env=tfx_env)
     except mlmd_query.MetadataQueryError as error:
         raise CliError(f"cannot read ML Metadata: {error}") from None

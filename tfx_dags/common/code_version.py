@@ -19,10 +19,20 @@ from functools import cache
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
-# What the compile process imports of tfx_dags (runner.compile, the definitions and user
-# code it loads, mlmd.connection) and what a pipeline definition may call (authoring/,
-# settings): the package's top-level modules too (``import tfx_dags``).
-COMPILE_FOLDERS = ("common", "runner", "mlmd", "authoring")
+# What the compile process imports of tfx_dags (compiler/, the user code it loads through
+# tfx_process/, mlmd.connection) and what a pipeline definition may call (authoring/,
+# settings): the package's top-level modules too (``import tfx_dags``). The folders split out
+# of the one former runner/ (runner/, queries/, server/) count as they did there.
+COMPILE_FOLDERS = (
+    "common",
+    "compiler",
+    "tfx_process",
+    "runner",
+    "queries",
+    "server",
+    "mlmd",
+    "authoring",
+)
 # What the node server has imported before it forks a node, a compile or a query: the
 # compile's code and the server's wire protocol.
 NODE_SERVER_FOLDERS = (*COMPILE_FOLDERS, "node_server")

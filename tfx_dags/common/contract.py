@@ -1,7 +1,7 @@
 """What a compile or node process and the Airflow side that started it agree on.
 
 The operator and the compile cache (Airflow environment) start ``python -m
-tfx_dags.runner.compile`` and ``python -m tfx_dags.runner.node`` (TFX environment); these
+tfx_dags.compiler.compile`` and ``python -m tfx_dags.runner.node`` (TFX environment); these
 are the environment variables they pass, and the markers of the lines a failed or skipped
 command prints for people reading the task log. What the Airflow side reads back is the
 command's reply (``tfx_dags.common.reply``), never these lines.

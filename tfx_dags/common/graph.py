@@ -49,7 +49,7 @@ class PipelineGraph:
     nodes: tuple[TfxNode, ...]
     runtime_parameters: tuple[RuntimeParameter, ...] = ()
     pipeline_root: str = ""
-    # A TFX AirflowDagRunner file's DAG settings (JSON form, see runner/definitions.py).
+    # A TFX AirflowDagRunner file's DAG settings (JSON form, see compiler/definitions.py).
     airflow: Mapping[str, Any] | None = None
     # The pipeline's own metadata_connection_config, described; None if it declares none.
     metadata: str | None = None

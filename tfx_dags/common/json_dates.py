@@ -1,6 +1,6 @@
 """One JSON encoding of dates and durations, for an AirflowDagRunner file's DAG settings.
 
-The compile step (TFX environment, ``runner/definitions.py``) encodes the file's
+The compile step (TFX environment, ``compiler/definitions.py``) encodes the file's
 ``airflow_dag_config`` into the manifest; the Airflow side (``airflow/migration.py``) decodes
 it into DAG settings: ``datetime`` (and ``date``, at midnight) as ``{"datetime": ISO}``,
 ``timedelta`` as ``{"timedelta_s": seconds}``, JSON values as they are.

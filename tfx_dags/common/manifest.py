@@ -1,7 +1,7 @@
 """The manifest of a compiled pipeline: what the compile step (TFX environment) tells the
 Airflow side and the node runner about the pipeline IR it writes beside it.
 
-One type, one writer (``runner/compile.py``, through ``Manifest.write``) and one reader
+One type, one writer (``compiler/compile.py``, through ``Manifest.write``) and one reader
 (``Manifest.read``, which validates every field and raises ``ManifestError``). The names of
 a compiled entry's files are here too: ``IR_FILE`` (what a node runs), ``IR_JSON_FILE`` (the
 same IR for people) and ``MANIFEST_FILE``. Standard library only: both environments read it.

@@ -255,7 +255,7 @@ def beam_multi_processing_rows() -> int:
 
 
 def node_server(environ: Mapping[str, str] | None = None) -> bool:
-    """Whether tasks fork their node from a warm node server (``tfx_dags.runner.node_server``:
+    """Whether tasks fork their node from a warm node server (``tfx_dags.server.node_server``:
     TensorFlow, TFX and Beam imported once per worker) rather than start a fresh interpreter;
     ``off`` for one process per node, e.g. where each task is its own container. ``environ``:
     a node's environment (a node's ``env`` override can turn it off), default this process's."""

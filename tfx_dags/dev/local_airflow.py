@@ -141,10 +141,10 @@ def task_states(env: Mapping[str, str], dag_id: str) -> dict[str, dict[str, str]
 
 
 def tfx_query(env: Mapping[str, str], *args: str, tfx_env: str | None = None) -> str:
-    """``tfx_dags.runner.query``'s answer, asked in the TFX environment ``tfx_env`` (default:
+    """``tfx_dags.queries.query``'s answer, asked in the TFX environment ``tfx_env`` (default:
     the default one) with this local Airflow's environment, which says where its store is."""
     answer = mlmd_query.ask(
-        "tfx_dags.runner.query", *args, tfx_env=tfx_env, environ=env, connection=False
+        "tfx_dags.queries.query", *args, tfx_env=tfx_env, environ=env, connection=False
     )
     return answer if isinstance(answer, str) else json.dumps(answer, indent=2)
 

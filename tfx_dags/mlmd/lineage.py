@@ -1,4 +1,4 @@
-"""The names the node runner, ``tfx_dags.runner.close_execution`` and ``mlmd.tfx_lines``
+"""The names the node runner, ``tfx_dags.queries.close_execution`` and ``mlmd.tfx_lines``
 import from here, kept where they were: the read model lives in ``records`` and the query
 modules ``contexts``, ``executions``, ``events`` and ``artifacts``."""
 

@@ -2,7 +2,7 @@
 
 The query modules make them (``contexts``, ``executions``, ``events``, ``artifacts``, as
 TFX's ``tfx/orchestration/portable/mlmd/`` is organised); the query command
-(``tfx_dags.runner.query``), the TFX view's data (``tfx_dags.runner.view_data``) and the node
+(``tfx_dags.queries.query``), the TFX view's data (``tfx_dags.queries.view_data``) and the node
 runner only render them. Properties are JSON values (``artifacts.plain_properties``); times
 are ML Metadata's milliseconds since the epoch.
 """

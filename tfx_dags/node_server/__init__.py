@@ -1,8 +1,8 @@
 """The node server's client and wire protocol: what both environments share.
 
-The server itself is TFX-side (``tfx_dags.runner.node_server``: one warm TFX-environment
+The server itself is TFX-side (``tfx_dags.server.node_server``: one warm TFX-environment
 process that forks every node, compile and Beam SDK worker, so that each pays no 6-9 s of
-imports; ``tfx_dags.runner.beam_workers``: Beam's SDK worker command, forked by it too).
+imports; ``tfx_dags.server.beam_workers``: Beam's SDK worker command, forked by it too).
 
 - ``client`` starts or reaches the server and runs one node through it, or as a fresh
   process when the server is off (imported by the Airflow side);

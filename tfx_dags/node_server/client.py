@@ -4,7 +4,7 @@ fresh interpreter.
 Either way the node leads its own process group (a group kill reaches its Beam and TensorFlow
 workers), writes stdout and stderr into one pipe the task reads, and ends with a return code
 as ``subprocess`` reports it (negative: killed by that signal). The node server
-(``tfx_dags.runner.node_server``) is started on first use, detached from any task, and reused by
+(``tfx_dags.server.node_server``) is started on first use, detached from any task, and reused by
 every task of this machine's user until it idles out.
 """
 
@@ -269,7 +269,7 @@ def _signal_servers(
             continue
         if python is not None and command.split(b"\0", 1)[0] != str(python).encode():
             continue
-        if b"tfx_dags.runner.node_server" in command:
+        if b"tfx_dags.server.node_server" in command:
             os.kill(pid, signum)
             signalled.append(pid)
     return signalled
@@ -340,7 +340,7 @@ def _spawn_server(python: Path, path: Path, env: Mapping[str, str]) -> subproces
     command = [
         str(python),
         "-m",
-        "tfx_dags.runner.node_server",
+        "tfx_dags.server.node_server",
         "--socket",
         str(path),
         "--idle-exit",

@@ -19,7 +19,7 @@ from typing import Any
 HEADER = struct.Struct("!I")
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 # Set by the server in every node it forks: where the node's own Beam SDK workers are forked
-# too (tfx_dags.runner.beam_workers).
+# too (tfx_dags.server.beam_workers).
 SOCKET_ENV = "TFX_DAGS_NODE_SERVER_SOCKET"
 
 

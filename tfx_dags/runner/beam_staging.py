@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from tfx_dags.common.locks import folder_lock
-from tfx_dags.runner.user_code import WHEELS_FOLDER, is_remote
+from tfx_dags.tfx_process.user_code import WHEELS_FOLDER, is_remote
 
 DOTTED_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 # The library every worker image has (docs/scaling-out.md).

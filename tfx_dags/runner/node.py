@@ -26,14 +26,15 @@ from tfx_dags.common.manifest import MANIFEST_FILE, Manifest
 from tfx_dags.common.reply import REPLY_OPTION, NonRetryableError, Outcome, Reply, write_reply
 from tfx_dags.mlmd import lineage, tfx_lines
 from tfx_dags.mlmd.connection import held_open, node_connection_config, store_uri
-from tfx_dags.runner import anomalies, beam_launch, user_code
+from tfx_dags.runner import anomalies, beam_launch
 from tfx_dags.runner.anomalies import is_validator
-from tfx_dags.runner.beam_workers import route_sdk_workers
 from tfx_dags.runner.csv_check import check_csv_folder, is_csv_example_gen
-from tfx_dags.runner.error_report import report
-from tfx_dags.runner.lifetime import temporary_files_go_with_us, tie_to_parent
-from tfx_dags.runner.runner_stand_ins import install_runner_stand_ins
 from tfx_dags.runner.timing import TIMINGS, record_launches
+from tfx_dags.server.beam_workers import route_sdk_workers
+from tfx_dags.tfx_process import user_code
+from tfx_dags.tfx_process.error_report import report
+from tfx_dags.tfx_process.lifetime import temporary_files_go_with_us, tie_to_parent
+from tfx_dags.tfx_process.runner_stand_ins import install_runner_stand_ins
 
 
 def load_pipeline(path: Path, run_id: str, parameters: Mapping[str, Any] | None = None) -> Any:

@@ -28,7 +28,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from tfx_dags.common import settings
 from tfx_dags.ui import plots
 from tfx_dags.ui.links import URL_PREFIX
-from tfx_dags.ui.source import NotFound, ViewSource, ViewSourceError
+from tfx_dags.ui.source import PageNotFound, ViewSource, ViewSourceError
 
 # Files larger than this are offered for download only, never shown inline.
 INLINE_LIMIT = 2 * 1024 * 1024
@@ -56,7 +56,7 @@ def create_app(source: ViewSource | None = None) -> FastAPI:
     pages = _Pages(source or ViewSource())
     app = FastAPI(title="TFX view", docs_url=None, redoc_url=None, openapi_url=None)
     app.exception_handler(HTTPException)(pages.refused)
-    app.exception_handler(NotFound)(pages.not_found)
+    app.exception_handler(PageNotFound)(pages.not_found)
     app.exception_handler(ViewSourceError)(pages.source_failed)
     read_dag = [Depends(requires_access_dag("GET"))]
     app.get("/", response_class=HTMLResponse)(pages.index)
@@ -108,7 +108,7 @@ class _Pages:
             {"detail": error.detail}, status_code=error.status_code, headers=error.headers
         )
 
-    async def not_found(self, request: Request, error: NotFound) -> Response:
+    async def not_found(self, request: Request, error: PageNotFound) -> Response:
         return self.page(request, "error.html", 404, title="Not found", message=str(error))
 
     async def source_failed(self, request: Request, error: ViewSourceError) -> Response:
@@ -157,7 +157,7 @@ class _Pages:
         try:
             svg = plots.metric_svg(evaluation, metric)
         except plots.PlotError as error:
-            raise NotFound(str(error)) from None
+            raise PageNotFound(str(error)) from None
         return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "private"})
 
     def files(self, request: Request, dag_id: str, artifact_id: int, relative: str) -> Response:
@@ -186,12 +186,12 @@ def _inside_artifact(pipeline_root: Path, artifact: dict[str, Any], relative: st
     """The file or folder ``relative`` to the artifact, refused (404) unless it resolves,
     links and ``..`` followed, inside both the artifact and the pipeline root."""
     if not artifact.get("readable"):
-        raise NotFound(f"artifact {artifact['id']} lies outside the pipeline root")
+        raise PageNotFound(f"artifact {artifact['id']} lies outside the pipeline root")
     root = pipeline_root.resolve()
     base = Path(artifact["uri"]).resolve()
     target = (base / relative).resolve()
     if not (target.is_relative_to(base) and target.is_relative_to(root)) or not target.exists():
-        raise NotFound(f"artifact {artifact['id']} has no file {relative!r}")
+        raise PageNotFound(f"artifact {artifact['id']} has no file {relative!r}")
     return target
 
 

@@ -1,7 +1,7 @@
 """What the TFX view knows, asked of the TFX environment (Airflow side; no TFX import).
 
 ML Metadata's client lives in the TFX environment only, so every question runs
-``python -m tfx_dags.runner.view_data`` there (``tfx_dags.airflow.mlmd_query``: forked by the
+``python -m tfx_dags.queries.view_data`` there (``tfx_dags.airflow.mlmd_query``: forked by the
 node server like a node, a few hundred milliseconds), with the ML Metadata connection the
 tasks use. Evaluations and artifacts never change once written, so their answers are kept (a
 small LRU per process).
@@ -36,8 +36,9 @@ class ViewSourceError(TfxDagsError):
     """The TFX environment could not answer (ML Metadata unreachable, a broken artifact)."""
 
 
-class NotFound(ViewSourceError):
-    """No such pipeline, run or artifact in ML Metadata."""
+class PageNotFound(ViewSourceError):
+    """The view's 404: no such pipeline, run or artifact in ML Metadata, or artifact file
+    (``queries/view_data.py``'s ``NotFound``, as the Airflow side raises it)."""
 
 
 class ViewSource:
@@ -56,7 +57,7 @@ class ViewSource:
         ]
         try:
             answer = self._ask("pipelines", *own)
-        except NotFound:
+        except PageNotFound:
             return []  # no store yet: nothing has run
         self._lines = dict(answer.get("tfx_lines", {}))
         return list(answer["pipelines"])
@@ -117,11 +118,13 @@ class ViewSource:
         except ConfigError as error:
             raise ViewSourceError(f"no TFX environment to read ML Metadata with: {error}") from None
         try:
-            reply = mlmd_query.ask_reply("tfx_dags.runner.view_data", query, *args, tfx_env=tfx_env)
+            reply = mlmd_query.ask_reply(
+                "tfx_dags.queries.view_data", query, *args, tfx_env=tfx_env
+            )
         except mlmd_query.MetadataQueryError as error:
             raise ViewSourceError(str(error)) from None
         if reply.outcome is Outcome.NOT_FOUND:
-            raise NotFound(reply.message or "not found")
+            raise PageNotFound(reply.message or "not found")
         if not reply.ok:
             raise ViewSourceError(f"reading {query} failed: {reply.message}")
         return dict(reply.result)

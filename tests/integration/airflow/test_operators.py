@@ -146,7 +146,7 @@ def test_the_failure_callback_closes_what_a_killed_or_lost_node_left_open(
     # A fresh operator (the DAG processor's, after a lost worker) cannot tell: it asks.
     operators.close_killed_execution(context)
     [(module, args, kwargs)] = asked
-    assert module == "tfx_dags.runner.close_execution"
+    assert module == "tfx_dags.queries.close_execution"
     assert args == (
         *("--pipeline-ir", "/ir.pb", "--node-id", "Trainer", "--run-id", "manual__1"),
         *("--reason", "task Trainer of run manual__1 failed with its node unfinished"),

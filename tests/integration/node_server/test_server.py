@@ -40,7 +40,7 @@ FAKE_NODE = textwrap.dedent(
                 import signal
                 signal.signal(signal.SIGTERM, signal.SIG_IGN)
             if args[0] == "tied":  # as the node runner does
-                from tfx_dags.runner.lifetime import tie_to_parent
+                from tfx_dags.tfx_process.lifetime import tie_to_parent
                 tie_to_parent()
             ignore_sigterm = "import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN)"
             child = subprocess.Popen(
@@ -208,7 +208,7 @@ def test_a_server_that_cannot_start_means_a_fresh_process(
     broken = tmp_path / "python"
     broken.write_text(
         f"#!{sys.executable}\nimport sys\n"
-        "server = 'tfx_dags.runner.node_server' in sys.argv\n"
+        "server = 'tfx_dags.server.node_server' in sys.argv\n"
         "sys.exit(1) if server else print('fresh', sys.argv[1:])\n"
     )
     broken.chmod(0o755)

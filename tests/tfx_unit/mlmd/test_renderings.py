@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from unittest import mock
 
-from tfx_dags.runner import query, view_data
+from tfx_dags.queries import query, view_data
 
 
 def test_runs_list_each_nodes_latest_execution_and_its_attempts(penguin) -> None:

@@ -37,11 +37,11 @@ def test_the_answer_is_the_result_the_command_replied_in_its_reply_file(
     recorded = Recorded(monkeypatch, answer=Reply(Outcome.OK, result={"pipelines": []}))
     monkeypatch.setattr(mlmd_query, "metadata_uri", lambda: "mysql://u:p@db:3306/mlmd")
     answer = mlmd_query.ask(
-        "tfx_dags.runner.view_data", "pipelines", tfx_env=TFX116, environ={"HOME": "/h"}
+        "tfx_dags.queries.view_data", "pipelines", tfx_env=TFX116, environ={"HOME": "/h"}
     )
     assert answer == {"pipelines": []}
     [(command, env)] = recorded.calls
-    assert command[:4] == [str(TFX116.python), "-m", "tfx_dags.runner.view_data", "pipelines"]
+    assert command[:4] == [str(TFX116.python), "-m", "tfx_dags.queries.view_data", "pipelines"]
     assert command[4] == "--reply"
     assert env == {"HOME": "/h", "TF_USE_LEGACY_KERAS": "1", URI_ENV: "mysql://u:p@db:3306/mlmd"}
 
@@ -53,7 +53,7 @@ def test_a_local_airflow_keeps_the_store_its_environment_names(
     monkeypatch.setattr(mlmd_query, "metadata_uri", lambda: pytest.fail("no connection asked"))
     environ = {URI_ENV: "mysql://u:p@other:3306/mlmd"}
     mlmd_query.ask(
-        "tfx_dags.runner.query", "runs", tfx_env=TFX116, environ=environ, connection=False
+        "tfx_dags.queries.query", "runs", tfx_env=TFX116, environ=environ, connection=False
     )
     assert recorded.calls[0][1][URI_ENV] == "mysql://u:p@other:3306/mlmd"
 
@@ -67,7 +67,7 @@ def test_a_failed_command_names_the_query_its_exit_code_and_last_lines(
         match=r"reading ML Metadata \(query runs\) failed with exit code 1: "
         r"TensorFlow chatter \| the reason",
     ):
-        mlmd_query.ask("tfx_dags.runner.query", "runs", tfx_env=TFX116, connection=False)
+        mlmd_query.ask("tfx_dags.queries.query", "runs", tfx_env=TFX116, connection=False)
 
 
 def test_no_answer_in_time_is_said_with_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -78,7 +78,9 @@ def test_no_answer_in_time_is_said_with_the_limit(monkeypatch: pytest.MonkeyPatc
     with pytest.raises(
         mlmd_query.MetadataQueryError, match=r"did not answer 'query runs' within 5 s"
     ):
-        mlmd_query.ask("tfx_dags.runner.query", "runs", tfx_env=TFX116, connection=False, timeout=5)
+        mlmd_query.ask(
+            "tfx_dags.queries.query", "runs", tfx_env=TFX116, connection=False, timeout=5
+        )
 
 
 def test_a_reply_other_than_ok_is_an_error_with_its_message(
@@ -92,11 +94,11 @@ def test_a_reply_other_than_ok_is_an_error_with_its_message(
         match=r"reading ML Metadata \(query latest-pushed-model\) failed: pipeline 'p' has pushed",
     ):
         mlmd_query.ask(
-            "tfx_dags.runner.query", "latest-pushed-model", tfx_env=TFX116, connection=False
+            "tfx_dags.queries.query", "latest-pushed-model", tfx_env=TFX116, connection=False
         )
     Recorded(monkeypatch, answer=Reply(Outcome.FAILED, "ML Metadata at X: RuntimeError"), code=1)
     reply = mlmd_query.ask_reply(
-        "tfx_dags.runner.view_data", "pipelines", tfx_env=TFX116, connection=False
+        "tfx_dags.queries.view_data", "pipelines", tfx_env=TFX116, connection=False
     )
     assert reply == Reply(Outcome.FAILED, "ML Metadata at X: RuntimeError")
 
@@ -107,4 +109,4 @@ def test_a_command_killed_by_a_signal_says_so(monkeypatch: pytest.MonkeyPatch) -
         mlmd_query.MetadataQueryError,
         match=r"failed with exit code -9 \(killed by signal SIGKILL\): TensorFlow chatter",
     ):
-        mlmd_query.ask("tfx_dags.runner.query", "runs", tfx_env=TFX116, connection=False)
+        mlmd_query.ask("tfx_dags.queries.query", "runs", tfx_env=TFX116, connection=False)

@@ -12,7 +12,7 @@ import pytest
 from tfx_dags.common.settings import pipeline_root
 from tfx_dags.ui import plots
 from tfx_dags.ui.app import _inside_artifact
-from tfx_dags.ui.source import NotFound
+from tfx_dags.ui.source import PageNotFound
 
 SVG = {"svg": "http://www.w3.org/2000/svg"}
 
@@ -126,13 +126,13 @@ def test_files_inside_the_artifact_are_found(artifact: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("relative", ["../../../../../secret", "link", "/etc/passwd", "missing"])
 def test_paths_leaving_the_artifact_are_not_found(artifact: dict[str, Any], relative: str) -> None:
-    with pytest.raises(NotFound, match="has no file"):
+    with pytest.raises(PageNotFound, match="has no file"):
         _inside_artifact(pipeline_root("p"), artifact, relative)
 
 
 def test_an_artifact_of_another_pipeline_root_is_never_opened(artifact: dict[str, Any]) -> None:
     # The same artifact seen from another pipeline: outside that pipeline's root.
-    with pytest.raises(NotFound, match="has no file"):
+    with pytest.raises(PageNotFound, match="has no file"):
         _inside_artifact(pipeline_root("other"), artifact, "schema.pbtxt")
-    with pytest.raises(NotFound, match="outside the pipeline root"):
+    with pytest.raises(PageNotFound, match="outside the pipeline root"):
         _inside_artifact(pipeline_root("p"), {**artifact, "readable": False}, "schema.pbtxt")

@@ -1,8 +1,8 @@
 """Read what ML Metadata knows about a pipeline's runs, as JSON (or one path).
 
-    python -m tfx_dags.runner.query runs --pipeline NAME
-    python -m tfx_dags.runner.query pushed-models --pipeline NAME
-    python -m tfx_dags.runner.query latest-pushed-model --pipeline NAME
+    python -m tfx_dags.queries.query runs --pipeline NAME
+    python -m tfx_dags.queries.query pushed-models --pipeline NAME
+    python -m tfx_dags.queries.query latest-pushed-model --pipeline NAME
 
 ``runs``: per TFX pipeline run (= Airflow run id), per node: its latest execution's id, state
 (COMPLETE, CACHED, FAILED, ...), input/output artifacts ({"id", "uri", "properties"}) by key

@@ -1,10 +1,10 @@
 """What the Airflow TFX view shows, read from ML Metadata and the artifacts (TFX environment).
 
-    python -m tfx_dags.runner.view_data pipelines --reply FILE [--own NAME=IR ...]
-    python -m tfx_dags.runner.view_data pipeline --pipeline NAME --reply FILE [--runs N]
-    python -m tfx_dags.runner.view_data run --pipeline NAME --run-id RUN --reply FILE
-    python -m tfx_dags.runner.view_data evaluation --pipeline NAME --artifact-id N --reply FILE
-    python -m tfx_dags.runner.view_data artifact --pipeline NAME --artifact-id N --reply FILE
+    python -m tfx_dags.queries.view_data pipelines --reply FILE [--own NAME=IR ...]
+    python -m tfx_dags.queries.view_data pipeline --pipeline NAME --reply FILE [--runs N]
+    python -m tfx_dags.queries.view_data run --pipeline NAME --run-id RUN --reply FILE
+    python -m tfx_dags.queries.view_data evaluation --pipeline NAME --artifact-id N --reply FILE
+    python -m tfx_dags.queries.view_data artifact --pipeline NAME --artifact-id N --reply FILE
 
 Each writes its reply to FILE (``common.reply``: the JSON document, or ``not_found`` or
 ``failed`` with the reason; stdout stays free for TensorFlow's chatter). A
@@ -42,7 +42,7 @@ from tfx_dags.mlmd.connection import (
     pipeline_store_config,
 )
 from tfx_dags.mlmd.records import Artifact, Io, NodeRun, PipelineRun
-from tfx_dags.runner.artifact_summaries import (
+from tfx_dags.queries.artifact_summaries import (
     anomalies_summary,
     evaluation_summary,
     overall_candidate_metrics,

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.quick
 NODE = textwrap.dedent(
     """
     import os, subprocess, sys, time
-    from tfx_dags.runner.lifetime import tie_to_parent
+    from tfx_dags.tfx_process.lifetime import tie_to_parent
     tie_to_parent()
     worker = subprocess.Popen([sys.executable, "-c",
         "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(300)"])

@@ -14,11 +14,11 @@ import pytest
 
 from tfx_dags.common.manifest import environment_digest
 from tfx_dags.common.pipeline_ref import PipelineRef
-from tfx_dags.runner.definitions import (
+from tfx_dags.compiler.definitions import (
     DefinitionError,
     load_definition,
 )
-from tfx_dags.runner.runner_stand_ins import AIRFLOW
+from tfx_dags.tfx_process.runner_stand_ins import AIRFLOW
 
 RUNNER_FILE = """
 import datetime

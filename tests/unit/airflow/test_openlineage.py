@@ -7,7 +7,7 @@ import json
 import pytest
 from openlineage.client.serde import Serde
 
-from tfx_dags.airflow.lineage import FACET_KEY, dataset_name, operator_lineage
+from tfx_dags.airflow.openlineage import FACET_KEY, dataset_name, operator_lineage
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ the worker (with the environment Beam gave it) and lives exactly as long as it, 
 own stop (killing this process) ends the worker: the server kills a node whose client hangs
 up. Without a server it becomes the usual worker.
 
-    python -m tfx_dags.runner.beam_workers   (environment as Beam sets it)
+    python -m tfx_dags.server.beam_workers   (environment as Beam sets it)
 """
 
 from __future__ import annotations

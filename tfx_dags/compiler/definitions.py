@@ -14,7 +14,7 @@ Three kinds of reference, all compiled in the TFX environment:
 - ``/path/file.py`` alone: a file that hands its pipeline to a TFX runner (``LocalDagRunner``,
   ``BeamDagRunner``, ``AirflowDagRunner``, ``KubeflowDagRunner``, ``KubeflowV2DagRunner``), at
   import or under ``if __name__ == "__main__":``. It runs as ``python file.py`` would, from
-  its folder, with stand-ins that record the pipeline (``runner/runner_stand_ins.py``); the
+  its folder, with stand-ins that record the pipeline (``tfx_process/runner_stand_ins.py``); the
   pipeline's own relative root and SQLite store resolve from that folder, where its nodes
   run too. An ``AirflowPipelineConfig``'s DAG settings are kept (``airflow_settings``).
 """
@@ -40,12 +40,12 @@ from tfx_dags.common import json_dates
 from tfx_dags.common.errors import TfxDagsError
 from tfx_dags.common.manifest import environment_digest
 from tfx_dags.common.pipeline_ref import FACTORY_ARGUMENTS, PipelineRef
-from tfx_dags.runner.runner_stand_ins import (
+from tfx_dags.tfx_process.runner_stand_ins import (
     CapturedRun,
     install_runner_stand_ins,
     pipeline_name,
 )
-from tfx_dags.runner.user_code import add_python_path
+from tfx_dags.tfx_process.user_code import add_python_path
 
 # What tfx_dags can honour of an AirflowPipelineConfig's airflow_dag_config (the keyword
 # arguments TFX's runner passed to Airflow 2's DAG), and of its default_args.

@@ -1,6 +1,6 @@
 """Close what a killed node left open in ML Metadata, when its task fails for good.
 
-    python -m tfx_dags.runner.close_execution --pipeline-ir IR --node-id ID \
+    python -m tfx_dags.queries.close_execution --pipeline-ir IR --node-id ID \
         --run-id RUN --reason TEXT --reply FILE
 
 The node's executions in the run that are still NEW or RUNNING become FAILED

@@ -1,6 +1,6 @@
 """A warm node server: TensorFlow, TFX and Beam imported once, one fork per node.
 
-    python -m tfx_dags.runner.node_server --socket PATH [--idle-exit SECONDS] [--preimport M,M]
+    python -m tfx_dags.server.node_server --socket PATH [--idle-exit SECONDS] [--preimport M,M]
 
 Starting a fresh interpreter for a node costs 6-9 s of imports here (``tfx`` pulls in
 TensorFlow, Beam, TFDV, TFMA and TFT through its launcher) before the node does anything:
@@ -47,8 +47,8 @@ DEFAULT_PREIMPORTS = (
     "tensorflow_transform.beam",
     "tensorflow_model_analysis",
     "tfx.components",
-    "tfx.dsl.compiler.compiler",  # the compile step (tfx_dags.runner.compile)
-    "tfx_dags.runner.compile",
+    "tfx.dsl.compiler.compiler",  # the compile step (tfx_dags.compiler.compile)
+    "tfx_dags.compiler.compile",
     "keras",
 )
 REQUEST_TIMEOUT_S = 10.0

@@ -1,17 +1,17 @@
 """Build a pipeline definition and compile it to TFX's pipeline IR plus the factory's manifest.
 
-    python -m tfx_dags.runner.compile --pipeline REF --kwargs-json JSON --output-dir DIR
+    python -m tfx_dags.compiler.compile --pipeline REF --kwargs-json JSON --output-dir DIR
         [--python-path FOLDER]...
 
 REF is ``package.module:function``, ``/path/file.py:function`` or a runner file
-``/path/file.py`` (``runner/definitions.py``); ``--python-path`` names the folder a dotted
+``/path/file.py`` (``compiler/definitions.py``); ``--python-path`` names the folder a dotted
 REF's package is imported from when it is not installed (a DAG folder). As TFX's own
 runners do, each component's ``module_file=`` is packaged into a wheel under the pipeline
-root first (``runner/user_code.py``). Writes DIR/pipeline_ir.pb (what the node runner executes),
-DIR/pipeline_ir.json (the same IR for people) and DIR/manifest.json (what the Airflow side
-reads: node ids, types, upstream ids, which nodes train and which run Beam, RuntimeParameters,
-a runner file's runner, folder and AirflowDagRunner DAG settings, and the files read by path
-whose change must recompile). Exit 2 with a marked one-line reason on failure.
+root first (``tfx_process/user_code.py``). Writes DIR/pipeline_ir.pb (what the node runner
+executes), DIR/pipeline_ir.json (the same IR for people) and DIR/manifest.json (what the
+Airflow side reads: node ids, types, upstream ids, which nodes train and which run Beam,
+RuntimeParameters, a runner file's runner, folder and AirflowDagRunner DAG settings, and the
+files read by path whose change must recompile). Exit 2 with a marked one-line reason on failure.
 """
 
 from __future__ import annotations
@@ -29,15 +29,16 @@ from tfx_dags.common.graph import RuntimeParameter, TfxNode
 from tfx_dags.common.manifest import IR_FILE, IR_JSON_FILE, Manifest
 from tfx_dags.common.pipeline_ref import parse_pipeline_ref
 from tfx_dags.common.reply import REPLY_OPTION, Outcome, Reply, write_reply
-from tfx_dags.runner import tfx_lines, user_code
-from tfx_dags.runner.definitions import (
+from tfx_dags.compiler import line_errors
+from tfx_dags.compiler.definitions import (
     Definition,
     DefinitionError,
     load_definition,
     working_directory,
 )
-from tfx_dags.runner.error_report import report
-from tfx_dags.runner.lifetime import temporary_files_go_with_us
+from tfx_dags.tfx_process import user_code
+from tfx_dags.tfx_process.error_report import report
+from tfx_dags.tfx_process.lifetime import temporary_files_go_with_us
 
 TRAINER_TYPES = ("Trainer", "Tuner")
 # Runtime parameters TFX itself binds in every run; never Airflow Params.
@@ -218,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             reply = Reply(Outcome.OK)
         except Exception as error:  # noqa: BLE001 - every failure becomes one reported reason
-            reason = tfx_lines.explain(error)
+            reason = line_errors.explain(error)
             message = report(COMPILE_ERROR_MARKER, DefinitionError(reason) if reason else error)
             reply = Reply(Outcome.FAILED, message)
     return write_reply(args.reply, reply)
