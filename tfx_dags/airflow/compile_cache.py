@@ -4,7 +4,7 @@ DAG files run in the scheduler's environment, which holds no TFX. The compile st
 runs as a subprocess of the TFX environment's interpreter (``compile_process``), and its
 result is cached under a key (``compile_key``) made of everything that can change it: the
 pipeline reference and arguments, the source files of the pipeline's package (and the
-folder it is found in, for one beside the DAG files: ``compile_sources.user_code_path``),
+folder it is found in, for one beside the DAG files: ``PipelineRef.locate``),
 tfx_dags' own TFX-side code (``common/code_version.py``), and the TFX environment it
 compiles in: its name and the versions of TFX, TensorFlow, Beam and their kin installed
 there (``tfx_dags.common.tfx_envs``). Files the compile step finds on the way
@@ -31,7 +31,6 @@ from tfx_dags.airflow.compile_entries import (
 )
 from tfx_dags.airflow.compile_key import cache_key
 from tfx_dags.airflow.compile_observer import CompileRequest
-from tfx_dags.airflow.compile_sources import pipeline_source, source_files, user_code_path
 from tfx_dags.common import settings, tfx_envs
 from tfx_dags.common.errors import ManifestError
 from tfx_dags.common.graph import PipelineGraph
@@ -59,15 +58,14 @@ def ensure_compiled(
     # What the compile sees (the user's pipeline file runs there): the allow-listed part of
     # this process's environment, never Airflow's secrets, and the TFX environment's own.
     environ = env.environ(node_env.allowed())
-    source = pipeline_source(ref)
-    user_code = user_code_path(ref)
+    sources = ref.locate()
     key = cache_key(
         cache_name,
         ref,
         kwargs,
-        source_files(ref, source),
+        sources.files,
         tfx_envs.installed_digest(env),
-        user_code=user_code,
+        user_code=sources.user_code,
     )
     folder = settings.compiled_dir() / cache_name
     for directory in entries(folder, key):
@@ -91,10 +89,10 @@ def ensure_compiled(
         key,
         ref=ref,
         kwargs=kwargs,
-        source=source,
+        source=sources.source,
         env=env,
         environ=environ,
-        user_code=user_code,
+        user_code=sources.user_code,
     )
     compiled = CompiledPipeline(directory, Manifest.read(directory).graph)
     mark_used(directory)

@@ -23,9 +23,9 @@ def cache_key(
     *,
     user_code: Path | None = None,
 ) -> str:
-    """``files``: the pipeline's ``compile_sources.source_files``; ``tfx_env_digest``:
-    ``tfx_envs.installed_digest`` of the environment that compiles; ``user_code``: the
-    reference's ``user_code_path``, which the compiled pipeline records."""
+    """``files`` and ``user_code``: what the reference's ``locate`` found (the compiled
+    pipeline records the user-code folder); ``tfx_env_digest``: ``tfx_envs.installed_digest``
+    of the environment that compiles."""
     digest = hashlib.sha256()
     header = {
         "format": MANIFEST_FORMAT,

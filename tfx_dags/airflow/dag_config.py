@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tfx_dags.airflow.params import RunParam, as_run_param, param_schema
+from tfx_dags.airflow.params import RunParam, RuntimeBinding, as_run_param, param_schema
 from tfx_dags.common import tfx_envs
 from tfx_dags.common.errors import ConfigError, PipelineCompileError
 from tfx_dags.common.graph import PipelineGraph, RuntimeParameter, TfxNode
@@ -140,7 +140,7 @@ class PipelineDagConfig:
         _validate_dag_id(self.dag_id)
         ref = parse_pipeline_ref(self.pipeline)
         _validate_pipeline_kwargs(self.pipeline_kwargs)
-        if ref.is_runner_file and self.pipeline_kwargs:
+        if not ref.takes_kwargs and self.pipeline_kwargs:
             raise ConfigError(
                 f"pipeline={self.pipeline!r} builds its pipeline itself (it hands it to a TFX "
                 "runner); it takes no pipeline_kwargs"
@@ -233,12 +233,26 @@ class DagBinding:
     def override(self, node_id: str) -> TaskOverride:
         return self.checked.overrides.get(node_id, TaskOverride())
 
+    def runtime_binding(self) -> RuntimeBinding:
+        """What each task needs to bind the pipeline's TFX RuntimeParameters in a run: their
+        defaults (a pipeline argument of a parameter's name is its default) and the specs of
+        the run parameters that may set them. TFX binds them in each node (TFX's Airflow
+        runner took them from dag_run.conf), so they need no compile of their own."""
+        pipeline_kwargs = self.config.pipeline_kwargs
+        return RuntimeBinding(
+            defaults={
+                parameter.name: pipeline_kwargs.get(parameter.name, parameter.default)
+                for parameter in self.graph.runtime_parameters
+            },
+            specs={name: checked.spec for name, checked in self.runtime_params.items()},
+        )
+
 
 def _check_pipeline_name(checked: CheckedConfig, graph: PipelineGraph) -> None:
     config = checked.config
     if graph.pipeline_name == config.dag_id:
         return
-    if checked.ref.is_runner_file:
+    if checked.ref.names_itself:
         raise ConfigError(
             f"{config.pipeline} runs the pipeline {graph.pipeline_name!r}: its "
             f"DAG id is that name, not {config.dag_id!r}"

@@ -8,8 +8,6 @@ TensorFlow, TFX or Beam.
 
 from __future__ import annotations
 
-import copy
-import hashlib
 import json
 import logging
 from os import PathLike
@@ -27,6 +25,7 @@ from tfx_dags.common import settings
 from tfx_dags.common.contract import BEAM_ARGS_ENV
 from tfx_dags.common.errors import ConfigError
 from tfx_dags.common.graph import TfxNode
+from tfx_dags.common.pipeline_ref import RunnerFile
 
 log = logging.getLogger(__name__)
 
@@ -67,16 +66,21 @@ def runner_file_dag(path: str | PathLike[str], **overrides: Any) -> DAG:
     """
     source = Path(path)
     ref = parse_pipeline_ref(str(source))
-    if not ref.is_runner_file:
+    if not isinstance(ref, RunnerFile):
         raise ConfigError(
             f"runner_file_dag({str(path)!r}) needs the absolute path of a .py file that "
             "hands its pipeline to a TFX runner (LocalDagRunner(...).run(pipeline), ...)"
         )
+    unknown = sorted(set(overrides) - set(PipelineDagConfig.__dataclass_fields__))
+    if unknown or "pipeline" in overrides:
+        raise ConfigError(
+            f"runner_file_dag({str(path)!r}): unknown DAG setting {unknown or ['pipeline']}; "
+            "the file names its pipeline, and the DAG settings are PipelineDagConfig's"
+        )
+    # The file is its own first setting: its DAG id (the pipeline's name) and its
+    # AirflowPipelineConfig are known once it has run, in its compile.
     compiled = ensure_compiled(
-        cache_name=runner_cache_name(source),
-        ref=ref,
-        kwargs={},
-        tfx_env=overrides.get("tfx_env"),
+        cache_name=ref.cache_name(), ref=ref, kwargs={}, tfx_env=overrides.get("tfx_env")
     )
     if compiled.graph.ignored_settings:
         log.info(
@@ -89,17 +93,7 @@ def runner_file_dag(path: str | PathLike[str], **overrides: Any) -> DAG:
     for name, value in overrides.items():
         config[name] = merge_task_overrides(config, value) if name == "task_overrides" else value
     config["pipeline"] = str(source)
-    try:
-        dag_config = PipelineDagConfig(**config)
-    except TypeError as error:
-        raise ConfigError(f"unknown DAG setting: {error}") from None
-    return build_dag(dag_config, compiled=compiled)
-
-
-def runner_cache_name(path: Path) -> str:
-    """The compile-cache folder of a runner file: its name, and a digest of its
-    path so that two files of one name stay apart."""
-    return f"{path.stem}.{hashlib.sha256(str(path).encode()).hexdigest()[:8]}"
+    return build_dag(PipelineDagConfig(**config), compiled=compiled)
 
 
 def build_dag(config: PipelineDagConfig, *, compiled: CompiledPipeline | None = None) -> DAG:
@@ -107,21 +101,13 @@ def build_dag(config: PipelineDagConfig, *, compiled: CompiledPipeline | None = 
     config to the compiled graph (step 2), and render the DAG."""
     checked = config.check()
     ref = checked.ref
-    if ref.is_runner_file:
-        # The file names its pipeline and root itself, as it did for its TFX runner.
-        kwargs: dict[str, Any] = {}
-        cache_name = runner_cache_name(Path(ref.module))
-    else:
-        # The DAG file may share pipeline_kwargs with other DAGs: never change the caller's.
-        kwargs = {
-            **copy.deepcopy(dict(config.pipeline_kwargs)),
-            "pipeline_name": config.dag_id,
-            "pipeline_root": str(settings.pipeline_root(config.dag_id)),
-        }
-        cache_name = config.dag_id
+    kwargs = ref.compile_kwargs(config.dag_id, config.pipeline_kwargs)
     if compiled is None:
         compiled = ensure_compiled(
-            cache_name=cache_name, ref=ref, kwargs=kwargs, tfx_env=config.tfx_env
+            cache_name=ref.cache_name(config.dag_id),
+            ref=ref,
+            kwargs=kwargs,
+            tfx_env=config.tfx_env,
         )
     binding = checked.bind(compiled.graph)
     variant = RunVariant(
@@ -131,16 +117,7 @@ def build_dag(config: PipelineDagConfig, *, compiled: CompiledPipeline | None = 
         run_params={name: checked.spec for name, checked in binding.argument_params.items()},
         tfx_env=config.tfx_env,
     )
-    # TFX RuntimeParameters are run parameters too (TFX's Airflow runner took them from
-    # dag_run.conf); TFX binds them in each node, so they need no compile of their own.
-    runtime_parameters = compiled.graph.runtime_parameters
-    runtime = RuntimeBinding(
-        defaults={
-            parameter.name: config.pipeline_kwargs.get(parameter.name, parameter.default)
-            for parameter in runtime_parameters
-        },
-        specs={name: checked.spec for name, checked in binding.runtime_params.items()},
-    )
+    runtime = binding.runtime_binding()
     airflow_params = {
         name: Param(**checked.schema)
         for name, checked in {**binding.argument_params, **binding.runtime_params}.items()

@@ -46,9 +46,10 @@ class RunVariant:
         )
         if kwargs == dict(self.pipeline_kwargs):
             return default_ir
+        ref = parse_pipeline_ref(self.pipeline)
         compiled = ensure_compiled(
-            cache_name=self.dag_id,
-            ref=parse_pipeline_ref(self.pipeline),
+            cache_name=ref.cache_name(self.dag_id),
+            ref=ref,
             kwargs=kwargs,
             tfx_env=self.tfx_env,
         )

@@ -178,7 +178,7 @@ def compile_pipeline(
     reference: str, kwargs: dict[str, Any], output_dir: Path, python_path: Sequence[str] = ()
 ) -> None:
     """``python_path``: the folders a dotted reference's user code is imported from (the
-    Airflow side's ``compile_sources.user_code_path``), first on the path here and in every
+    Airflow side's ``PipelineRef.locate``), first on the path here and in every
     node."""
     # The definition runs first, so that its errors are reported before TFX is imported.
     definition = load_definition(parse_pipeline_ref(reference), kwargs, python_path)

@@ -39,7 +39,12 @@ from typing import Any
 from tfx_dags.common import json_dates
 from tfx_dags.common.errors import TfxDagsError
 from tfx_dags.common.manifest import environment_digest
-from tfx_dags.common.pipeline_ref import FACTORY_ARGUMENTS, PipelineRef
+from tfx_dags.common.pipeline_ref import (
+    FACTORY_ARGUMENTS,
+    DottedPipeline,
+    PipelineFile,
+    PipelineRef,
+)
 from tfx_dags.tfx_process.runner_stand_ins import (
     CapturedRun,
     install_runner_stand_ins,
@@ -93,19 +98,25 @@ def load_definition(
 ) -> Definition:
     """Run the pipeline definition; its errors name the user's file and line.
     ``python_path``: where a dotted reference's package is, when it is not installed."""
-    if not ref.is_file:
+    if isinstance(ref, DottedPipeline):
         return _load_dotted(ref, kwargs, list(python_path))
-    path = Path(ref.module)
+    path = Path(ref.path)
     if not path.is_file():
         raise DefinitionError(f"pipeline file {path} does not exist")
     folder = [str(path.parent.resolve())]
     # Also for a named function: a file written for a TFX runner imports it at the top.
     captured = install_runner_stand_ins()
-    if ref.function:
+    if isinstance(ref, PipelineFile):
         with recording_environment(folder) as environment:
             module = import_pipeline_file(path)
             pipeline = call_pipeline_function(module, ref.function, kwargs)
         return Definition(pipeline, folder, user_folders=folder, environment=environment)
+    return _load_runner_file(path, folder, captured, kwargs)
+
+
+def _load_runner_file(
+    path: Path, folder: list[str], captured: list[CapturedRun], kwargs: dict[str, Any]
+) -> Definition:
     if kwargs:
         raise DefinitionError(
             f"{path} builds its pipeline itself (it hands it to a TFX runner); it takes no "
@@ -265,7 +276,7 @@ def call_pipeline_function(module: types.ModuleType, name: str, kwargs: dict[str
     return function(**kwargs)
 
 
-def _load_dotted(ref: PipelineRef, kwargs: dict[str, Any], python_path: list[str]) -> Definition:
+def _load_dotted(ref: DottedPipeline, kwargs: dict[str, Any], python_path: list[str]) -> Definition:
     if not python_path:
         module = importlib.import_module(ref.module)
         return Definition(call_pipeline_function(module, ref.function, kwargs))

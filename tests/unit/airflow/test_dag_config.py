@@ -10,7 +10,7 @@ from tfx_dags.airflow.dag_config import PipelineDagConfig, TaskOverride
 from tfx_dags.airflow.params import RunParam, RuntimeBinding, param_schema
 from tfx_dags.common.errors import ConfigError, PipelineCompileError, TfxDagsError
 from tfx_dags.common.graph import PipelineGraph, RuntimeParameter, TfxNode
-from tfx_dags.common.pipeline_ref import parse_pipeline_ref
+from tfx_dags.common.pipeline_ref import DottedPipeline
 
 GOOD = {"dag_id": "penguin_keras", "pipeline": "modules.penguin.pipeline:create_pipeline"}
 
@@ -26,26 +26,10 @@ def graph(*runtime_parameters: RuntimeParameter) -> PipelineGraph:
 
 
 def test_a_good_config_validates_and_returns_the_pipeline_reference() -> None:
-    ref = config().check().ref
-    assert (ref.module, ref.function, ref.is_file) == (
-        "modules.penguin.pipeline",
-        "create_pipeline",
-        False,
-    )
+    assert config().check().ref == DottedPipeline("modules.penguin.pipeline", "create_pipeline")
 
 
-def test_file_references_must_be_absolute_python_files() -> None:
-    ref = parse_pipeline_ref("/srv/pipelines/churn.py:make")
-    assert ref.is_file and ref.module == "/srv/pipelines/churn.py" and ref.function == "make"
-    with pytest.raises(ConfigError, match="'pipelines/churn.py:make' is not a pipeline reference"):
-        parse_pipeline_ref("pipelines/churn.py:make")
-
-
-def test_a_file_alone_is_an_airflow_runner_file() -> None:
-    ref = parse_pipeline_ref("/srv/dags/taxi_pipeline_simple.py")
-    assert ref.is_file and ref.is_runner_file and ref.function == ""
-    assert str(ref) == "/srv/dags/taxi_pipeline_simple.py"
-    assert not parse_pipeline_ref("/srv/dags/taxi.py:make").is_runner_file
+def test_a_runner_file_takes_no_pipeline_kwargs() -> None:
     with pytest.raises(ConfigError, match="takes no pipeline_kwargs"):
         config(pipeline="/srv/dags/taxi.py", pipeline_kwargs={"data_root": "/d"}).check()
 

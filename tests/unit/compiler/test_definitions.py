@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tfx_dags.common.manifest import environment_digest
-from tfx_dags.common.pipeline_ref import PipelineRef
+from tfx_dags.common.pipeline_ref import DottedPipeline, PipelineFile, RunnerFile
 from tfx_dags.compiler.definitions import (
     DefinitionError,
     load_definition,
@@ -54,7 +54,7 @@ def test_an_airflow_runner_file_hands_over_its_pipeline_settings_and_environment
     monkeypatch.setenv("TFX_DAGS_TEST_ROOT", "/home/me")
     monkeypatch.delenv("TFX_DAGS_TEST_UNSET", raising=False)
     (tmp_path / "legacy_dag.py").write_text(RUNNER_FILE)
-    definition = load_definition(PipelineRef(str(tmp_path / "legacy_dag.py")), {})
+    definition = load_definition(RunnerFile(str(tmp_path / "legacy_dag.py")), {})
     assert definition.pipeline.root == "/home/me/tfx"
     assert definition.python_path == [str(tmp_path.resolve())]
     assert definition.airflow == {
@@ -78,7 +78,7 @@ def test_settings_tfx_dags_cannot_carry_over_are_refused_by_name(
     text = RUNNER_FILE.replace('"default_args"', '"concurrency": 4, "default_args"')
     (tmp_path / "legacy_dag.py").write_text(text)
     with pytest.raises(DefinitionError, match=r"sets \['concurrency'\], which tfx_dags does not"):
-        load_definition(PipelineRef(str(tmp_path / "legacy_dag.py")), {})
+        load_definition(RunnerFile(str(tmp_path / "legacy_dag.py")), {})
 
 
 def test_a_file_named_like_an_installed_module_is_refused(
@@ -87,7 +87,7 @@ def test_a_file_named_like_an_installed_module_is_refused(
     for name in ("json.py", "fractions.py"):  # imported already, and not yet
         (tmp_path / name).write_text("def create_pipeline():\n    return None\n")
         with pytest.raises(DefinitionError, match=f"would be the module '{name[:-3]}'"):
-            load_definition(PipelineRef(str(tmp_path / name), "create_pipeline"), {})
+            load_definition(PipelineFile(str(tmp_path / name), "create_pipeline"), {})
 
 
 def test_a_file_function_gets_its_folder_on_the_path_and_its_name_as_module(
@@ -99,7 +99,7 @@ def test_a_file_function_gets_its_folder_on_the_path_and_its_name_as_module(
         "def create_pipeline(scale):\n    return helpers_for_my_pipeline.ROWS * scale\n"
     )
     definition = load_definition(
-        PipelineRef(str(tmp_path / "my_pipeline.py"), "create_pipeline"), {"scale": 2}
+        PipelineFile(str(tmp_path / "my_pipeline.py"), "create_pipeline"), {"scale": 2}
     )
     assert definition.pipeline == 6
     assert sys.modules["my_pipeline"].__file__ == str(tmp_path / "my_pipeline.py")
@@ -118,7 +118,7 @@ def test_a_dotted_reference_from_a_dag_folder_is_loaded_from_that_folder(
     monkeypatch.setenv("TFX_DAGS_TEST_ROOT", "/home/me")
     monkeypatch.delenv("PYTHONPATH", raising=False)
     folder = str(tmp_path / "dags")
-    ref = PipelineRef("team_stats_code.pipeline", "create_pipeline")
+    ref = DottedPipeline("team_stats_code.pipeline", "create_pipeline")
     definition = load_definition(ref, {"steps": 1}, [folder])
     assert definition.pipeline == {"steps": 1, "root": "/home/me"}
     # Nodes put the folder first on their path; the package is the user's code.
@@ -172,7 +172,7 @@ def test_a_local_runner_file_runs_as_a_script_from_its_folder(
 ) -> None:
     (tmp_path / "local_runner.py").write_text(TEMPLATE_LIKE)
     before = os.getcwd(), list(sys.argv)
-    definition = load_definition(PipelineRef(str(tmp_path / "local_runner.py")), {})
+    definition = load_definition(RunnerFile(str(tmp_path / "local_runner.py")), {})
     assert (os.getcwd(), sys.argv) == before
     folder = str(tmp_path.resolve())
     assert definition.pipeline.cwd == folder
@@ -207,7 +207,7 @@ def test_a_kubeflow_v2_file_keeps_its_uri_root_and_names_the_settings_it_ignores
         .replace("    run()\n", "    sys.exit(run())\n")
     )  # as absl's app.run() ends
     (tmp_path / "kubeflow_v2_runner.py").write_text(text)
-    definition = load_definition(PipelineRef(str(tmp_path / "kubeflow_v2_runner.py")), {})
+    definition = load_definition(RunnerFile(str(tmp_path / "kubeflow_v2_runner.py")), {})
     assert definition.pipeline.pipeline_info.pipeline_root == "gs://bucket/root"
     assert definition.runner == {
         "name": "KubeflowV2DagRunner",
@@ -220,18 +220,18 @@ def test_a_file_handing_no_pipeline_or_two_to_runners_is_refused_with_what_was_f
 ) -> None:
     (tmp_path / "no_runner.py").write_text(TEMPLATE_LIKE.replace("    run()\n", "    pass\n"))
     with pytest.raises(DefinitionError, match=r"no_runner.py handed no pipeline to a TFX runner"):
-        load_definition(PipelineRef(str(tmp_path / "no_runner.py")), {})
+        load_definition(RunnerFile(str(tmp_path / "no_runner.py")), {})
     twice = TEMPLATE_LIKE.replace("    run()\n", "    run()\n    run()\n")
     (tmp_path / "two_runs.py").write_text(twice)
     with pytest.raises(
         DefinitionError,
         match=r"hands 2 pipelines to TFX runners \(LocalDagRunner: my_taxi, LocalDagRunner: my_t",
     ):
-        load_definition(PipelineRef(str(tmp_path / "two_runs.py")), {})
+        load_definition(RunnerFile(str(tmp_path / "two_runs.py")), {})
     failing = TEMPLATE_LIKE.replace("    run()\n", "    raise SystemExit(3)\n")
     (tmp_path / "exits.py").write_text(failing)
     with pytest.raises(DefinitionError, match="exits.py exited with 3 under __main__"):
-        load_definition(PipelineRef(str(tmp_path / "exits.py")), {})
+        load_definition(RunnerFile(str(tmp_path / "exits.py")), {})
 
 
 def test_a_pipeline_function_without_the_factorys_arguments_is_refused_with_the_fix(
@@ -244,10 +244,10 @@ def test_a_pipeline_function_without_the_factorys_arguments_is_refused_with_the_
         match=r"run\(\) takes no pipeline_name or pipeline_root; the factory calls it with .*"
         r"runner_file_dag\('.*local_runner.py'\)",
     ):
-        load_definition(PipelineRef(str(tmp_path / "local_runner.py"), "run"), factory_kwargs)
+        load_definition(PipelineFile(str(tmp_path / "local_runner.py"), "run"), factory_kwargs)
     with pytest.raises(DefinitionError, match=r"takes no \['rows'\]; pipeline_kwargs names"):
         load_definition(
-            PipelineRef(str(tmp_path / "local_runner.py"), "create_pipeline"),
+            PipelineFile(str(tmp_path / "local_runner.py"), "create_pipeline"),
             {**factory_kwargs, "rows": 3},
         )
 
@@ -274,7 +274,7 @@ def test_every_runner_is_recorded_at_import_with_the_settings_it_ignores(
         f"from tfx.orchestration.{names}",
     ).replace("    LocalDagRunner().run(", f"    {call}.run(")
     (tmp_path / "pipeline_at_import.py").write_text(text + "\nrun()\n")
-    definition = load_definition(PipelineRef(str(tmp_path / "pipeline_at_import.py")), {})
+    definition = load_definition(RunnerFile(str(tmp_path / "pipeline_at_import.py")), {})
     runner = call.partition("(")[0]
     assert definition.runner == {"name": runner, "ignored": ignored}
     assert definition.pipeline.pipeline_info.pipeline_name == "my_taxi"
