@@ -54,27 +54,35 @@ class PipelineSources:
     user_code: Path | None = None
 
 
-@dataclass(frozen=True)
-class DottedPipeline:
-    """``package.module:function``: a function of an importable module that returns the
-    pipeline, called with ``pipeline_name`` (the DAG id), ``pipeline_root`` and the DAG's
-    ``pipeline_kwargs``."""
-
-    module: str
-    function: str
+class _PipelineFunction:
+    """A function that returns the pipeline, called with ``pipeline_name`` (the DAG id, which
+    names the pipeline and its compile-cache folder), ``pipeline_root`` (the deployment's root
+    for it) and the DAG's ``pipeline_kwargs``."""
 
     takes_kwargs: ClassVar[bool] = True
     names_itself: ClassVar[bool] = False
 
-    def __str__(self) -> str:
-        return f"{self.module}:{self.function}"
-
     def cache_name(self, dag_id: str) -> str:
-        """The compile-cache folder: the DAG id, which names the pipeline."""
         return dag_id
 
     def compile_kwargs(self, dag_id: str, pipeline_kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        return _factory_kwargs(dag_id, pipeline_kwargs)
+        # The DAG file may share pipeline_kwargs with other DAGs: never change the caller's.
+        return {
+            **copy.deepcopy(dict(pipeline_kwargs)),
+            "pipeline_name": dag_id,
+            "pipeline_root": str(settings.pipeline_root(dag_id)),
+        }
+
+
+@dataclass(frozen=True)
+class DottedPipeline(_PipelineFunction):
+    """``package.module:function``: a function of an importable module."""
+
+    module: str
+    function: str
+
+    def __str__(self) -> str:
+        return f"{self.module}:{self.function}"
 
     def locate(self) -> PipelineSources:
         source = self._source()
@@ -113,23 +121,14 @@ class _InFile:
 
 
 @dataclass(frozen=True)
-class PipelineFile(_InFile):
-    """``/abs/path/file.py:function``: a function of a Python file, called as a dotted
-    reference's is. The file may also hand a pipeline to a TFX runner under ``__main__``."""
+class PipelineFile(_PipelineFunction, _InFile):
+    """``/abs/path/file.py:function``: a function of a Python file. The file may also hand a
+    pipeline to a TFX runner under ``__main__``."""
 
     function: str
 
-    takes_kwargs: ClassVar[bool] = True
-    names_itself: ClassVar[bool] = False
-
     def __str__(self) -> str:
         return f"{self.path}:{self.function}"
-
-    def cache_name(self, dag_id: str) -> str:
-        return dag_id
-
-    def compile_kwargs(self, dag_id: str, pipeline_kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        return _factory_kwargs(dag_id, pipeline_kwargs)
 
 
 @dataclass(frozen=True)
@@ -172,15 +171,6 @@ def parse_pipeline_ref(value: str) -> PipelineRef:
     if match["function"]:
         return PipelineFile(match["file"], match["function"])
     return RunnerFile(match["file"])
-
-
-def _factory_kwargs(dag_id: str, pipeline_kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    # The DAG file may share pipeline_kwargs with other DAGs: never change the caller's.
-    return {
-        **copy.deepcopy(dict(pipeline_kwargs)),
-        "pipeline_name": dag_id,
-        "pipeline_root": str(settings.pipeline_root(dag_id)),
-    }
 
 
 def _python_files(top: Path) -> list[Path]:
