@@ -36,6 +36,7 @@ from typing import Any
 
 import pytest
 
+from dev import local_airflow
 from tests.support.deployment import (
     AIRFLOW,
     HELD_PENGUIN,
@@ -48,7 +49,6 @@ from tests.support.deployment import (
     wait_for,
 )
 from tfx_dags.common import settings
-from tfx_dags.dev import local_airflow
 from tfx_dags.node_server import client as node_client
 
 DAG_ID = "edge_penguin"

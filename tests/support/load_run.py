@@ -28,9 +28,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from dev import local_airflow
 from tests.support.deployment import Databases, Deployment, free_port, wait_for
 from tfx_dags.common import settings
-from tfx_dags.dev import local_airflow
 
 GPU_WORKER = "gpu-worker"
 # Seconds without a heartbeat before the scheduler fails a killed worker's task (Airflow's

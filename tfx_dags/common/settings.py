@@ -53,7 +53,7 @@ from pathlib import Path
 from tfx_dags.common.errors import ConfigError
 
 # The folder above the package: a checkout of this project when ``checkout()`` finds its
-# files there (the tests, the benchmarks and tfx_dags.dev use it as the checkout).
+# files there (the tests, the benchmarks and the checkout's dev/ use it as the checkout).
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # What tells a checkout: an installed wheel has neither beside its package.
 CHECKOUT_FILES = ("setup.cfg", "tfx-envs.json")
