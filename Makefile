@@ -51,11 +51,11 @@ $(AIRFLOW_VENV)/.installed: requirements/airflow.lock $(PROJECT_FILES)
 	touch $@
 
 demo: setup
-	$(AIRFLOW_VENV)/bin/python -m tfx_dags.dev.demo
+	$(AIRFLOW_VENV)/bin/python -m dev.demo
 
 # After `make demo`: the demo's Airflow UI with the TFX view on http://127.0.0.1:8080.
 view: setup
-	$(AIRFLOW_VENV)/bin/python -m tfx_dags.dev.demo serve
+	$(AIRFLOW_VENV)/bin/python -m dev.demo serve
 
 lint: setup
 	$(AIRFLOW_VENV)/bin/ruff check .

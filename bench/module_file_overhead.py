@@ -29,8 +29,8 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(PROJECT_ROOT)]
 
+from dev import local_airflow  # noqa: E402
 from tfx_dags.common import settings  # noqa: E402
-from tfx_dags.dev import local_airflow  # noqa: E402
 from tfx_dags.node_server import client as node_client  # noqa: E402
 
 STYLES = ("dotted", "module_file")

@@ -45,7 +45,7 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="tfx-dags-bench-view-"))
     server_dir = tempfile.mkdtemp(prefix="tfx-dags-bench-srv-")
     # Airflow reads its home when first imported: set everything before importing it.
-    from tfx_dags.dev import local_airflow
+    from dev import local_airflow
 
     os.environ.update(local_airflow.environment(home))
     os.environ.update(TFX_DAGS_NODE_SERVER_DIR=server_dir, TFX_DAGS_BEAM_DIRECT_MODE="in_memory")

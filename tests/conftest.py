@@ -49,10 +49,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # The same self-contained setup as the demo: SQLite Airflow home, tfx_dags home, and a
     # DAG-parse timeout above a cold compile (four pipelines in dags/penguin.py take ~40 s,
     # more than Airflow's default 30 s).
-    from tfx_dags.dev import local_airflow
+    from dev import local_airflow
 
     os.environ.setdefault("TFX_DAGS_COMPILED_DIR", str(TEST_CACHE / "compiled"))
-    # Airflow databases are copies of one migrated once (tfx_dags.dev.local_airflow.init_db).
+    # Airflow databases are copies of one migrated once (dev.local_airflow.init_db).
     os.environ.setdefault("TFX_DAGS_DEV_DB_TEMPLATES", str(TEST_CACHE / "airflow-db"))
     os.environ.update(local_airflow.environment(Path(tempfile.mkdtemp(prefix="tfx-dags-tests-"))))
     # The test data is tiny: Beam's in-memory DirectRunner beats starting a worker per core.

@@ -11,7 +11,7 @@ The folders are the architecture (docs/architecture.md):
 - ``node_server/``: the node server's client and its wire protocol (both environments);
 - ``authoring/``: helpers users' pipeline and trainer modules import (TFX environment);
 - ``common/``: what both environments import (settings, errors, the pipeline graph);
-- ``ui/``: the TFX view of the Airflow UI; ``dev/``: the local Airflow of the demo and tests.
+- ``ui/``: the TFX view of the Airflow UI.
 
 The names DAG files use are here too, imported on first use so that the TFX environment
 (which has no Airflow) can import the package::

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from dev import local_airflow
 from tfx_dags.common import settings
-from tfx_dags.dev import local_airflow
 
 TFX_DAGS = Path(sys.executable).parent / "tfx-dags"
 DAGS = settings.PROJECT_ROOT / "dags"

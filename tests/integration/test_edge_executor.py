@@ -36,6 +36,7 @@ from typing import Any
 
 import pytest
 
+from dev import local_airflow
 from tests.support.deployment import (
     AIRFLOW,
     HELD_PENGUIN,
@@ -48,7 +49,6 @@ from tests.support.deployment import (
     wait_for,
 )
 from tfx_dags.common import settings
-from tfx_dags.dev import local_airflow
 from tfx_dags.node_server import client as node_client
 
 DAG_ID = "edge_penguin"
@@ -345,7 +345,7 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeRuns]:
             "AIRFLOW__EDGE__JOB_SUCCESS_PURGE": "120",
             # A task whose host died fails within seconds, not minutes.
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
-            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tfx_dags.dev.local_airflow.worker_hostname",
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tfx_dags.common.settings.worker_hostname",
             "TFX_DAGS_WORKER_NAME": MAIN_HOST,
             **holds.env,
         },

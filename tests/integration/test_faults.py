@@ -30,6 +30,7 @@ from typing import Any
 
 import pytest
 
+from dev import local_airflow
 from tests.support.deployment import (
     Databases,
     Deployment,
@@ -40,7 +41,6 @@ from tests.support.deployment import (
     trainer_log_once_training,
     wait_for,
 )
-from tfx_dags.dev import local_airflow
 
 DAGS = Path(__file__).resolve().parent / "fault_dags"
 DAG_ID = "fault_penguin"

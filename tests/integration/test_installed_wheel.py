@@ -29,16 +29,26 @@ from typing import Any
 import pytest
 from packaging.requirements import Requirement
 
+from dev import local_airflow
 from tfx_dags.common import settings
-from tfx_dags.dev import local_airflow
 from tfx_dags.node_server import client as node_client
 
 pytestmark = pytest.mark.timeout(400)
 
 ROOT = settings.PROJECT_ROOT
 DAG_ID = "team_stats"
-# What the wheel is built from: the package and the files around it that could leak in.
-SOURCES = ("setup.cfg", "pyproject.toml", "README.md", "tfx_dags", "modules", "tests", "dags")
+# What the wheel is built from: the package and the files around it that could leak in (the
+# checkout's development tooling, dev/, among them).
+SOURCES = (
+    "setup.cfg",
+    "pyproject.toml",
+    "README.md",
+    "tfx_dags",
+    "modules",
+    "tests",
+    "dags",
+    "dev",
+)
 SNAPSHOT_SKIPPED = {".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 
 # The team's DAG folder: a thin DAG file, its pipeline package beside it.
@@ -268,7 +278,9 @@ def wheel_metadata(wheel: Path) -> tuple[list[str], Mapping[str, list[str]]]:
 def test_the_wheel_holds_the_package_and_not_the_checkouts_code(installed: Installed) -> None:
     names, _ = wheel_metadata(installed.wheel)
     tops = {name.split("/", 1)[0] for name in names}
+    # Neither the checkout's code (modules/, dev/, tests/) nor a dev/ of the package's own.
     assert tops == {"tfx_dags", "tfx_dags-0.1.0.dist-info"}, tops
+    assert not any(name.startswith("tfx_dags/dev/") for name in names)
     assert {
         "tfx_dags/ui/templates/base.html",
         "tfx_dags/airflow/default_pools.json",

@@ -23,9 +23,9 @@ from typing import Any
 
 import pytest
 
+from dev import local_airflow
 from tests.support.deployment import Databases, Deployment, require_services
 from tfx_dags.common import settings, tfx_envs
-from tfx_dags.dev import local_airflow
 
 DAGS = Path(__file__).resolve().parent / "scheduler_dags"
 DATA_ROOT = settings.PROJECT_ROOT / "data" / "penguin"

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from dev import local_airflow
 from tests.support.deployment import Databases, Deployment, require_services
 from tests.support.shared_runs import write_slice
-from tfx_dags.dev import local_airflow
 
 TAXI = Path(__file__).resolve().parents[1] / "tfx_examples" / "chicago_taxi_pipeline"
 DAG_ID = "taxi_module_file"

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from dev import local_airflow
 from tfx_dags.common import settings
-from tfx_dags.dev import local_airflow
 
 DAG_ID = "penguin_keras"
 NODES = {

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from dev import local_airflow
 from tfx_dags.airflow import pools
-from tfx_dags.dev import local_airflow
 
 # No DAG run: part of `make test-fast`.
 pytestmark = pytest.mark.quick

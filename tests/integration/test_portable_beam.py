@@ -31,6 +31,7 @@ from typing import Any
 
 import pytest
 
+from dev import local_airflow
 from tests.support.deployment import free_port
 from tests.support.penguin_nodes import run_node
 from tests.support.shared_runs import write_slice
@@ -38,7 +39,6 @@ from tfx_dags.airflow.compile_cache import ensure_compiled
 from tfx_dags.authoring.beam_args import portable_args
 from tfx_dags.common import settings, tfx_envs
 from tfx_dags.common.pipeline_ref import parse_pipeline_ref
-from tfx_dags.dev import local_airflow
 
 DAG_ID = "penguin_portable"
 BEAM_NODES = ("CsvExampleGen", "StatisticsGen", "Transform", "Evaluator")

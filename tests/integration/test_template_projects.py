@@ -27,8 +27,8 @@ from typing import Any
 
 import pytest
 
+from dev import local_airflow
 from tfx_dags.common import settings, tfx_envs
-from tfx_dags.dev import local_airflow
 
 TESTS = Path(__file__).resolve().parents[1]
 PENGUIN_DATA = TESTS / "tfx_examples" / "penguin" / "data" / "labelled" / "penguins_processed.csv"

@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 
+from dev import local_airflow
 from tests.support.shared_runs import tree_digest, write_slice
 from tfx_dags.airflow import mlmd_query
 from tfx_dags.common import tfx_envs
-from tfx_dags.dev import local_airflow
 
 TESTS = Path(__file__).resolve().parents[1]
 TAXI_115 = TESTS / "tfx_examples" / "chicago_taxi_pipeline"

@@ -28,9 +28,9 @@ from typing import Any
 
 import pytest
 
+from dev import local_airflow
 from tests.support.shared_runs import write_slice
 from tfx_dags.common import settings
-from tfx_dags.dev import local_airflow
 
 TESTS = Path(__file__).resolve().parents[1]
 EXAMPLES = TESTS / "tfx_examples"

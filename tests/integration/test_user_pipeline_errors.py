@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tfx_dags.dev import local_airflow
+from dev import local_airflow
 
 HEADER = """
 import datetime

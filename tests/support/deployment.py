@@ -28,9 +28,9 @@ from typing import Any
 
 import pytest
 
+from dev import local_airflow
 from tfx_dags.common import settings
 from tfx_dags.common.locks import folder_lock
-from tfx_dags.dev import local_airflow
 
 AIRFLOW = Path(sys.executable).parent / "airflow"
 SERVICES = {"PostgreSQL": 5432, "MariaDB": 3306, "Redis": 6379}

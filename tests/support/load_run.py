@@ -28,9 +28,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from dev import local_airflow
 from tests.support.deployment import Databases, Deployment, free_port, wait_for
 from tfx_dags.common import settings
-from tfx_dags.dev import local_airflow
 
 GPU_WORKER = "gpu-worker"
 # Seconds without a heartbeat before the scheduler fails a killed worker's task (Airflow's
@@ -101,7 +101,7 @@ def celery_deployment(
             "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:6379/{secrets.randbelow(15) + 1}",
             "AIRFLOW__CELERY__RESULT_BACKEND": "db+"
             + databases.airflow_uri.replace("postgresql+psycopg2", "postgresql"),
-            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tfx_dags.dev.local_airflow.worker_hostname",
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tfx_dags.common.settings.worker_hostname",
             # As many tasks at once as the workers have slots: none waits in the broker.
             "AIRFLOW__CORE__PARALLELISM": str(sum(worker.concurrency for worker in pool)),
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT_S),

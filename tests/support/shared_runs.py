@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dev import local_airflow
 from tfx_dags.common import settings
-from tfx_dags.dev import local_airflow
 
 LINEAGE_NAMESPACE = "tfx-dags-test"
 

@@ -8,7 +8,8 @@ function-level import runs too, just later). A module's folder says which side i
   users' modules import) never imports Airflow: it is not installed in the TFX environment.
 - What both import (``common/``, the node server's client and protocol) imports neither, and
   nothing of tfx_dags beyond the shared modules.
-- Only ``mlmd/`` opens ML Metadata; nothing but ``dev/`` imports the development tooling.
+- Only ``mlmd/`` opens ML Metadata; nothing in tfx_dags imports the checkout's development
+  tooling (``dev/``, beside the package and not in the wheel), which is on the Airflow side.
 - No import cycle among tfx_dags' modules.
 """
 
@@ -33,7 +34,7 @@ HEAVY = (
     "tfx_bsl",
 )
 # Module name prefixes of each side: a folder each.
-AIRFLOW_SIDE = ("tfx_dags.airflow.", "tfx_dags.cli.", "tfx_dags.ui.", "tfx_dags.dev.")
+AIRFLOW_SIDE = ("tfx_dags.airflow.", "tfx_dags.cli.", "tfx_dags.ui.", "dev.")
 TFX_SIDE = (
     "tfx_dags.compiler.",
     "tfx_dags.runner.",
@@ -48,7 +49,9 @@ SHARED = (
     "tfx_dags.common.",
     "tfx_dags.node_server.",
 )
-PACKAGES = {"tfx_dags"} | {
+# The package, and the checkout's development tooling beside it.
+TREES = ("tfx_dags", "dev")
+PACKAGES = {*TREES} | {
     f"tfx_dags.{path.parent.name}" for path in (ROOT / "tfx_dags").glob("*/__init__.py")
 }
 
@@ -74,7 +77,9 @@ def imports(path: Path) -> Iterator[str]:
             yield from (f"{base}.{alias.name}".strip(".") for alias in node.names)
 
 
-SOURCES = {module_name(path): path for path in sorted((ROOT / "tfx_dags").rglob("*.py"))}
+SOURCES = {
+    module_name(path): path for tree in TREES for path in sorted((ROOT / tree).rglob("*.py"))
+}
 GRAPH = {name: sorted(set(imports(path))) for name, path in SOURCES.items()}
 MODULES = [name for name in SOURCES if name not in PACKAGES]
 
@@ -131,9 +136,9 @@ def test_only_the_metadata_layer_opens_ml_metadata() -> None:
 def test_the_product_never_imports_the_development_tooling() -> None:
     users = sorted(
         name
-        for name in MODULES
-        if not name.startswith("tfx_dags.dev.")
-        and any(module.startswith("tfx_dags.dev") for module in own_imports(name))
+        for name in SOURCES
+        if name.split(".")[0] == "tfx_dags"
+        and any(module.split(".")[0] == "dev" for module in GRAPH[name])
     )
     assert users == []
 

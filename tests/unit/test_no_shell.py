@@ -1,4 +1,5 @@
-"""No user value ever reaches a shell: the product never starts one."""
+"""No user value ever reaches a shell: neither the product nor the checkout's dev tooling
+starts one."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted(
     path
-    for folder in ("tfx_dags", "dags", "modules", "plugins")
+    for folder in ("tfx_dags", "dags", "modules", "plugins", "dev")
     for path in (PROJECT_ROOT / folder).rglob("*.py")
 )
 SHELL_FUNCTIONS = {"system", "popen", "getoutput", "getstatusoutput"}

@@ -21,6 +21,7 @@ home. Both environments import this module, so it must stay free of Airflow and 
 | TFX_DAGS_BEAM_QUEUE            | default (in a checkout)          | queue of Beam-backed nodes   |
 | TFX_DAGS_DEFAULT_QUEUE         | default (in a checkout)          | queue of the other nodes     |
 | TFX_DAGS_EXTRA_QUEUES          | (none)                           | more queues workers consume  |
+| TFX_DAGS_WORKER_NAME           | (the machine's: socket.getfqdn)  | worker_hostname()'s answer   |
 | TFX_DAGS_AIRFLOW_PYTHON        | <project>/.venv-airflow/bin/python | interpreter of `tfx-dags`  |
 | TFX_DAGS_METADATA_CONN_ID      | tfx_dags_metadata                | Airflow connection to MLMD   |
 | TFX_DAGS_BEAM_DIRECT_MODE      | auto (by input rows, per node)   | default DirectRunner mode    |
@@ -44,6 +45,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -51,7 +53,7 @@ from pathlib import Path
 from tfx_dags.common.errors import ConfigError
 
 # The folder above the package: a checkout of this project when ``checkout()`` finds its
-# files there (the tests, the benchmarks and tfx_dags.dev use it as the checkout).
+# files there (the tests, the benchmarks and the checkout's dev/ use it as the checkout).
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # What tells a checkout: an installed wheel has neither beside its package.
 CHECKOUT_FILES = ("setup.cfg", "tfx-envs.json")
@@ -220,6 +222,15 @@ def declared_queues() -> set[str]:
     extra = os.environ.get("TFX_DAGS_EXTRA_QUEUES", "")
     names = {name.strip() for name in extra.split(",") if name.strip()}
     return {gpu_queue(), beam_queue(), default_queue(), "default", *names}
+
+
+def worker_hostname() -> str:
+    """Airflow's ``[core] hostname_callable`` for several workers on one machine
+    (``AIRFLOW__CORE__HOSTNAME_CALLABLE=tfx_dags.common.settings.worker_hostname``):
+    TFX_DAGS_WORKER_NAME names each, so that task instances record which worker ran them.
+    Unset, the machine's name (``socket.getfqdn()``, as Airflow's default). Airflow calls it
+    in every worker, so this module stays free of Airflow and TFX imports."""
+    return os.environ.get("TFX_DAGS_WORKER_NAME", "").strip() or socket.getfqdn()
 
 
 def airflow_python() -> Path:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -87,3 +89,15 @@ def test_installed_tfx_environments_must_be_declared(
     monkeypatch.delenv("TFX_DAGS_TFX_ENVS")
     monkeypatch.setenv("TFX_DAGS_TFX_PYTHON", "/venvs/tfx/bin/python")
     assert tfx_envs.resolve().python == Path("/venvs/tfx/bin/python")
+
+
+def test_a_worker_is_named_by_tfx_dags_worker_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Airflow's [core] hostname_callable, named by its dotted path as docs/scaling-out.md does.
+    module, _, name = "tfx_dags.common.settings.worker_hostname".rpartition(".")
+    hostname = getattr(importlib.import_module(module), name)
+    monkeypatch.setenv("TFX_DAGS_WORKER_NAME", "gpu-worker")
+    assert hostname() == "gpu-worker"
+    monkeypatch.setenv("TFX_DAGS_WORKER_NAME", " ")
+    assert hostname() == socket.getfqdn()
+    monkeypatch.delenv("TFX_DAGS_WORKER_NAME")
+    assert hostname() == socket.getfqdn()

@@ -1,7 +1,7 @@
 """`make demo`: a fresh SQLite Airflow runs the penguin DAG end to end.
 
 The last line printed is the absolute path of the SavedModel the Pusher pushed.
-``python -m tfx_dags.dev.demo serve`` (`make view`) then serves that home's Airflow UI, with the
+``python -m dev.demo serve`` (`make view`) then serves that home's Airflow UI, with the
 TFX view, on http://127.0.0.1:8080 (TFX_DAGS_VIEW_PORT for another port).
 """
 
@@ -14,8 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from dev import local_airflow
 from tfx_dags.common import settings
-from tfx_dags.dev import local_airflow
 from tfx_dags.node_server import client as node_client
 
 DAG_ID = "penguin_keras"
@@ -24,7 +24,7 @@ DAG_ID = "penguin_keras"
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args not in ([], ["serve"]):
-        print("usage: python -m tfx_dags.dev.demo [serve]", file=sys.stderr)
+        print("usage: python -m dev.demo [serve]", file=sys.stderr)
         return 2
     # The demo's own node server, stopped when it ends (a worker's would stay up for more).
     server_dir = tempfile.mkdtemp(prefix="tfx-dags-demo-")

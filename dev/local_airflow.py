@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -21,12 +20,6 @@ from tfx_dags.common import settings
 from tfx_dags.common.locks import folder_lock
 
 AIRFLOW_BIN = Path(sys.executable).parent / "airflow"
-
-
-def worker_hostname() -> str:
-    """``[core] hostname_callable`` for several workers on one machine: TFX_DAGS_WORKER_NAME
-    names each, so task instances record which worker ran them."""
-    return os.environ.get("TFX_DAGS_WORKER_NAME") or socket.getfqdn()
 
 
 def environment(home: Path, *, dags_folder: Path | None = None) -> dict[str, str]:
