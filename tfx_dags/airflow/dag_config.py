@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tfx_dags.airflow.interval_spans import IntervalSpans, as_interval_spans
 from tfx_dags.airflow.params import RunParam, RuntimeBinding, as_run_param, param_schema
 from tfx_dags.common import tfx_envs
 from tfx_dags.common.errors import ConfigError, PipelineCompileError
@@ -83,7 +84,8 @@ class PipelineDagConfig:
         pipeline_kwargs: further keyword arguments for the function; JSON values only, since
             they cross into the TFX environment and into the compile cache key.
         schedule: an Airflow schedule (cron string, preset such as ``"@daily"``, a
-            ``timedelta``) or None for manual runs only. Default None.
+            ``timedelta``, a timetable such as ``airflow.timetables.interval``'s
+            ``CronDataIntervalTimetable``) or None for manual runs only. Default None.
         start_date: first logical date. Default 2024-01-01 UTC.
         catchup: run missed intervals since ``start_date``. Default False.
         owner: shown in the UI and required by the DAG integrity tests. Default ``"airflow"``.
@@ -114,12 +116,16 @@ class PipelineDagConfig:
             ``TFX_DAGS_TFX_ENVS``) that compiles the pipeline and runs its nodes, e.g.
             ``"tfx115"`` for Estimators, ``"tfx116"`` for Keras on TF 2.16. Default: the
             deployment's default environment (``TFX_DAGS_DEFAULT_TFX_ENV``).
+        spans: an ``IntervalSpans`` (or a mapping of its fields): each run's data interval
+            picks the span its ExampleGen ingests, through the pipeline's ``range_config``
+            RuntimeParameter (``tfx_dags.airflow.interval_spans``); the schedule must give
+            intervals of one span. Default None: every run reads what ExampleGen finds.
     """
 
     dag_id: str
     pipeline: str
     pipeline_kwargs: Mapping[str, Any] = field(default_factory=dict)
-    schedule: str | timedelta | None = None
+    schedule: str | timedelta | Any | None = None
     start_date: datetime = datetime(2024, 1, 1, tzinfo=UTC)
     catchup: bool = False
     owner: str = "airflow"
@@ -134,6 +140,7 @@ class PipelineDagConfig:
     metadata_store: str = "pipeline"
     beam_args: Sequence[str] = ()
     tfx_env: str | None = None
+    spans: IntervalSpans | Mapping[str, Any] | None = None
 
     def check(self) -> CheckedConfig:
         """Step 1, before the compile: check every field on its own. Raises ConfigError."""
@@ -155,11 +162,15 @@ class PipelineDagConfig:
         if self.tfx_env is not None and not isinstance(self.tfx_env, str):
             raise ConfigError(f"tfx_env={self.tfx_env!r} must be the name of a TFX environment")
         tfx_envs.resolve(self.tfx_env)
+        spans = as_interval_spans(self.spans)
+        if spans is not None:
+            spans.check_schedule(self.schedule, self.start_date)
         return CheckedConfig(
             config=self,
             ref=ref,
             overrides=_task_overrides(self.task_overrides),
             argument_params=_argument_params(self.pipeline_kwargs, self.run_params),
+            spans=spans,
         )
 
 
@@ -173,6 +184,7 @@ class CheckedConfig:
     ref: PipelineRef
     overrides: Mapping[str, TaskOverride]
     argument_params: Mapping[str, CheckedParam]
+    spans: IntervalSpans | None = None
 
     def bind(self, graph: PipelineGraph) -> DagBinding:
         """Step 2, after the compile: what the settings name must exist in the compiled
@@ -190,6 +202,8 @@ class CheckedConfig:
             )
         for node in graph.nodes:
             _check_node(node, self.overrides.get(node.node_id, TaskOverride()))
+        if self.spans is not None:
+            self.spans.bind(graph)
         runtime = {parameter.name for parameter in graph.runtime_parameters}
         for name in config.run_params:
             if name not in config.pipeline_kwargs and name not in runtime:
@@ -364,9 +378,12 @@ def _validate_pipeline_kwargs(kwargs: object) -> None:
 
 
 def _validate_scheduling(config: PipelineDagConfig) -> None:
-    if config.schedule is not None and not isinstance(config.schedule, str | timedelta):
+    if config.schedule is not None and not (
+        isinstance(config.schedule, str | timedelta) or _is_timetable(config.schedule)
+    ):
         raise ConfigError(
-            f"schedule={config.schedule!r} must be a cron string, preset, timedelta or None"
+            f"schedule={config.schedule!r} must be a cron string, preset, timedelta, "
+            "timetable or None"
         )
     if isinstance(config.schedule_assets, str) or not all(
         isinstance(uri, str) and ASSET_URI.match(uri) for uri in config.schedule_assets
@@ -393,6 +410,13 @@ def _validate_scheduling(config: PipelineDagConfig) -> None:
         or config.max_active_runs < 1
     ):
         raise ConfigError(f"max_active_runs={config.max_active_runs!r} must be an integer >= 1")
+
+
+def _is_timetable(schedule: object) -> bool:
+    from airflow.sdk.bases.timetable import BaseTimetable
+    from airflow.timetables.base import Timetable
+
+    return isinstance(schedule, BaseTimetable | Timetable)
 
 
 def _validate_ownership(config: PipelineDagConfig) -> None:

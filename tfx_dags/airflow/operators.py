@@ -20,12 +20,14 @@ from airflow.sdk.exceptions import (
 
 from tfx_dags.airflow import mlmd_query, node_env
 from tfx_dags.airflow.compile_cache import ensure_compiled
+from tfx_dags.airflow.interval_spans import IntervalSpans
 from tfx_dags.airflow.params import RunParam, RuntimeBinding, is_template, resolve_run_kwargs
 from tfx_dags.common import settings, tfx_envs
 from tfx_dags.common.contract import STORE_ENV, URI_ENV
 from tfx_dags.common.errors import ConfigError, TfxDagsError
 from tfx_dags.common.pipeline_ref import parse_pipeline_ref
 from tfx_dags.common.reply import REPLY_OPTION, NoReply, Outcome, Reply, read_reply
+from tfx_dags.common.spans import IntervalError
 from tfx_dags.node_server import client as node_client
 from tfx_dags.ui.links import TfxArtifactsLink
 
@@ -75,6 +77,8 @@ class TfxNodeOperator(BaseOperator):
             the pipeline compiled with them. Default none.
         runtime: the pipeline's TFX RuntimeParameters; each run binds them from its Params.
             Default none.
+        spans: the DAG's ``spans=``: the run's data interval binds the RuntimeParameter
+            its ExampleGen's ``range_config`` is to the interval's span. Default none.
         metadata_store: ``"deployment"`` sets a pipeline's own ML Metadata store aside for
             the deployment's. Default ``"pipeline"``.
         tfx_env: the TFX environment whose interpreter runs the node, by name; the worker
@@ -109,6 +113,7 @@ class TfxNodeOperator(BaseOperator):
         node_env: Mapping[str, str] | None = None,
         variant: RunVariant | None = None,
         runtime: RuntimeBinding | None = None,
+        spans: IntervalSpans | None = None,
         metadata_store: str = "pipeline",
         tfx_env: str | None = None,
         pushed_model_alias: AssetAlias | None = None,
@@ -130,6 +135,7 @@ class TfxNodeOperator(BaseOperator):
         self.node_env = dict(node_env or {})
         self.variant = variant
         self.runtime = runtime
+        self.spans = spans
         self.metadata_store = metadata_store
         self.tfx_env = tfx_env
         self.pushed_model_alias = pushed_model_alias
@@ -303,6 +309,15 @@ class TfxNodeOperator(BaseOperator):
         for name, value in values.items():
             if value == runtime.defaults[name] and is_template(value):
                 values[name] = self.render_template(value, context)
+        if self.spans is not None:
+            try:
+                span_value, line = self.spans.value(context)
+            except IntervalError as error:
+                # The run's interval, not the node, is at fault: a retry fails the same way.
+                raise AirflowFailException(f"spans: {error}") from None
+            self.log.info("Spans: %s", line)
+            if span_value is not None:
+                values[self.spans.range_config] = span_value
         return values
 
     def _run_node(self, command: list[str], env: dict[str, str]) -> int:

@@ -22,6 +22,11 @@ from tfx_dags.authoring.trainer_executors import (
 from tfx_dags.common import settings
 from tfx_dags.common.errors import ConfigError
 
+# training_pipeline's RuntimeParameter for ExampleGen's range_config, and its default: the
+# latest span found (what ExampleGen reads without a range), as RangeConfig JSON.
+RANGE_CONFIG_PARAMETER = "range_config"
+LATEST_SPAN = '{"rollingRange": {"numSpans": 1}}'
+
 
 def default_beam_args() -> list[str]:
     """DirectRunner. Its running mode is TFX_DAGS_BEAM_DIRECT_MODE's, or, by default, each
@@ -117,6 +122,7 @@ def training_pipeline(
     schema_path: str | None = None,
     slice_by: Sequence[str] = (),
     enable_cache: bool = True,
+    input_pattern: str | None = None,
 ) -> Any:
     """Return the standard training pipeline as a ``tfx.dsl.Pipeline``.
 
@@ -146,6 +152,12 @@ def training_pipeline(
         slice_by: features whose values the Evaluator also reports metrics for (e.g. the
             label of a classifier: accuracy per class); thresholds apply overall. Default none.
         enable_cache: reuse outputs of unchanged nodes from earlier runs. Default True.
+        input_pattern: the CSV files of one span under ``data_root``, a TFX ExampleGen
+            pattern with ``{SPAN}`` or ``{YYYY}``/``{MM}``/``{DD}`` (e.g.
+            ``"{YYYY}-{MM}-{DD}/*.csv"``). ExampleGen's ``range_config`` is then the
+            RuntimeParameter ``range_config`` (a ``RangeConfig`` as JSON; default the latest
+            span), which a DAG's ``spans=`` binds to each run's data interval. None reads
+            every file of ``data_root`` as one span. Default None.
 
     ExampleValidator gates training: Transform and the Trainer wait for it, and the node
     runner fails it when it finds anomalies, so nothing trains on data that breaks the schema.
@@ -153,7 +165,7 @@ def training_pipeline(
     trainer_fn_style = _checked_trainer(trainer_module, trainer_executor, preprocessing_fn)
     from tfx.orchestration.pipeline import Pipeline
 
-    data = _data_components(data_root, schema_path)
+    data = _data_components(data_root, schema_path, input_pattern)
     components = list(data)
     training_inputs: dict[str, Any] = {
         "examples": data.example_gen.outputs["examples"],
@@ -217,11 +229,11 @@ class _Data(NamedTuple):
     example_validator: Any
 
 
-def _data_components(data_root: str, schema_path: str | None) -> _Data:
+def _data_components(data_root: str, schema_path: str | None, input_pattern: str | None) -> _Data:
     from tfx.components import CsvExampleGen, ExampleValidator, SchemaGen, StatisticsGen
     from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
 
-    example_gen = CsvExampleGen(input_base=data_root)
+    example_gen = CsvExampleGen(input_base=data_root, **_span_inputs(input_pattern))
     statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])
     if schema_path is not None:
         schema_gen = ImportSchemaGen(schema_file=schema_path)
@@ -231,6 +243,23 @@ def _data_components(data_root: str, schema_path: str | None) -> _Data:
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     )
     return _Data(example_gen, statistics_gen, schema_gen, example_validator)
+
+
+def _span_inputs(input_pattern: str | None) -> dict[str, Any]:
+    """ExampleGen's arguments for one span of ``input_pattern`` a run: which span is the
+    RuntimeParameter ``range_config``, bound per run (``spans=``), no compile per date."""
+    if input_pattern is None:
+        return {}
+    from tfx.orchestration import data_types
+    from tfx.proto import example_gen_pb2
+
+    split = example_gen_pb2.Input.Split(name="single_split", pattern=input_pattern)
+    return {
+        "input_config": example_gen_pb2.Input(splits=[split]),
+        "range_config": data_types.RuntimeParameter(
+            name=RANGE_CONFIG_PARAMETER, ptype=str, default=LATEST_SPAN
+        ),
+    }
 
 
 def _transform(data: _Data, preprocessing_fn: str) -> Any:

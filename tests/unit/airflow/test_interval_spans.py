@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from airflow.timetables.interval import CronDataIntervalTimetable
+from airflow.timetables.trigger import CronTriggerTimetable
+
+from tfx_dags.airflow.dag_config import PipelineDagConfig
+from tfx_dags.airflow.interval_spans import IntervalSpans
+from tfx_dags.common.errors import ConfigError
+from tfx_dags.common.graph import PipelineGraph, RuntimeParameter, TfxNode
+from tfx_dags.common.spans import IntervalError
+
+DAILY = CronDataIntervalTimetable("@daily", timezone="UTC")
+START = datetime(2024, 3, 1, tzinfo=UTC)
+
+
+def config(**overrides: Any) -> PipelineDagConfig:
+    settings = {
+        "dag_id": "penguin_daily",
+        "pipeline": "modules.penguin.pipeline:create_pipeline",
+        "schedule": DAILY,
+        "spans": IntervalSpans(),
+    }
+    return PipelineDagConfig(**{**settings, **overrides})
+
+
+def graph(*parameters: RuntimeParameter) -> PipelineGraph:
+    nodes = (TfxNode("CsvExampleGen", "CsvExampleGen", (), is_beam=True),)
+    return PipelineGraph("penguin_daily", nodes, runtime_parameters=parameters)
+
+
+def test_timetables_with_intervals_of_one_day_bind_date_spans() -> None:
+    hourly_trigger = CronTriggerTimetable("@daily", timezone="UTC", interval=timedelta(days=1))
+    for schedule in (DAILY, hourly_trigger):
+        assert config(schedule=schedule).check().spans == IntervalSpans()
+    assert config(spans={"without_interval": "fail"}).check().spans == IntervalSpans(
+        without_interval="fail"
+    )
+
+
+@pytest.mark.parametrize(
+    ("schedule", "message"),
+    [
+        ("@daily", r"schedule='@daily' gives runs no data interval .*create_cron_data_intervals"),
+        (timedelta(days=1), r"timedelta\(days=1\) gives runs no data interval"),
+        (None, "it needs a schedule; use a timetable with intervals"),
+        (
+            CronDataIntervalTimetable("@weekly", timezone="UTC"),
+            r"CronDataIntervalTimetable\('0 0 \* \* 0'\).*is 7 days, 0:00:00, not one span \(1 day",
+        ),
+        (
+            CronDataIntervalTimetable("0 6 * * *", timezone="UTC"),
+            "does not start at midnight UTC",
+        ),
+    ],
+)
+def test_a_schedule_without_intervals_of_one_span_is_a_dag_error(
+    schedule: object, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config(schedule=schedule).check()
+
+
+def test_a_span_pattern_takes_any_period_its_schedule_has() -> None:
+    six_hours = CronDataIntervalTimetable("0 */6 * * *", timezone="UTC")
+    spans = IntervalSpans(span_period=timedelta(hours=6))
+    assert config(schedule=six_hours, spans=spans).check().spans == spans
+
+
+@pytest.mark.parametrize(
+    ("spans", "message"),
+    [
+        ({"range_config": ""}, "spans.range_config='' must name a RuntimeParameter"),
+        ({"span_period": timedelta(0)}, "must be a positive timedelta"),
+        ({"span_epoch": datetime(2024, 1, 1)}, "must be a datetime with a time zone"),
+        ({"without_interval": "latest"}, r"must be one of \['given', 'fail'\]"),
+        ({"window": 7}, "unexpected keyword argument 'window'"),
+        ("daily", "must be an IntervalSpans, a mapping of its fields or None"),
+    ],
+)
+def test_bad_spans_settings_are_named(spans: object, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config(spans=spans).check()
+
+
+def test_the_range_config_must_be_a_string_runtime_parameter_of_the_pipeline() -> None:
+    checked = config().check()
+    checked.bind(graph(RuntimeParameter("range_config", "str", "{}")))
+    with pytest.raises(
+        ConfigError, match=r"is no RuntimeParameter of the pipeline \(it has \[\]\)"
+    ):
+        checked.bind(graph())
+    with pytest.raises(ConfigError, match="is of type int; a range_config holds a RangeConfig"):
+        checked.bind(graph(RuntimeParameter("range_config", "int", 0)))
+
+
+def test_a_runs_interval_gives_its_span_and_a_run_without_one_what_it_says() -> None:
+    spans = IntervalSpans()
+    value, line = spans.value(
+        {"data_interval_start": START, "data_interval_end": START + timedelta(days=1)}
+    )
+    assert json.loads(value or "")["staticRange"] == {
+        "startSpanNumber": 19783,
+        "endSpanNumber": 19783,
+    }
+    assert (
+        line == "data interval 2024-03-01T00:00:00+00:00 to 2024-03-02T00:00:00+00:00: span 19783"
+    )
+    # Airflow 3's manual, API and asset runs: no interval keys, or an empty interval.
+    assert spans.value({}) == (None, "no data interval: range_config as given")
+    assert spans.value({"data_interval_start": START, "data_interval_end": START})[0] is None
+    with pytest.raises(IntervalError, match="this run has no data interval"):
+        IntervalSpans(without_interval="fail").value({})
+    with pytest.raises(IntervalError, match="not one span"):
+        spans.value({"data_interval_start": START, "data_interval_end": START + timedelta(days=2)})
