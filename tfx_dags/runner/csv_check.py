@@ -1,8 +1,9 @@
 """Check a CsvExampleGen input folder before Beam reads it, naming the file and the problem.
 
 Beam's CSV decoding fails deep inside a worker with a message that names neither the file nor
-the line. Reading the files once first is cheap beside what follows and turns each problem
-into one sentence: a missing or empty folder, files whose headers differ, a row with the wrong
+the line. Reading the files once first (those ExampleGen is about to read:
+``example_gen_input``) is cheap beside what follows and turns each problem into one
+sentence: files whose headers differ, a row with the wrong
 number of fields, a value that is not a number in a column whose other values are.
 """
 
@@ -13,7 +14,6 @@ from pathlib import Path
 
 from tfx_dags.common.reply import NonRetryableError
 
-# CsvExampleGen reads every file of its input folder (its default input pattern is "*").
 MAX_PROBLEMS = 5
 # The share of number values above which a column is numeric, and its text values are errors.
 NUMERIC_SHARE = 0.95
@@ -27,16 +27,9 @@ def is_csv_example_gen(node_type: str) -> bool:
     return node_type.rsplit(".", 1)[-1] == "CsvExampleGen"
 
 
-def check_csv_folder(input_base: str) -> int:
-    """Raise InputDataError naming every problem (up to MAX_PROBLEMS); return the row count."""
-    folder = Path(input_base)
-    if "://" in input_base:
-        return 0  # remote storage: left to CsvExampleGen
-    if not folder.is_dir():
-        raise InputDataError(f"input folder {folder} does not exist")
-    files = sorted(path for path in folder.iterdir() if path.is_file())
-    if not files:
-        raise InputDataError(f"input folder {folder} holds no files")
+def check_csv_files(what: str, files: list[Path]) -> int:
+    """Raise InputDataError naming every problem (up to MAX_PROBLEMS) of these CSV files,
+    ``what`` (e.g. one span of an input pattern) in the messages; return the row count."""
     problems: list[str] = []
     header: list[str] | None = None
     rows = 0
@@ -50,7 +43,7 @@ def check_csv_folder(input_base: str) -> int:
         elif file_header != header:
             problems.append(f"{path}: header {file_header} differs from {header} ({files[0]})")
     if header is not None and rows == 0:
-        problems.append(f"input folder {folder} has a header but no rows")
+        problems.append(f"{what} has a header but no rows")
     if problems:
         shown = problems[:MAX_PROBLEMS]
         more = f" (and {len(problems) - MAX_PROBLEMS} more)" if len(problems) > MAX_PROBLEMS else ""

@@ -28,7 +28,8 @@ from tfx_dags.mlmd import lineage, tfx_lines
 from tfx_dags.mlmd.connection import held_open, node_connection_config, store_uri
 from tfx_dags.runner import anomalies, beam_launch
 from tfx_dags.runner.anomalies import is_validator
-from tfx_dags.runner.csv_check import check_csv_folder, is_csv_example_gen
+from tfx_dags.runner.csv_check import check_csv_files, is_csv_example_gen
+from tfx_dags.runner.example_gen_input import example_gen_input
 from tfx_dags.runner.timing import TIMINGS, record_launches
 from tfx_dags.server.beam_workers import route_sdk_workers
 from tfx_dags.tfx_process import user_code
@@ -196,9 +197,15 @@ def launch(pipeline: Any, pipeline_node: Any, connection: Any) -> int:
 
     node_id = pipeline_node.node_info.id
     if is_csv_example_gen(pipeline_node.node_info.type.name):
-        input_base = pipeline_node.parameters.parameters["input_base"].field_value.string_value
-        rows = check_csv_folder(input_base)
-        logging.info("Input %s: %d CSV rows, every file readable", input_base, rows)
+        found = example_gen_input(pipeline_node)
+        if found is not None:
+            rows = check_csv_files(found.describe(), list(found.files))
+            logging.info(
+                "Input %s: %d CSV files, %d rows, every file readable",
+                found.describe(),
+                len(found.files),
+                rows,
+            )
     deployment = runner_utils.extract_local_deployment_config(pipeline)
     executor_spec = runner_utils.extract_executor_spec(deployment, node_id)
     schema_digest = user_code.fingerprint_schema_file(pipeline_node)

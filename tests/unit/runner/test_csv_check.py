@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tfx_dags.runner.csv_check import InputDataError, check_csv_folder
+from tfx_dags.runner.csv_check import InputDataError, check_csv_files
 
 HEADER = "bill_length_mm,bill_depth_mm,species\n"
 GOOD_ROWS = "39.1,18.7,0\n39.5,17.4,0\n40.3,18.0,1\n" * 10
@@ -20,6 +20,12 @@ def folder(tmp_path: Path, **files: str) -> Path:
     return data
 
 
+def check_csv_folder(data: str) -> int:
+    """The check of a folder's files, as a CsvExampleGen of the default pattern reads them."""
+    files = sorted(path for path in Path(data).iterdir() if path.is_file())
+    return check_csv_files(f"input folder {data}", files)
+
+
 def test_good_data_passes_and_counts_rows(tmp_path: Path) -> None:
     data = folder(tmp_path, a=HEADER + GOOD_ROWS, b=HEADER + "41.0,,2\n")
     assert check_csv_folder(str(data)) == 31
@@ -28,7 +34,6 @@ def test_good_data_passes_and_counts_rows(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("files", "message"),
     [
-        ({}, r"input folder .*/data holds no files"),
         ({"a": ""}, r"/data/a: empty file \(no header\)"),
         ({"a": HEADER}, r"input folder .*/data has a header but no rows"),
         (
@@ -44,18 +49,13 @@ def test_good_data_passes_and_counts_rows(tmp_path: Path) -> None:
             r"/data/b: header \['bill_length_mm', 'species'\] differs from",
         ),
     ],
-    ids=["empty-folder", "empty-file", "no-rows", "short-row", "wrong-type", "other-header"],
+    ids=["empty-file", "no-rows", "short-row", "wrong-type", "other-header"],
 )
 def test_bad_input_is_refused_naming_file_and_problem(
     tmp_path: Path, files: dict[str, str], message: str
 ) -> None:
     with pytest.raises(InputDataError, match=message):
         check_csv_folder(str(folder(tmp_path, **files)))
-
-
-def test_a_missing_folder_is_named(tmp_path: Path) -> None:
-    with pytest.raises(InputDataError, match=r"input folder .*/nowhere does not exist"):
-        check_csv_folder(str(tmp_path / "nowhere"))
 
 
 def test_a_text_column_with_a_few_number_like_values_is_text(tmp_path: Path) -> None:
