@@ -410,13 +410,15 @@ def test_the_airflow_runner_file_keeps_its_settings_store_and_beam_args(
 def test_the_tfx_view_reads_the_airflow_runner_file_from_its_own_store_and_root(
     runs: ExampleRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The view finds the pipeline through its DAG's compiled manifest: listed from the
-    file's own SQLite store (the deployment's has none of it), its runs, models and files
-    read there and under the file's own pipeline root."""
+    """The view finds the pipeline through the compile its DAG names (in its serialized
+    version in Airflow's DB) and that compile's manifest: listed from the file's own SQLite
+    store (the deployment's has none of it), its runs, models and files read there and
+    under the file's own pipeline root."""
+    from tfx_dags.ui.dag_pipelines import DagPipelines
     from tfx_dags.ui.source import ViewSource
 
     monkeypatch.setenv("TFX_DAGS_HOME", runs.env["TFX_DAGS_HOME"])
-    source = ViewSource()
+    source = ViewSource(DagPipelines(database=runs.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]))
     dag_id = "chicago_taxi_simple"
     root = runs.user / "tfx" / "pipelines" / dag_id  # the file's _pipeline_root
     assert dag_id in source.pipelines() and "penguin_local" in source.pipelines()

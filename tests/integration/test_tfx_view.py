@@ -36,6 +36,7 @@ from tests.support.deployment import (
 )
 from tfx_dags.common import settings
 from tfx_dags.ui import plots
+from tfx_dags.ui.dag_pipelines import DagPipelines
 from tfx_dags.ui.source import PageNotFound, ViewSource, ViewSourceError
 
 DAG_ID = "penguin_keras"
@@ -101,12 +102,13 @@ def view(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ViewRuns]:
 
 @pytest.fixture
 def source(view: ViewRuns, monkeypatch: pytest.MonkeyPatch) -> ViewSource:
-    """The view's own source, configured like the api-server: the deployment's home and its
-    ML Metadata connection (an Airflow connection from the environment)."""
+    """The view's own source, configured like the api-server: the deployment's home, its
+    ML Metadata connection (an Airflow connection from the environment) and its Airflow
+    metadata DB (where each DAG says which compile it runs)."""
     env = view.deployment.env
     for name in ("TFX_DAGS_HOME", "AIRFLOW_CONN_TFX_DAGS_METADATA"):
         monkeypatch.setenv(name, env[name])
-    return ViewSource()
+    return ViewSource(DagPipelines(database=env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]))
 
 
 def _path(*parts: str) -> str:
@@ -148,6 +150,14 @@ def test_runs_show_each_node_state_and_the_cache_hits(view: ViewRuns, source: Vi
     assert {node for node, info in nodes_2.items() if info["cached"]} == CACHED_IN_RUN_2
     assert nodes_2["Trainer"]["state"] == "COMPLETE"  # other run parameters: trained again
     assert summary["root"] == str(Path(view.deployment.env["TFX_DAGS_HOME"]) / "pipelines" / DAG_ID)
+
+
+def test_the_dag_says_which_compile_the_view_reads(view: ViewRuns, source: ViewSource) -> None:
+    database = view.deployment.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    compiled = DagPipelines(database=database).get(DAG_ID)
+    assert compiled is not None and compiled.graph.pipeline_name == DAG_ID
+    assert compiled.ir_path.is_file() and compiled.graph.metadata is None
+    assert source.root(DAG_ID) == Path(compiled.graph.pipeline_root)
 
 
 def test_model_history_has_the_blessed_and_pushed_model_and_the_rejected_one(
@@ -384,6 +394,8 @@ def test_pages_show_runs_models_and_evaluation(view: ViewRuns) -> None:
         status, headers, svg = view.get(url, token=token)
         assert status == 200 and headers["content-type"] == "image/svg+xml"
         assert ET.fromstring(svg).tag == "{http://www.w3.org/2000/svg}svg"
+    # The api-server read each DAG's compile from its own metadata DB session.
+    assert "Airflow's metadata DB not read" not in view.deployment.logs_text()
 
 
 def test_files_are_served_from_inside_the_artifact_only(view: ViewRuns, source: ViewSource) -> None:

@@ -9,8 +9,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfx_dags.common import settings
-from tfx_dags.common.errors import ManifestError
 from tfx_dags.common.graph import PipelineGraph
 from tfx_dags.common.manifest import MANIFEST_FILE, Manifest, environment_digest, ir_path
 
@@ -81,34 +79,3 @@ def last_used(directory: Path) -> float:
         except OSError:
             continue
     return 0.0
-
-
-def current_entries() -> dict[str, CompiledPipeline]:
-    """The compiled pipeline each pipeline name (= DAG id) runs with now, for readers that
-    know a DAG by its id only (the TFX view, which needs its pipeline root and ML Metadata
-    store): in each cache folder the entry used last (every parse stamps the one it uses);
-    where two folders compile one name (a DAG moved from ``pipeline_dag`` to its TFX runner
-    file), the one used last. Unreadable manifests are passed over."""
-    found: dict[str, tuple[float, CompiledPipeline]] = {}
-    cache = settings.compiled_dir()
-    folders = [folder for folder in cache.iterdir() if folder.is_dir()] if cache.is_dir() else []
-    for folder in folders:
-        # Deferred stand-ins and compiles in progress (".deferred", ".compiling-…") are not
-        # entries.
-        candidates = [
-            entry
-            for entry in folder.iterdir()
-            if not entry.name.startswith(".") and (entry / MANIFEST_FILE).is_file()
-        ]
-        if not candidates:
-            continue
-        newest = max(candidates, key=last_used)
-        try:
-            graph = Manifest.read(newest).graph
-        except ManifestError:
-            continue
-        used = last_used(newest)
-        earlier = found.get(graph.pipeline_name)
-        if earlier is None or used > earlier[0]:
-            found[graph.pipeline_name] = (used, CompiledPipeline(newest, graph))
-    return {name: compiled for name, (_, compiled) in found.items()}

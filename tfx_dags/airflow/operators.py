@@ -67,7 +67,9 @@ class TfxNodeOperator(BaseOperator):
     error in the message.
 
     Args:
-        pipeline_ir: path of the compiled ``pipeline_ir.pb``.
+        pipeline_ir: path of the compiled ``pipeline_ir.pb`` (of the DAG's parameter
+            defaults; ``variant`` picks another for other values). Serialized with the DAG;
+            never rendered.
         node_id: the TFX node to run.
         node_type: the node's TFX class, shown in the UI.
         node_env: environment variables of the node's process, set over the allow-listed
@@ -100,7 +102,11 @@ class TfxNodeOperator(BaseOperator):
     """
 
     ui_color = "#fbe3c3"
-    template_fields = ()
+    # Serialized with the DAG (Airflow serializes a custom operator's template fields), so
+    # the DAG itself says which compile it runs: the TFX view reads it there
+    # (``tfx_dags.ui.dag_pipelines``), and the task's Rendered Template tab shows it. A path,
+    # never a template: ``render_template_fields`` leaves it as the factory gave it.
+    template_fields = ("pipeline_ir",)
     # "TFX artifacts": the node's inputs and outputs in the TFX view (plugins/tfx_view.py).
     operator_extra_links = (TfxArtifactsLink(),)
 
@@ -175,9 +181,14 @@ class TfxNodeOperator(BaseOperator):
         return command
 
     def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
-        """Also, before the task starts (and its OpenLineage START event is made), read what
-        the upstream tasks wrote for this node's inputs: only when lineage is on."""
-        super().render_template_fields(context, jinja_env)
+        """Render the template fields but ``pipeline_ir`` (a path: a ``{{`` or ``{#`` in it
+        is no template). Also, before the task starts (and its OpenLineage START event is
+        made), read what the upstream tasks wrote for this node's inputs: only when lineage
+        is on."""
+        rendered = [name for name in self.template_fields if name != "pipeline_ir"]
+        self._do_render_template_fields(
+            self, rendered, context, jinja_env or self.get_template_env(), set()
+        )
         if self.input_channels and lineage_is_on():
             try:
                 self._expected_inputs, self._expected_store = expected_inputs(

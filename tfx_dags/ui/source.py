@@ -11,25 +11,32 @@ its schema); the pipelines are listed with the default TFX environment, and a pi
 evaluations and artifacts are read with an environment of the TFX line that made them (as
 recorded on its pipeline context), so TFMA and TFDV read what their own version wrote.
 
-Each DAG's pipeline is read as its compiled manifest describes it (the compile cache's
-entry the DAG runs with now): its pipeline root, and the ML Metadata store of its own that a
-pipeline written for TFX's runners declares (``runner_file_dag`` files keep theirs).
+Each DAG's pipeline is read as the DAG itself says it: the compiled IR its tasks run, in
+its latest serialized version in Airflow's metadata DB (``tfx_dags.ui.dag_pipelines``), and
+that compile's manifest: its pipeline root, and the ML Metadata store of its own that a
+pipeline written for TFX's runners declares (``runner_file_dag`` files keep theirs). A
+pipeline without a DAG (or whose compile is gone) has the default root and no store of its
+own, as does every pipeline when that DB cannot be read (a warning in the log).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from tfx_dags.airflow import compile_entries, mlmd_query
+from tfx_dags.airflow import mlmd_query
 from tfx_dags.airflow.compile_entries import CompiledPipeline
 from tfx_dags.common import settings, tfx_envs
 from tfx_dags.common.errors import ConfigError, TfxDagsError
 from tfx_dags.common.reply import Outcome
+from tfx_dags.ui.dag_pipelines import DagPipelines
 
 CACHE_SIZE = 256
+
+log = logging.getLogger(__name__)
 
 
 class ViewSourceError(TfxDagsError):
@@ -42,9 +49,15 @@ class PageNotFound(ViewSourceError):
 
 
 class ViewSource:
-    """Questions about pipelines, runs and artifacts, answered from ML Metadata."""
+    """Questions about pipelines, runs and artifacts, answered from ML Metadata.
 
-    def __init__(self) -> None:
+    Args:
+        dags: where each DAG's compiled pipeline is read. Default: the serialized DAGs of
+            this process's Airflow metadata DB.
+    """
+
+    def __init__(self, dags: DagPipelines | None = None) -> None:
+        self._dags = dags or DagPipelines()
         self._kept: OrderedDict[tuple[str, ...], Any] = OrderedDict()
         self._lock = threading.Lock()
         self._lines: dict[str, str] = {}
@@ -52,7 +65,7 @@ class ViewSource:
     def pipelines(self) -> list[str]:
         own = [
             f"--own={name}={compiled.ir_path}"
-            for name, compiled in sorted(compile_entries.current_entries().items())
+            for name, compiled in sorted(self._compiled().items())
             if compiled.graph.metadata is not None
         ]
         try:
@@ -69,8 +82,9 @@ class ViewSource:
         return self._lines.get(name, "")
 
     def root(self, name: str) -> Path:
-        """The pipeline's root: its compiled manifest's, else ``settings.pipeline_root``."""
-        return _root(name, compile_entries.current_entries().get(name))
+        """The pipeline's root: its DAG's compiled manifest's, else
+        ``settings.pipeline_root``."""
+        return _root(name, self._compiled(name).get(name))
 
     def pipeline(self, name: str, *, runs: int = 25) -> dict[str, Any]:
         return self._ask("pipeline", *self._where(name), "--runs", str(runs), pipeline=name)
@@ -90,12 +104,31 @@ class ViewSource:
 
     def _where(self, name: str) -> list[str]:
         """The pipeline, its root and, where it declares a store of its own, its compiled
-        IR (which holds that store's connection), from the manifest of its DAG."""
-        compiled = compile_entries.current_entries().get(name)
+        IR (which holds that store's connection), as its DAG names them."""
+        compiled = self._compiled(name).get(name)
         args = ["--pipeline", name, "--pipeline-root", str(_root(name, compiled))]
         if compiled is not None and compiled.graph.metadata is not None:
             args += ["--pipeline-ir", str(compiled.ir_path)]
         return args
+
+    def _compiled(self, name: str | None = None) -> dict[str, CompiledPipeline]:
+        """The compiled pipeline of each DAG (of ``name``'s only, if given) that names one;
+        none where Airflow's metadata DB cannot be read."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            if name is None:
+                return self._dags.all()
+            compiled = self._dags.get(name)
+        except SQLAlchemyError as error:
+            # The first line only: the statement and its parameters follow it.
+            log.warning(
+                "Airflow's metadata DB not read (%s): default pipeline roots, no pipeline's "
+                "own ML Metadata store",
+                str(error).splitlines()[0] if str(error) else type(error).__name__,
+            )
+            return {}
+        return {} if compiled is None else {name: compiled}
 
     def _kept_answer(self, name: str, *args: str) -> dict[str, Any]:
         with self._lock:

@@ -46,3 +46,17 @@ def test_a_bad_run_parameter_fails_the_task_before_any_node_starts(tmp_path: Pat
     )
     with pytest.raises(AirflowFailException, match=r"run parameter 'data_root': .*not a safe"):
         operator.execute({"run_id": "manual__1", "params": {"data_root": "../../etc"}})
+
+
+def test_the_ir_path_is_serialized_with_the_dag_and_never_rendered() -> None:
+    from airflow.sdk import DAG
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    # A "{{" in a path is no template: the task runs the IR the factory gave it.
+    path = "/cache/{{ ds }}/k/pipeline_ir.pb"
+    with DAG("p", schedule=None) as dag:
+        operator = TfxNodeOperator(task_id="A", pipeline_ir=path, node_id="A")
+    [task] = DagSerialization.to_dict(dag)["dag"]["tasks"]
+    assert task["__var"]["pipeline_ir"] == path
+    operator.render_template_fields({"ds": "2026-01-01"})
+    assert operator.pipeline_ir == path
