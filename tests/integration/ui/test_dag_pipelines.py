@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.ui.test_dag_pipelines import compiled_entry
+from dev import local_airflow
+from tests.support.compiled_entries import compiled_entry
 from tfx_dags.common import settings
-from tfx_dags.dev import local_airflow
 from tfx_dags.ui.dag_pipelines import DagPipelines
 from tfx_dags.ui.source import ViewSource
 

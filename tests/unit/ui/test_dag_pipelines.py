@@ -10,25 +10,10 @@ from typing import Any
 
 import pytest
 
+from tests.support.compiled_entries import compiled_entry
 from tfx_dags.airflow.compile_entries import CompiledPipeline
-from tfx_dags.common.graph import TfxNode
-from tfx_dags.common.manifest import IR_FILE, Manifest
 from tfx_dags.ui import dag_pipelines
 from tfx_dags.ui.dag_pipelines import DagPipelines, LatestVersion, compiled_at, dag_ir
-
-
-def compiled_entry(folder: Path, *, name: str = "own", metadata: str | None = None) -> Path:
-    """A compiled entry on disk: its IR (a stand-in) and manifest; the IR's path."""
-    folder.mkdir(parents=True)
-    manifest = Manifest(
-        pipeline_name=name,
-        nodes=(TfxNode("A", "x", ()),),
-        pipeline_root=str(folder / "root"),
-        metadata=metadata,
-    )
-    manifest.write(folder)
-    (folder / IR_FILE).write_bytes(b"")
-    return folder / IR_FILE
 
 
 def serialized_round_trip(dag: Any) -> Any:
