@@ -210,7 +210,7 @@ def run_node(
         why = f"ran past {timeout_s:.0f} s" if returncode is None else f"exit {returncode}"
         tail = "\n".join(lines[-15:])
         raise CheckFailed(f"{env.name}: {node_id} failed ({why}); log {log}:\n{tail}")
-    return isinstance(process, node_client.ServedNode), wall, output
+    return isinstance(process, node_client.ServedProcess), wall, output
 
 
 def read_trainer(trial: Trial, output: str) -> None:

@@ -60,7 +60,7 @@ def run_node(
         **(env or {}),
     }
     node = node_client.start(command, env=env)
-    assert isinstance(node, node_client.ServedNode) == served
+    assert isinstance(node, node_client.ServedProcess) == served
     output = "\n".join(node.output())
     assert node.wait(timeout=600) == 0, output[-3000:]
     return output

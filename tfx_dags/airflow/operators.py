@@ -147,7 +147,7 @@ class TfxNodeOperator(BaseOperator):
         self.pushed_model_alias = pushed_model_alias
         self.input_channels = [tuple(channel) for channel in input_channels]
         # The node's process, which says how it ended (by itself, killed, stopped by us).
-        self._node: node_client.NodeProcess | None = None
+        self._node: node_client.TfxProcess | None = None
         # For lineage: the upstream artifacts this node is about to read (when lineage is
         # on), and what its execution read and wrote, as ML Metadata recorded it.
         self._expected_inputs: dict[str, list[dict[str, Any]]] = {}
@@ -335,7 +335,7 @@ class TfxNodeOperator(BaseOperator):
         """Run the node with its output in the task log; its return code."""
         self.log.info("Running command: %s", command)
         self._node = node_client.start(command, env=env)
-        served = isinstance(self._node, node_client.ServedNode)
+        served = isinstance(self._node, node_client.ServedProcess)
         how = "forked by the node server" if served else "a new process"
         # Both pids in the log: what an operator (or a fault test) needs to find the node.
         self.log.info(

@@ -1,9 +1,11 @@
-"""Start a node of the TFX environment and follow it: forked by the warm node server, or a
-fresh interpreter.
+"""Start a command of the TFX environment and follow it: forked by the warm node server, or a
+fresh interpreter. Every TFX-side command travels this way: a node (``runner.node``), a
+compile (``compiler.compile``) and the ML Metadata queries (``queries/``); the server is
+named for the nodes, its main work.
 
-Either way the node leads its own process group (a group kill reaches its Beam and TensorFlow
-workers), writes stdout and stderr into one pipe the task reads, and ends with a return code
-as ``subprocess`` reports it (negative: killed by that signal). The node server
+Either way the process leads its own process group (a group kill reaches its Beam and
+TensorFlow workers), writes stdout and stderr into one pipe the caller reads, and ends with a
+return code as ``subprocess`` reports it (negative: killed by that signal). The node server
 (``tfx_dags.server.node_server``) is started on first use, detached from any task, and reused by
 every task of this machine's user until it idles out.
 """
@@ -60,9 +62,9 @@ class Ending:
         return ended(self.returncode) + (", stopped by its task" if self.stopped else "")
 
 
-class NodeProcess:
-    """A running node: its pid (also its process group), its output lines, its end
-    (``ending``, once ``wait`` has returned)."""
+class TfxProcess:
+    """A running TFX-side command (a node, a compile, a query): its pid (also its process
+    group), its output lines, its end (``ending``, once ``wait`` has returned)."""
 
     pid: int
     ending: Ending | None = None
@@ -93,7 +95,7 @@ class NodeProcess:
         return self.wait()
 
 
-class SpawnedNode(NodeProcess):
+class SpawnedProcess(TfxProcess):
     """A fresh interpreter, leading a new session."""
 
     def __init__(self, command: list[str], env: Mapping[str, str]) -> None:
@@ -119,7 +121,7 @@ class SpawnedNode(NodeProcess):
             raise TimeoutError(f"node {self.pid} still runs") from None
 
 
-class ServedNode(NodeProcess):
+class ServedProcess(TfxProcess):
     """A child of the node server. The connection stays open while the node runs: if this
     process dies, the server sees it close and kills the node's group."""
 
@@ -178,7 +180,7 @@ class ServedNode(NodeProcess):
         return self._returncode
 
 
-def start(command: list[str], *, env: Mapping[str, str]) -> NodeProcess:
+def start(command: list[str], *, env: Mapping[str, str]) -> TfxProcess:
     """Start ``command`` (``[tfx python, "-m", module, *args]``): through the node server
     when it is on and serves this interpreter, else as a fresh process. The variables the
     interpreter's TFX environment declares are set over ``env``."""
@@ -186,10 +188,10 @@ def start(command: list[str], *, env: Mapping[str, str]) -> NodeProcess:
     if settings.node_server(env) and len(command) > 2 and command[1] == "-m":
         try:
             connection = connect_server(Path(command[0]), env=env)
-            return ServedNode(connection, command[2], command[3:], env)
+            return ServedProcess(connection, command[2], command[3:], env)
         except (OSError, ConnectionError, ValueError) as error:
             log.warning("The node server is unavailable (%s): starting a fresh process.", error)
-    return SpawnedNode(command, env)
+    return SpawnedProcess(command, env)
 
 
 def run(command: list[str], *, env: Mapping[str, str], timeout: float) -> tuple[int, str]:

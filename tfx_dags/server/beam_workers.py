@@ -43,13 +43,13 @@ def route_sdk_workers() -> bool:
 
 
 def main() -> int:
-    from tfx_dags.node_server.client import ServedNode, connect
+    from tfx_dags.node_server.client import ServedProcess, connect
 
     path = os.environ.get(SOCKET_ENV)
     connection = connect(Path(path)) if path else None
     if connection is None:
         os.execv(sys.executable, [sys.executable, "-m", SDK_WORKER])
-    worker = ServedNode(connection, SDK_WORKER, [], dict(os.environ), output_fd=1)
+    worker = ServedProcess(connection, SDK_WORKER, [], dict(os.environ), output_fd=1)
     print(f"tfx_dags: Beam SDK worker {worker.pid} forked by the node server", flush=True)
 
     def stop(signum: int, _frame: FrameType | None) -> None:

@@ -15,7 +15,7 @@ from airflow.sdk.execution_time.timeout import timeout
 
 from tests.support.processes import wait_until_gone
 from tfx_dags.airflow.operators import TfxNodeOperator
-from tfx_dags.node_server.client import Ending, SpawnedNode
+from tfx_dags.node_server.client import Ending, SpawnedProcess
 
 # Real processes, no DAG run: in make test-fast.
 pytestmark = pytest.mark.quick
@@ -38,7 +38,7 @@ STUBBORN_TREE = textwrap.dedent(
 
 
 def test_the_whole_group_is_killed_even_a_child_that_ignores_sigterm() -> None:
-    node = SpawnedNode([sys.executable, "-c", STUBBORN_TREE], env=os.environ)
+    node = SpawnedProcess([sys.executable, "-c", STUBBORN_TREE], env=os.environ)
     child = int(next(node.output()))
     assert node.terminate(grace_s=0.5) == -15
     assert wait_until_gone([node.pid, child], within_s=5) == []
@@ -110,9 +110,9 @@ def test_an_execution_timeout_ends_the_node_and_its_workers(stubborn_node: Path)
     assert wait_until_gone(pids, within_s=5) == []
 
 
-def ended_node(code: str) -> SpawnedNode:
+def ended_node(code: str) -> SpawnedProcess:
     """A node process that has run ``code`` to its end."""
-    node = SpawnedNode([sys.executable, "-c", code], env=os.environ)
+    node = SpawnedProcess([sys.executable, "-c", code], env=os.environ)
     node.wait(timeout=30)
     return node
 

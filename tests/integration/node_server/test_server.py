@@ -79,7 +79,7 @@ def no_preimports(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(node_client, "PREIMPORT", "")
 
 
-def start(env: dict[str, str], *args: str) -> node_client.NodeProcess:
+def start(env: dict[str, str], *args: str) -> node_client.TfxProcess:
     return node_client.start([sys.executable, "-m", "fake_node", *args], env=env)
 
 
@@ -88,7 +88,7 @@ def test_a_served_node_gets_its_arguments_environment_and_directory(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     node = start({**served, "FAKE_NODE_VALUE": "x y"}, "echo", "a b", "3")
-    assert isinstance(node, node_client.ServedNode)
+    assert isinstance(node, node_client.ServedProcess)
     lines = list(node.output())
     assert node.wait() == 3
     assert lines == ["args ['a b', '3']", "env x y", f"cwd {tmp_path} session leader True"]
@@ -102,7 +102,7 @@ def test_a_declared_environments_variables_reach_its_server_and_its_nodes(
     declaration = {"line": {"python": sys.executable, "env": {"FAKE_NODE_VALUE": "declared"}}}
     monkeypatch.setenv("TFX_DAGS_TFX_ENVS", json.dumps(declaration))
     node = start({**served, "FAKE_NODE_VALUE": "the task's"}, "echo", "0")
-    assert isinstance(node, node_client.ServedNode)
+    assert isinstance(node, node_client.ServedProcess)
     assert "env declared" in list(node.output()) and node.wait() == 0
     [socket_path] = Path(os.environ["TFX_DAGS_NODE_SERVER_DIR"]).glob("*.sock")
     declared = {"FAKE_NODE_VALUE": "declared"}
@@ -112,7 +112,7 @@ def test_a_declared_environments_variables_reach_its_server_and_its_nodes(
     assert b"FAKE_NODE_VALUE=declared\0" in Path(f"/proc/{server_pid}/environ").read_bytes()
     print_value = "import os; print(os.environ['FAKE_NODE_VALUE'])"
     spawned = node_client.start([sys.executable, "-c", print_value], env=served)
-    assert isinstance(spawned, node_client.SpawnedNode)
+    assert isinstance(spawned, node_client.SpawnedProcess)
     assert list(spawned.output()) == ["declared"] and spawned.wait() == 0
 
 
@@ -213,7 +213,7 @@ def test_a_server_that_cannot_start_means_a_fresh_process(
     )
     broken.chmod(0o755)
     node = node_client.start([str(broken), "-m", "fake_node", "echo", "0"], env=served)
-    assert isinstance(node, node_client.SpawnedNode)
+    assert isinstance(node, node_client.SpawnedProcess)
     assert list(node.output()) == ["fresh ['-m', 'fake_node', 'echo', '0']"]
 
 
@@ -248,7 +248,7 @@ def test_another_interpreters_server_keeps_serving(served: dict[str, str], tmp_p
     assert start(served, "echo", "0").wait() == 0
     [first_socket] = Path(os.environ["TFX_DAGS_NODE_SERVER_DIR"]).glob("*.sock")
     other = node_client.start([str(other_python), "-m", "fake_node", "echo", "0"], env=served)
-    assert isinstance(other, node_client.ServedNode) and other.wait() == 0
+    assert isinstance(other, node_client.ServedProcess) and other.wait() == 0
     time.sleep(1)
     assert node_client.connect(first_socket) is not None, "the first server was retired"
     assert node_client.connect(node_client.server_socket(other_python)) is not None
@@ -273,7 +273,7 @@ def test_a_server_replacing_a_retiring_one_starts_once_that_one_is_gone(
     monkeypatch.setattr(node_client, "SERVER_START_TIMEOUT_S", 60.0)
     started = time.monotonic()
     node = start(served, "echo", "0")
-    assert isinstance(node, node_client.ServedNode) and node.wait() == 0
+    assert isinstance(node, node_client.ServedProcess) and node.wait() == 0
     assert len(spawned) == 2 and time.monotonic() - started < 30
 
 
