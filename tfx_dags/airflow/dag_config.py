@@ -202,8 +202,7 @@ class CheckedConfig:
             )
         for node in graph.nodes:
             _check_node(node, self.overrides.get(node.node_id, TaskOverride()))
-        if self.spans is not None:
-            self.spans.bind(graph)
+        spans = None if self.spans is None else self.spans.bind(graph)
         runtime = {parameter.name for parameter in graph.runtime_parameters}
         for name in config.run_params:
             if name not in config.pipeline_kwargs and name not in runtime:
@@ -223,6 +222,7 @@ class CheckedConfig:
             graph=graph,
             argument_params=argument_params,
             runtime_params=_runtime_params(config, graph.runtime_parameters),
+            spans=spans,
         )
 
 
@@ -239,6 +239,8 @@ class DagBinding:
     graph: PipelineGraph
     argument_params: Mapping[str, CheckedParam]
     runtime_params: Mapping[str, CheckedParam]
+    # ``spans=`` with its ExampleGen named (``IntervalSpans.bind``).
+    spans: IntervalSpans | None = None
 
     @property
     def config(self) -> PipelineDagConfig:

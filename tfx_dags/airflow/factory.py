@@ -173,7 +173,7 @@ def _airflow_dag(
             },
             variant=variant if variant.run_params else None,
             runtime=runtime if runtime.specs else None,
-            spans=binding.checked.spans,
+            spans=binding.spans,
             metadata_store=config.metadata_store,
             tfx_env=config.tfx_env,
             pushed_model_alias=_pushed_model_alias(config.dag_id, node),

@@ -19,8 +19,8 @@ do.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,6 +29,9 @@ from tfx_dags.common.graph import PipelineGraph
 from tfx_dags.common.spans import IntervalError, SpanRule, static_range_json
 
 WITHOUT_INTERVAL = ("given", "fail")
+# The nodes that train read the window of spans; the others (StatisticsGen, ExampleValidator,
+# ...) the run's own span.
+WINDOW_NODE_TYPES = ("Transform", "Trainer", "Tuner")
 
 
 @dataclass(frozen=True)
@@ -48,12 +51,21 @@ class IntervalSpans:
             and asset runs): ``"given"`` takes the parameter's value as the trigger gave it
             or its default (e.g. the latest span), ``"fail"`` refuses the run. Default
             ``"given"``.
+        window: how many spans the nodes that train (Transform, Trainer, Tuner) read of the
+            ExampleGen's output, the run's span the last: a run of span ``n`` reads spans
+            ``n - window + 1`` to ``n`` by span number, as the runs of those intervals
+            ingested them (a missing one fails the task, naming it). Default 1: the run's
+            own span.
+        example_gen: the ExampleGen node whose output the window selects from. Default: the
+            pipeline's one ExampleGen.
     """
 
     range_config: str = "range_config"
     span_period: timedelta | None = None
     span_epoch: datetime = field(default_factory=lambda: datetime(1970, 1, 1, tzinfo=UTC))
     without_interval: str = "given"
+    window: int = 1
+    example_gen: str | None = None
 
     @property
     def rule(self) -> SpanRule:
@@ -76,6 +88,12 @@ class IntervalSpans:
             raise ConfigError(
                 f"spans.span_epoch={self.span_epoch!r} must be a datetime with a time zone"
             )
+        if isinstance(self.window, bool) or not isinstance(self.window, int) or self.window < 1:
+            raise ConfigError(
+                f"spans.window={self.window!r} must be a whole number of spans, 1 or more"
+            )
+        if self.example_gen is not None and not isinstance(self.example_gen, str):
+            raise ConfigError(f"spans.example_gen={self.example_gen!r} must be a node id")
         if self.without_interval not in WITHOUT_INTERVAL:
             raise ConfigError(
                 f"spans.without_interval={self.without_interval!r} must be one of "
@@ -107,8 +125,9 @@ class IntervalSpans:
         except IntervalError as error:
             raise ConfigError(f"spans= with schedule={described}: {error}") from None
 
-    def bind(self, graph: PipelineGraph) -> None:
-        """The named RuntimeParameter must be one of the compiled pipeline's, a string."""
+    def bind(self, graph: PipelineGraph) -> IntervalSpans:
+        """The named RuntimeParameter must be one of the compiled pipeline's, a string, and
+        the ExampleGen one of its nodes; returns the binding with its ExampleGen named."""
         parameters = {parameter.name: parameter for parameter in graph.runtime_parameters}
         parameter = parameters.get(self.range_config)
         if parameter is None:
@@ -123,10 +142,25 @@ class IntervalSpans:
                 f"RuntimeParameter {self.range_config!r} is of type {parameter.type}; a "
                 "range_config holds a RangeConfig as JSON, ptype=str"
             )
+        example_gens = [
+            node.node_id for node in graph.nodes if node.node_type.endswith("ExampleGen")
+        ]
+        if self.example_gen is None and len(example_gens) != 1:
+            raise ConfigError(
+                f"spans= needs example_gen= naming the ExampleGen whose spans the window "
+                f"selects: the pipeline has {example_gens or 'none'}"
+            )
+        example_gen = self.example_gen or example_gens[0]
+        if example_gen not in {node.node_id for node in graph.nodes}:
+            raise ConfigError(
+                f"spans.example_gen={example_gen!r} is no node of the pipeline; its "
+                f"ExampleGens are {example_gens}"
+            )
+        return replace(self, example_gen=example_gen)
 
-    def value(self, context: Mapping[str, Any]) -> tuple[str | None, str]:
-        """The parameter's value in this run (None: as given), and a line for the task log.
-        Raises IntervalError for an interval that is no span, or a run without one when
+    def span(self, context: Mapping[str, Any]) -> int | None:
+        """The span of this run's data interval; None for a run without one. Raises
+        IntervalError for an interval that is no span, or a run without one when
         ``without_interval="fail"``."""
         start, end = context.get("data_interval_start"), context.get("data_interval_end")
         if start is None or end is None or start == end:
@@ -136,11 +170,38 @@ class IntervalSpans:
                     "says without_interval='fail'; trigger it with a logical date, or run "
                     "a backfill of the dates to train on"
                 )
+            return None
+        return self.rule.span(start, end)
+
+    def value(self, context: Mapping[str, Any]) -> tuple[str | None, str]:
+        """The parameter's value in this run (None: as given), and a line for the task log.
+        Raises IntervalError as ``span`` does."""
+        span = self.span(context)
+        if span is None:
             return None, f"no data interval: {self.range_config} as given"
-        span = self.rule.span(start, end)
+        start, end = self.rule.interval(span)
         return static_range_json(span), (
             f"data interval {start.isoformat()} to {end.isoformat()}: span {span}"
         )
+
+    def windows(
+        self, span: int | None, node_type: str, input_channels: Sequence[Sequence[str]]
+    ) -> dict[str, dict[str, Any]]:
+        """What a node reads of the window ending at ``span``, by input key: the producer,
+        its output key and the first and last span; none for a node that does not train,
+        a window of one span (the run's own output is it), or a run without a span."""
+        if (
+            span is None
+            or self.window == 1
+            or node_type.rsplit(".", 1)[-1] not in WINDOW_NODE_TYPES
+        ):
+            return {}
+        first = span - self.window + 1
+        return {
+            key: {"producer": producer, "output": output, "first": first, "last": span}
+            for key, producer, output in input_channels
+            if producer == self.example_gen
+        }
 
 
 def as_interval_spans(value: object) -> IntervalSpans | None:

@@ -161,6 +161,7 @@ class TfxNodeOperator(BaseOperator):
         pipeline_ir: str | None = None,
         reply_file: str | None = None,
         runtime_values: Mapping[str, Any] | None = None,
+        input_spans: Mapping[str, Any] | None = None,
     ) -> list[str]:
         """Argument list only: no shell ever sees the run id or any other value."""
         command = [
@@ -178,6 +179,8 @@ class TfxNodeOperator(BaseOperator):
             command += [REPLY_OPTION, reply_file]
         if runtime_values:
             command += ["--runtime-parameters-json", json.dumps(dict(runtime_values))]
+        if input_spans:
+            command += ["--input-spans-json", json.dumps(dict(input_spans))]
         return command
 
     def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
@@ -225,8 +228,9 @@ class TfxNodeOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any] | None:
         pipeline_ir = self._pipeline_ir(context)
         runtime_values = {} if self.runtime is None else self._runtime_values(self.runtime, context)
+        input_spans = self._input_spans(context)
         returncode, reply = self._run_to_end(
-            context["run_id"], pipeline_ir, runtime_values, self.node_environment()
+            context["run_id"], pipeline_ir, runtime_values, self.node_environment(), input_spans
         )
         self._raise_for_outcome(returncode, reply)
         if self.pushed_model_alias is not None:
@@ -270,6 +274,7 @@ class TfxNodeOperator(BaseOperator):
         pipeline_ir: str,
         runtime_values: Mapping[str, Any],
         env: dict[str, str],
+        input_spans: Mapping[str, Any] | None = None,
     ) -> tuple[int, Reply]:
         """Run the node and wait for it; its return code and reply (a node that wrote none,
         killed by a signal or dead before it replied, reads as failed, saying how it ended).
@@ -281,6 +286,7 @@ class TfxNodeOperator(BaseOperator):
                 pipeline_ir=pipeline_ir,
                 reply_file=reply_file,
                 runtime_values=runtime_values,
+                input_spans=input_spans,
             )
             try:
                 returncode = self._run_node(command, env)
@@ -330,6 +336,26 @@ class TfxNodeOperator(BaseOperator):
             if span_value is not None:
                 values[self.spans.range_config] = span_value
         return values
+
+    def _input_spans(self, context: Any) -> dict[str, Any]:
+        """What this node reads of the window of spans ending at its run's (``spans=``'s
+        ``window``): by input key, the ExampleGen and its spans; none for most nodes."""
+        if self.spans is None:
+            return {}
+        try:
+            span = self.spans.span(context)
+        except IntervalError as error:
+            raise AirflowFailException(f"spans: {error}") from None
+        windows = self.spans.windows(span, self.node_type, self.input_channels)
+        for key, window in windows.items():
+            self.log.info(
+                "Spans: %s reads spans %d to %d of %s",
+                key,
+                window["first"],
+                window["last"],
+                window["producer"],
+            )
+        return windows
 
     def _run_node(self, command: list[str], env: dict[str, str]) -> int:
         """Run the node with its output in the task log; its return code."""

@@ -9,7 +9,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from tfx_dags.mlmd.artifacts import plain_properties
+from tfx_dags.mlmd import events as event_lib
+from tfx_dags.mlmd.artifacts import by_id, plain_properties
 from tfx_dags.mlmd.contexts import (
     NODE_CONTEXT,
     RUN_CONTEXT,
@@ -17,7 +18,7 @@ from tfx_dags.mlmd.contexts import (
     node_context_name,
     pipeline_context,
 )
-from tfx_dags.mlmd.records import Execution, NodeRun, PipelineRun
+from tfx_dags.mlmd.records import Artifact, Execution, NodeRun, PipelineRun
 
 # tfx_dags' own: why an execution TFX left unfinished was closed (``close_unfinished``).
 CLOSED_PROPERTY = "tfx_dags_closed"
@@ -136,3 +137,32 @@ def close_unfinished(
     if closed:
         store.put_executions(closed)
     return [execution.id for execution in closed]
+
+
+# -- what a node wrote, over every run ----------------------------------------------------
+
+
+def node_outputs(
+    store: Any, pipeline_name: str, node_id: str, key: str, *, run_id: str | None = None
+) -> list[Artifact]:
+    """Every LIVE artifact this node's succeeded executions (COMPLETE or CACHED) wrote
+    under output ``key``, in every run of the pipeline (or in run ``run_id``'s only): the
+    spans an ExampleGen ingested."""
+    from ml_metadata.proto import metadata_store_pb2
+
+    node = store.get_context_by_type_and_name(
+        NODE_CONTEXT, node_context_name(pipeline_name, node_id)
+    )
+    if node is None:
+        return []
+    succeeded = (metadata_store_pb2.Execution.COMPLETE, metadata_store_pb2.Execution.CACHED)
+    done = [
+        e.id for e in store.get_executions_by_context(node.id) if e.last_known_state in succeeded
+    ]
+    if run_id is not None:
+        run = store.get_context_by_type_and_name(RUN_CONTEXT, run_id)
+        in_run = {e.id for e in store.get_executions_by_context(run.id)} if run else set()
+        done = [execution_id for execution_id in done if execution_id in in_run]
+    outputs = event_lib.keyed(event_lib.of_executions(store, done), inputs=False)
+    wrote = {event.artifact_id for name, event in outputs if name == key}
+    return [a for a in by_id(store, wrote).values() if a.state == "LIVE"]

@@ -30,6 +30,7 @@ from tfx_dags.runner import anomalies, beam_launch
 from tfx_dags.runner.anomalies import is_validator
 from tfx_dags.runner.csv_check import check_csv_files, is_csv_example_gen
 from tfx_dags.runner.example_gen_input import example_gen_input
+from tfx_dags.runner.span_window import select_window
 from tfx_dags.runner.timing import TIMINGS, record_launches
 from tfx_dags.server.beam_workers import route_sdk_workers
 from tfx_dags.tfx_process import user_code
@@ -80,16 +81,20 @@ def configure_logging() -> None:
 
 
 def run_node(
-    pipeline_ir: Path, node_id: str, run_id: str, parameters: Mapping[str, Any] | None = None
+    pipeline_ir: Path,
+    node_id: str,
+    run_id: str,
+    parameters: Mapping[str, Any] | None = None,
+    input_spans: Mapping[str, Any] | None = None,
 ) -> Reply:
     """Run the node, or reuse its earlier success in this run; every end of it as the reply
     the operator reads. ``ok``: the result is ``node_result``'s (``execution_id``, ``outputs``
     as ML Metadata recorded them, ``reused``). ``skipped``: TFX does not run it. ``bad_input``
     (a NonRetryableError) or ``failed``: the message says why, and the result is what the
     failed execution had resolved, when ML Metadata recorded one. ML Metadata is opened once
-    for all of it."""
+    for all of it. ``input_spans``: the windows of spans its inputs read (``span_window``)."""
     try:
-        return _run_node(pipeline_ir, node_id, run_id, parameters)
+        return _run_node(pipeline_ir, node_id, run_id, parameters, input_spans)
     except NodeSkipped as error:
         return skipped(error)
     except Exception as error:  # noqa: BLE001 - every failure becomes the node's reply
@@ -97,7 +102,11 @@ def run_node(
 
 
 def _run_node(
-    pipeline_ir: Path, node_id: str, run_id: str, parameters: Mapping[str, Any] | None
+    pipeline_ir: Path,
+    node_id: str,
+    run_id: str,
+    parameters: Mapping[str, Any] | None,
+    input_spans: Mapping[str, Any] | None = None,
 ) -> Reply:
     configure_logging()
     from absl import logging
@@ -138,6 +147,11 @@ def _run_node(
                 anomalies.check([artifact["uri"] for artifact in outputs])
             return Reply(Outcome.OK, result=result)
         logging.info("ML Metadata: %s", where)
+        if input_spans:
+            for line in select_window(
+                connection.store, pipeline.pipeline_info.id, run_id, pipeline_node, input_spans
+            ):
+                logging.info("Window of spans: %s", line)
         try:
             execution_id = launch(pipeline, pipeline_node, connection)
         except NodeSkipped:
@@ -268,16 +282,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--runtime-parameters-json", default="{}", help="this run's RuntimeParameter values"
     )
+    parser.add_argument(
+        "--input-spans-json",
+        default="{}",
+        help="by input key, the window of an ExampleGen's spans it reads (spans=)",
+    )
     args = parser.parse_args(argv)
     tie_to_parent()
     # The node's temporary files (TFX's unpacked user-code wheels among them) go with it.
     with temporary_files_go_with_us("tfx-dags-node-"):
         try:
             parameters = json.loads(args.runtime_parameters_json)
+            input_spans = json.loads(args.input_spans_json)
         except ValueError as error:
             reply = failure(args.node_id, error)
         else:
-            reply = run_node(args.pipeline_ir, args.node_id, args.run_id, parameters)
+            reply = run_node(args.pipeline_ir, args.node_id, args.run_id, parameters, input_spans)
     if reply.ok:
         if args.node_id in TIMINGS:
             # One line the end-to-end benchmark reads from the task log.

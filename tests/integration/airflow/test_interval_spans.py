@@ -1,6 +1,8 @@
-"""spans=: each run's data interval binds the span its ExampleGen ingests, through the real
-training_pipeline(input_pattern=...) compiled once, and TFX's own ExampleGen run by the
-DAG's task for several intervals (tfx_dags.airflow.interval_spans)."""
+"""spans=: each run's data interval binds the span its ExampleGen ingests, and the Trainer
+reads the window of spans ending there by span number, through the real
+training_pipeline(input_pattern=...) compiled once and TFX's own components run by the DAG's
+tasks (tfx_dags.airflow.interval_spans, tfx_dags.runner.span_window). One run of each task
+per interval, shared by the tests of the module."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from tfx_dags import pipeline_dag
@@ -19,12 +21,28 @@ from tfx_dags.common.spans import date_to_span_number
 
 DAY = timedelta(days=1)
 FIRST = datetime(2024, 3, 1, tzinfo=UTC)
+SPANS = [date_to_span_number((FIRST + day * DAY).date()) for day in range(3)]
+TRAINING = ("StatisticsGen", "SchemaGen", "ExampleValidator", "Trainer")
+
+
+def run_task(dag: Any, task_id: str, run_id: str, day: int | None) -> dict[str, Any]:
+    """The DAG's task run as the worker runs it, in the context of the run of ``day``'s
+    interval (None: a run without one); what its node wrote, as ML Metadata recorded it."""
+    interval = {}
+    if day is not None:
+        start = FIRST + day * DAY
+        interval = {"data_interval_start": start, "data_interval_end": start + DAY}
+    task = dag.get_task(task_id)
+    task.execute({"run_id": run_id, "params": dag.params.dump(), **interval})
+    return dict(task._node_result)
 
 
 @pytest.fixture(scope="module")
 def daily(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Three days of penguins, a day a folder ({YYYY}-{MM}-{DD}), of 100, 80 and 60 rows,
-    and the daily DAG of the standard training pipeline over them."""
+    """Three days of penguins, a day a folder ({YYYY}-{MM}-{DD}), of 100, 80 and 60 rows;
+    the daily DAG of the standard training pipeline over them with a window of 3 spans;
+    the ExampleGen of each day's run (a backfill going back in time, then the newest day),
+    one run without an interval, and the newest day's run trained on the window."""
     home = tmp_path_factory.mktemp("spans")
     header, *rows = (settings.PROJECT_ROOT / "data/penguin/penguins.csv").read_text().splitlines()
     sizes = {}
@@ -33,7 +51,7 @@ def daily(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         folder.mkdir(parents=True)
         text = "\n".join([header, *rows[start : start + count]]) + "\n"
         (folder / "penguins.csv").write_text(text)
-        sizes[date_to_span_number((FIRST + day * DAY).date())] = len(text.encode())
+        sizes[SPANS[day]] = len(text.encode())
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TFX_DAGS_HOME", str(home / "tfx"))
         dag = pipeline_dag(
@@ -45,57 +63,75 @@ def daily(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                 "serving_model_dir": str(home / "serving"),
                 "trainer_module": "modules.penguin.keras_raw",
                 "label_key": "species",
+                "train_steps": 5,
+                "eval_steps": 2,
             },
             schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
             start_date=FIRST,
             owner="ml-platform",
-            spans=IntervalSpans(),
+            spans=IntervalSpans(window=3),
         )
-        yield {"dag": dag, "sizes": sizes, "home": home}
-
-
-def ingest(dag: Any, run_id: str, **interval: datetime) -> dict[str, Any]:
-    """The DAG's ExampleGen task run as the worker runs it, with this run's context; the
-    Examples artifact its node wrote, as ML Metadata recorded it."""
-    task = dag.get_task("CsvExampleGen")
-    task.execute({"run_id": run_id, "params": dag.params.dump(), **interval})
-    [examples] = task._node_result["outputs"]["examples"]
-    return examples
+        ingested = {
+            day: run_task(dag, "CsvExampleGen", f"scheduled__{day}", day) for day in (1, 0, 2)
+        }
+        without_interval = run_task(dag, "CsvExampleGen", "manual__no_interval", None)
+        trained = {task_id: run_task(dag, task_id, "scheduled__2", 2) for task_id in TRAINING}
+        yield {
+            "dag": dag,
+            "sizes": sizes,
+            "ingested": ingested,
+            "without_interval": without_interval,
+            "trained": trained,
+        }
 
 
 def test_each_interval_ingests_its_own_span_from_one_compile(daily: dict[str, Any]) -> None:
-    dag, sizes = daily["dag"], daily["sizes"]
-    parameter = dag.params["range_config"]
     # The pipeline's RuntimeParameter: a run parameter whose default is the latest span.
-    assert json.loads(parameter) == {"rollingRange": {"numSpans": 1}}
-    spans = []
-    for day in (1, 0):  # a backfill may go back in time
-        start = FIRST + day * DAY
-        examples = ingest(
-            dag,
-            f"scheduled__{start.isoformat()}",
-            data_interval_start=start,
-            data_interval_end=start + DAY,
-        )
+    assert json.loads(daily["dag"].params["range_config"]) == {"rollingRange": {"numSpans": 1}}
+    for day, result in daily["ingested"].items():
+        [examples] = result["outputs"]["examples"]
         span = examples["custom_properties"]["span"]
-        assert span == date_to_span_number(start.date())
+        assert span == SPANS[day]
         # Exactly that day's file: its size is in the fingerprint ExampleGen recorded.
         fingerprint = examples["custom_properties"]["input_fingerprint"]
-        assert f"total_bytes:{sizes[span]}" in fingerprint, fingerprint
-        spans.append(span)
-    assert spans == [19784, 19783]
+        assert f"total_bytes:{daily['sizes'][span]}" in fingerprint, fingerprint
     # A manual run without a logical date takes the parameter as given: the latest span.
-    latest = ingest(dag, "manual__no_interval")
-    assert latest["custom_properties"]["span"] == max(sizes)
+    [latest] = daily["without_interval"]["outputs"]["examples"]
+    assert latest["custom_properties"]["span"] == SPANS[2]
+
+
+def test_the_trainer_reads_the_window_by_span_and_the_rest_the_runs_own_span(
+    daily: dict[str, Any],
+) -> None:
+    ingested = {
+        day: result["outputs"]["examples"][0]["id"] for day, result in daily["ingested"].items()
+    }
+    trained = daily["trained"]
+    window = trained["Trainer"]["inputs"]["examples"]
+    # Oldest span first, each the Examples its own interval's run ingested.
+    assert [examples["custom_properties"]["span"] for examples in window] == SPANS
+    assert [examples["id"] for examples in window] == [ingested[day] for day in range(3)]
+    assert trained["Trainer"]["outputs"]["model"], "the Trainer wrote no model"
+    # StatisticsGen describes the run's new data only: its own span.
+    [statistics_input] = trained["StatisticsGen"]["inputs"]["examples"]
+    assert statistics_input["id"] == ingested[2]
+
+
+def test_a_window_with_a_span_no_run_ingested_fails_naming_it(daily: dict[str, Any]) -> None:
+    # The run of the fourth day, whose ExampleGen has not run: spans 2 to 4 of the window.
+    with pytest.raises(AirflowException, match=rf"no run has ingested span {SPANS[2] + 1}: run"):
+        run_task(daily["dag"], "Trainer", "scheduled__3", 3)
 
 
 def test_an_interval_that_is_no_span_fails_the_task_before_any_work(
     daily: dict[str, Any],
 ) -> None:
+    task = daily["dag"].get_task("CsvExampleGen")
+    context = {
+        "run_id": "scheduled__two_days",
+        "params": daily["dag"].params.dump(),
+        "data_interval_start": FIRST,
+        "data_interval_end": FIRST + 2 * DAY,
+    }
     with pytest.raises(AirflowFailException, match=r"spans: data interval .* is 2 days"):
-        ingest(
-            daily["dag"],
-            "scheduled__two_days",
-            data_interval_start=FIRST,
-            data_interval_end=FIRST + 2 * DAY,
-        )
+        task.execute(context)
