@@ -392,6 +392,9 @@ class TfxNodeOperator(BaseOperator):
                 "pushed_version": str(properties.get("pushed_version", "")),
                 "mlmd_artifact_id": artifact.get("id"),
             }
+            if node_result.get("model_spans"):
+                # spans=: which spans the pushed model was trained on.
+                extra["trained_on_spans"] = list(node_result["model_spans"])
             context["outlet_events"][self.pushed_model_alias].add(asset, extra=extra)
             self.log.info("Asset event for the pushed model: %s %s", asset.uri, extra)
 

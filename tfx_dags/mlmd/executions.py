@@ -142,12 +142,11 @@ def close_unfinished(
 # -- what a node wrote, over every run ----------------------------------------------------
 
 
-def node_outputs(
-    store: Any, pipeline_name: str, node_id: str, key: str, *, run_id: str | None = None
-) -> list[Artifact]:
-    """Every LIVE artifact this node's succeeded executions (COMPLETE or CACHED) wrote
-    under output ``key``, in every run of the pipeline (or in run ``run_id``'s only): the
-    spans an ExampleGen ingested."""
+def succeeded_executions(
+    store: Any, pipeline_name: str, node_id: str, *, run_id: str | None = None
+) -> list[int]:
+    """The ids of this node's COMPLETE or CACHED executions, in every run of the pipeline
+    (or in run ``run_id``'s only), oldest first."""
     from ml_metadata.proto import metadata_store_pb2
 
     node = store.get_context_by_type_and_name(
@@ -163,6 +162,16 @@ def node_outputs(
         run = store.get_context_by_type_and_name(RUN_CONTEXT, run_id)
         in_run = {e.id for e in store.get_executions_by_context(run.id)} if run else set()
         done = [execution_id for execution_id in done if execution_id in in_run]
+    return sorted(done)
+
+
+def node_outputs(
+    store: Any, pipeline_name: str, node_id: str, key: str, *, run_id: str | None = None
+) -> list[Artifact]:
+    """Every LIVE artifact this node's succeeded executions wrote under output ``key``, in
+    every run of the pipeline (or in run ``run_id``'s only): the spans an ExampleGen
+    ingested, the models a Trainer made."""
+    done = succeeded_executions(store, pipeline_name, node_id, run_id=run_id)
     outputs = event_lib.keyed(event_lib.of_executions(store, done), inputs=False)
     wrote = {event.artifact_id for name, event in outputs if name == key}
     return [a for a in by_id(store, wrote).values() if a.state == "LIVE"]

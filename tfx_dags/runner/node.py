@@ -16,7 +16,8 @@ import json
 import logging as std_logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from tfx_dags.runner import anomalies, beam_launch
 from tfx_dags.runner.anomalies import is_validator
 from tfx_dags.runner.csv_check import check_csv_files, is_csv_example_gen
 from tfx_dags.runner.example_gen_input import example_gen_input
+from tfx_dags.runner.push_guard import OlderWindow, PushWindow, guarded_push, is_pusher
 from tfx_dags.runner.span_window import select_window
 from tfx_dags.runner.timing import TIMINGS, record_launches
 from tfx_dags.server.beam_workers import route_sdk_workers
@@ -95,7 +97,7 @@ def run_node(
     for all of it. ``input_spans``: the windows of spans its inputs read (``span_window``)."""
     try:
         return _run_node(pipeline_ir, node_id, run_id, parameters, input_spans)
-    except NodeSkipped as error:
+    except (NodeSkipped, OlderWindow) as error:
         return skipped(error)
     except Exception as error:  # noqa: BLE001 - every failure becomes the node's reply
         return failure(node_id, error)
@@ -153,8 +155,9 @@ def _run_node(
             ):
                 logging.info("Window of spans: %s", line)
         try:
-            execution_id = launch(pipeline, pipeline_node, connection)
-        except NodeSkipped:
+            with _push_guard(connection.store, pipeline, run_id, pipeline_node) as window:
+                execution_id = launch(pipeline, pipeline_node, connection)
+        except (NodeSkipped, OlderWindow):
             raise
         except Exception as error:  # noqa: BLE001 - said in the reply, with what it resolved
             try:
@@ -174,12 +177,24 @@ def _run_node(
             except Exception:  # noqa: BLE001 - the node's own error is the one to report
                 partial = None
             return failure(node_id, error, partial)
-        return Reply(
-            Outcome.OK,
-            result=node_result(
-                connection.store, pipeline_node, execution_id, reused=False, where=store_uri(config)
-            ),
+        result = node_result(
+            connection.store, pipeline_node, execution_id, reused=False, where=store_uri(config)
         )
+        if window.model_spans:
+            logging.info("The model was trained on spans %s.", list(window.model_spans))
+            result["model_spans"] = list(window.model_spans)
+        return Reply(Outcome.OK, result=result)
+
+
+@contextmanager
+def _push_guard(store: Any, pipeline: Any, run_id: str, pipeline_node: Any) -> Iterator[PushWindow]:
+    """A Pusher's launch under ``push_guard`` (never a model of an older window over a newer
+    one); other nodes' as they are."""
+    if not is_pusher(pipeline_node.node_info.type.name):
+        yield PushWindow()
+        return
+    with guarded_push(store, pipeline.pipeline_info.id, run_id, pipeline_node) as window:
+        yield window
 
 
 def node_result(
@@ -256,7 +271,7 @@ class NodeSkipped(TfxDagsError):
     """TFX decided not to run the node; the task shows as skipped."""
 
 
-def skipped(error: NodeSkipped) -> Reply:
+def skipped(error: Exception) -> Reply:
     print(f"{NODE_SKIPPED_MARKER}{error}", file=sys.stderr, flush=True)
     return Reply(Outcome.SKIPPED, str(error))
 
