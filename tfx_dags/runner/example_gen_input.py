@@ -71,6 +71,14 @@ def example_gen_input(pipeline_node: Any) -> ExampleGenInput | None:
         for path in glob.glob(os.path.join(input_base, split.pattern))
         if Path(path).is_file()
     )
+    markers = [path for path in files if path.name.startswith("_")]
+    if markers:
+        # ExampleGen would read a _SUCCESS marker (written by Spark, Beam, gsutil...) as data.
+        raise InputDataError(
+            f"{', '.join(map(str, markers[:3]))}: a marker file, not data, matches "
+            f"{', '.join(patterns)}; give the pattern the data files' extension (e.g. "
+            "'{YYYY}-{MM}-{DD}/*.csv')"
+        )
     found = ExampleGenInput(input_base, span, has_span_spec, tuple(files))
     if not files:
         what = found.describe()

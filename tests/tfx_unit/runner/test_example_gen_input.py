@@ -80,3 +80,12 @@ def test_remote_storage_is_left_to_example_gen() -> None:
     pipeline_node = pipeline_pb2.PipelineNode()
     pipeline_node.parameters.parameters["input_base"].field_value.string_value = "gs://b/data"
     assert example_gen_input(pipeline_node) is None
+
+
+def test_a_marker_file_matched_by_the_pattern_is_refused(days: Path) -> None:
+    (days / "2024-03-01" / "_SUCCESS").write_text("")
+    day = static_range_json(MARCH_1)
+    with pytest.raises(InputDataError, match=r"_SUCCESS: a marker file, not data, matches"):
+        example_gen_input(node(days, "{YYYY}-{MM}-{DD}/*", day))
+    found = example_gen_input(node(days, "{YYYY}-{MM}-{DD}/*.csv", day))
+    assert found is not None and found.files == (days / "2024-03-01" / "part.csv",)
