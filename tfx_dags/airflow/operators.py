@@ -162,6 +162,7 @@ class TfxNodeOperator(BaseOperator):
         reply_file: str | None = None,
         runtime_values: Mapping[str, Any] | None = None,
         input_spans: Mapping[str, Any] | None = None,
+        data_interval: Mapping[str, Any] | None = None,
     ) -> list[str]:
         """Argument list only: no shell ever sees the run id or any other value."""
         command = [
@@ -181,6 +182,8 @@ class TfxNodeOperator(BaseOperator):
             command += ["--runtime-parameters-json", json.dumps(dict(runtime_values))]
         if input_spans:
             command += ["--input-spans-json", json.dumps(dict(input_spans))]
+        if data_interval:
+            command += ["--data-interval-json", json.dumps(dict(data_interval))]
         return command
 
     def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
@@ -228,9 +231,14 @@ class TfxNodeOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any] | None:
         pipeline_ir = self._pipeline_ir(context)
         runtime_values = {} if self.runtime is None else self._runtime_values(self.runtime, context)
-        input_spans = self._input_spans(context)
+        input_spans, data_interval = self._spans_of_run(context)
         returncode, reply = self._run_to_end(
-            context["run_id"], pipeline_ir, runtime_values, self.node_environment(), input_spans
+            context["run_id"],
+            pipeline_ir,
+            runtime_values,
+            self.node_environment(),
+            input_spans,
+            data_interval,
         )
         self._raise_for_outcome(returncode, reply)
         if self.pushed_model_alias is not None:
@@ -275,6 +283,7 @@ class TfxNodeOperator(BaseOperator):
         runtime_values: Mapping[str, Any],
         env: dict[str, str],
         input_spans: Mapping[str, Any] | None = None,
+        data_interval: Mapping[str, Any] | None = None,
     ) -> tuple[int, Reply]:
         """Run the node and wait for it; its return code and reply (a node that wrote none,
         killed by a signal or dead before it replied, reads as failed, saying how it ended).
@@ -287,6 +296,7 @@ class TfxNodeOperator(BaseOperator):
                 reply_file=reply_file,
                 runtime_values=runtime_values,
                 input_spans=input_spans,
+                data_interval=data_interval,
             )
             try:
                 returncode = self._run_node(command, env)
@@ -337,15 +347,20 @@ class TfxNodeOperator(BaseOperator):
                 values[self.spans.range_config] = span_value
         return values
 
-    def _input_spans(self, context: Any) -> dict[str, Any]:
+    def _spans_of_run(self, context: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         """What this node reads of the window of spans ending at its run's (``spans=``'s
-        ``window``): by input key, the ExampleGen and its spans; none for most nodes."""
+        ``window``): by input key, the ExampleGen and its spans (none for most nodes); and
+        the run's data interval and span, which the node records in ML Metadata."""
         if self.spans is None:
-            return {}
+            return {}, {}
         try:
             span = self.spans.span(context)
         except IntervalError as error:
             raise AirflowFailException(f"spans: {error}") from None
+        interval: dict[str, Any] = {}
+        if span is not None:
+            start, end = self.spans.rule.interval(span)
+            interval = {"start": start.isoformat(), "end": end.isoformat(), "span": span}
         windows = self.spans.windows(span, self.node_type, self.input_channels)
         for key, window in windows.items():
             self.log.info(
@@ -355,7 +370,7 @@ class TfxNodeOperator(BaseOperator):
                 window["last"],
                 window["producer"],
             )
-        return windows
+        return windows, interval
 
     def _run_node(self, command: list[str], env: dict[str, str]) -> int:
         """Run the node with its output in the task log; its return code."""

@@ -25,7 +25,7 @@ from tfx_dags.common.contract import NODE_ERROR_MARKER, NODE_SKIPPED_MARKER
 from tfx_dags.common.errors import TfxDagsError
 from tfx_dags.common.manifest import MANIFEST_FILE, Manifest
 from tfx_dags.common.reply import REPLY_OPTION, NonRetryableError, Outcome, Reply, write_reply
-from tfx_dags.mlmd import lineage, tfx_lines
+from tfx_dags.mlmd import intervals, lineage, tfx_lines
 from tfx_dags.mlmd.connection import held_open, node_connection_config, store_uri
 from tfx_dags.runner import anomalies, beam_launch
 from tfx_dags.runner.anomalies import is_validator
@@ -88,15 +88,17 @@ def run_node(
     run_id: str,
     parameters: Mapping[str, Any] | None = None,
     input_spans: Mapping[str, Any] | None = None,
+    data_interval: Mapping[str, Any] | None = None,
 ) -> Reply:
     """Run the node, or reuse its earlier success in this run; every end of it as the reply
     the operator reads. ``ok``: the result is ``node_result``'s (``execution_id``, ``outputs``
     as ML Metadata recorded them, ``reused``). ``skipped``: TFX does not run it. ``bad_input``
     (a NonRetryableError) or ``failed``: the message says why, and the result is what the
     failed execution had resolved, when ML Metadata recorded one. ML Metadata is opened once
-    for all of it. ``input_spans``: the windows of spans its inputs read (``span_window``)."""
+    for all of it. ``input_spans``: the windows of spans its inputs read (``span_window``);
+    ``data_interval``: the run's interval and span, recorded on its execution (``spans=``)."""
     try:
-        return _run_node(pipeline_ir, node_id, run_id, parameters, input_spans)
+        return _run_node(pipeline_ir, node_id, run_id, parameters, input_spans, data_interval)
     except (NodeSkipped, OlderWindow) as error:
         return skipped(error)
     except Exception as error:  # noqa: BLE001 - every failure becomes the node's reply
@@ -109,6 +111,7 @@ def _run_node(
     run_id: str,
     parameters: Mapping[str, Any] | None,
     input_spans: Mapping[str, Any] | None = None,
+    data_interval: Mapping[str, Any] | None = None,
 ) -> Reply:
     configure_logging()
     from absl import logging
@@ -177,6 +180,10 @@ def _run_node(
             except Exception:  # noqa: BLE001 - the node's own error is the one to report
                 partial = None
             return failure(node_id, error, partial)
+        if data_interval:
+            windows = list((input_spans or {}).values())
+            read = (int(windows[0]["first"]), int(windows[0]["last"])) if windows else None
+            intervals.record(connection.store, execution_id, run_id, data_interval, read)
         result = node_result(
             connection.store, pipeline_node, execution_id, reused=False, where=store_uri(config)
         )
@@ -298,6 +305,11 @@ def main(argv: list[str] | None = None) -> int:
         "--runtime-parameters-json", default="{}", help="this run's RuntimeParameter values"
     )
     parser.add_argument(
+        "--data-interval-json",
+        default="{}",
+        help="the run's data interval and span, to record (spans=)",
+    )
+    parser.add_argument(
         "--input-spans-json",
         default="{}",
         help="by input key, the window of an ExampleGen's spans it reads (spans=)",
@@ -309,10 +321,13 @@ def main(argv: list[str] | None = None) -> int:
         try:
             parameters = json.loads(args.runtime_parameters_json)
             input_spans = json.loads(args.input_spans_json)
+            data_interval = json.loads(args.data_interval_json)
         except ValueError as error:
             reply = failure(args.node_id, error)
         else:
-            reply = run_node(args.pipeline_ir, args.node_id, args.run_id, parameters, input_spans)
+            reply = run_node(
+                args.pipeline_ir, args.node_id, args.run_id, parameters, input_spans, data_interval
+            )
     if reply.ok:
         if args.node_id in TIMINGS:
             # One line the end-to-end benchmark reads from the task log.

@@ -7,6 +7,8 @@ per interval, shared by the tests of the module."""
 from __future__ import annotations
 
 import json
+import subprocess
+import textwrap
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +25,27 @@ DAY = timedelta(days=1)
 FIRST = datetime(2024, 3, 1, tzinfo=UTC)
 SPANS = [date_to_span_number((FIRST + day * DAY).date()) for day in range(3)]
 TRAINING = ("StatisticsGen", "SchemaGen", "ExampleValidator", "Trainer")
+# What the node runner recorded of each run in ML Metadata, read there with ml_metadata.
+RECORDED = textwrap.dedent(
+    """
+    import json, sys
+    from ml_metadata import metadata_store
+    from ml_metadata.proto import metadata_store_pb2
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = sys.argv[1]
+    store = metadata_store.MetadataStore(config)
+    def plain(properties):
+        return {k: getattr(v, v.WhichOneof("value")) for k, v in properties.items()
+                if k.startswith("tfx_dags_")}
+    runs = {c.name: plain(c.custom_properties) for c in store.get_contexts_by_type("pipeline_run")}
+    executions = {}
+    for context in store.get_contexts_by_type("node"):
+        for execution in store.get_executions_by_context(context.id):
+            executions.setdefault(context.name.split(".")[-1], []).append(
+                plain(execution.custom_properties))
+    print(json.dumps({"runs": runs, "executions": executions}))
+    """
+)
 
 
 def run_task(dag: Any, task_id: str, run_id: str, day: int | None) -> dict[str, Any]:
@@ -76,7 +99,15 @@ def daily(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         }
         without_interval = run_task(dag, "CsvExampleGen", "manual__no_interval", None)
         trained = {task_id: run_task(dag, task_id, "scheduled__2", 2) for task_id in TRAINING}
+        store = home / "tfx" / "metadata.sqlite"
+        read = subprocess.run(
+            [str(settings.tfx_python()), "-c", RECORDED, str(store)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         yield {
+            "recorded": json.loads(read.stdout),
             "dag": dag,
             "sizes": sizes,
             "ingested": ingested,
@@ -115,6 +146,26 @@ def test_the_trainer_reads_the_window_by_span_and_the_rest_the_runs_own_span(
     # StatisticsGen describes the run's new data only: its own span.
     [statistics_input] = trained["StatisticsGen"]["inputs"]["examples"]
     assert statistics_input["id"] == ingested[2]
+
+
+def test_ml_metadata_records_each_runs_interval_and_the_window_read(
+    daily: dict[str, Any],
+) -> None:
+    runs, executions = daily["recorded"]["runs"], daily["recorded"]["executions"]
+    for day in range(3):
+        start = FIRST + day * DAY
+        assert runs[f"scheduled__{day}"] == {
+            "tfx_dags_data_interval_start": start.isoformat(),
+            "tfx_dags_data_interval_end": (start + DAY).isoformat(),
+            "tfx_dags_span": SPANS[day],
+        }
+    # A run without an interval records none.
+    assert runs["manual__no_interval"] == {}
+    [trainer] = executions["Trainer"]
+    assert trainer["tfx_dags_window_first_span"] == SPANS[0]
+    assert trainer["tfx_dags_window_last_span"] == SPANS[2]
+    assert trainer["tfx_dags_span"] == SPANS[2]
+    assert "tfx_dags_window_first_span" not in executions["StatisticsGen"][0]
 
 
 def test_a_window_with_a_span_no_run_ingested_fails_naming_it(daily: dict[str, Any]) -> None:
