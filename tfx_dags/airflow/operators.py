@@ -163,6 +163,7 @@ class TfxNodeOperator(BaseOperator):
         runtime_values: Mapping[str, Any] | None = None,
         input_spans: Mapping[str, Any] | None = None,
         data_interval: Mapping[str, Any] | None = None,
+        clear_number: int = 0,
     ) -> list[str]:
         """Argument list only: no shell ever sees the run id or any other value."""
         command = [
@@ -184,6 +185,8 @@ class TfxNodeOperator(BaseOperator):
             command += ["--input-spans-json", json.dumps(dict(input_spans))]
         if data_interval:
             command += ["--data-interval-json", json.dumps(dict(data_interval))]
+        if clear_number:
+            command += ["--clear-number", str(clear_number)]
         return command
 
     def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
@@ -239,6 +242,8 @@ class TfxNodeOperator(BaseOperator):
             self.node_environment(),
             input_spans,
             data_interval,
+            # A clear of the whole run (a backfill's reprocess) starts a new TFX run of it.
+            clear_number=int(getattr(context.get("dag_run"), "clear_number", 0) or 0),
         )
         self._raise_for_outcome(returncode, reply)
         if self.pushed_model_alias is not None:
@@ -284,6 +289,8 @@ class TfxNodeOperator(BaseOperator):
         env: dict[str, str],
         input_spans: Mapping[str, Any] | None = None,
         data_interval: Mapping[str, Any] | None = None,
+        *,
+        clear_number: int = 0,
     ) -> tuple[int, Reply]:
         """Run the node and wait for it; its return code and reply (a node that wrote none,
         killed by a signal or dead before it replied, reads as failed, saying how it ended).
@@ -297,6 +304,7 @@ class TfxNodeOperator(BaseOperator):
                 runtime_values=runtime_values,
                 input_spans=input_spans,
                 data_interval=data_interval,
+                clear_number=clear_number,
             )
             try:
                 returncode = self._run_node(command, env)

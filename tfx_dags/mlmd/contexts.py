@@ -64,8 +64,12 @@ def run_contexts(store: Any, name: str, *, safe_name: bool) -> list[Any]:
 
 
 def run_context(store: Any, name: str, run_id: str) -> Any:
-    """The run's context if it is a run of that pipeline, else None."""
-    context = store.get_context_by_type_and_name(RUN_CONTEXT, run_id)
+    """The run's context if it is a run of that pipeline, else None. An Airflow run id
+    names its newest generation (``mlmd/generations``), what its tasks made last."""
+    from tfx_dags.mlmd.generations import generations
+
+    found = generations(store, run_id)
+    context = found[-1] if found else store.get_context_by_type_and_name(RUN_CONTEXT, run_id)
     if context is None:
         return None
     parents = store.get_parent_contexts_by_context(context.id)

@@ -125,10 +125,15 @@ def close_unfinished(
     the execution up again as TFX's launcher does after such a failure."""
     from ml_metadata.proto import metadata_store_pb2
 
+    from tfx_dags.mlmd.generations import generations
+
     unfinished = (metadata_store_pb2.Execution.NEW, metadata_store_pb2.Execution.RUNNING)
+    # In every generation of the run (mlmd/generations): the task knows its Airflow run id.
+    tfx_runs = [str(context.name) for context in generations(store, run_id)] or [run_id]
     closed = [
         execution
-        for execution in node_executions_in_run(store, pipeline_name, node_id, run_id)
+        for tfx_run in tfx_runs
+        for execution in node_executions_in_run(store, pipeline_name, node_id, tfx_run)
         if execution.last_known_state in unfinished
     ]
     for execution in closed:

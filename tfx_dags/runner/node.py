@@ -18,6 +18,7 @@ import os
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from tfx_dags.common.contract import NODE_ERROR_MARKER, NODE_SKIPPED_MARKER
 from tfx_dags.common.errors import TfxDagsError
 from tfx_dags.common.manifest import MANIFEST_FILE, Manifest
 from tfx_dags.common.reply import REPLY_OPTION, NonRetryableError, Outcome, Reply, write_reply
-from tfx_dags.mlmd import intervals, lineage, tfx_lines
+from tfx_dags.mlmd import generations, intervals, lineage, tfx_lines
 from tfx_dags.mlmd.connection import held_open, node_connection_config, store_uri
 from tfx_dags.runner import anomalies, beam_launch
 from tfx_dags.runner.anomalies import is_validator
@@ -82,54 +83,66 @@ def configure_logging() -> None:
     std_logging.getLogger("tensorflow").setLevel(std_logging.INFO)
 
 
-def run_node(
-    pipeline_ir: Path,
-    node_id: str,
-    run_id: str,
-    parameters: Mapping[str, Any] | None = None,
-    input_spans: Mapping[str, Any] | None = None,
-    data_interval: Mapping[str, Any] | None = None,
-) -> Reply:
+@dataclass(frozen=True)
+class NodeRunRequest:
+    """What a task tells its node of its run."""
+
+    run_id: str
+    # This run's RuntimeParameter values.
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    # spans=: by input key, the window of an ExampleGen's spans it reads (span_window), and
+    # the run's data interval and span, recorded on its execution (mlmd/intervals).
+    input_spans: Mapping[str, Any] = field(default_factory=dict)
+    data_interval: Mapping[str, Any] = field(default_factory=dict)
+    # Airflow's clear_number of the run: a clear that reaches the first nodes starts a new
+    # generation of the TFX run (mlmd/generations).
+    clear_number: int = 0
+
+
+def run_node(pipeline_ir: Path, node_id: str, run: NodeRunRequest) -> Reply:
     """Run the node, or reuse its earlier success in this run; every end of it as the reply
     the operator reads. ``ok``: the result is ``node_result``'s (``execution_id``, ``outputs``
     as ML Metadata recorded them, ``reused``). ``skipped``: TFX does not run it. ``bad_input``
     (a NonRetryableError) or ``failed``: the message says why, and the result is what the
     failed execution had resolved, when ML Metadata recorded one. ML Metadata is opened once
-    for all of it. ``input_spans``: the windows of spans its inputs read (``span_window``);
-    ``data_interval``: the run's interval and span, recorded on its execution (``spans=``)."""
+    for all of it."""
     try:
-        return _run_node(pipeline_ir, node_id, run_id, parameters, input_spans, data_interval)
+        return _run_node(pipeline_ir, node_id, run)
     except (NodeSkipped, OlderWindow) as error:
         return skipped(error)
     except Exception as error:  # noqa: BLE001 - every failure becomes the node's reply
         return failure(node_id, error)
 
 
-def _run_node(
-    pipeline_ir: Path,
-    node_id: str,
-    run_id: str,
-    parameters: Mapping[str, Any] | None,
-    input_spans: Mapping[str, Any] | None = None,
-    data_interval: Mapping[str, Any] | None = None,
-) -> Reply:
+def _run_node(pipeline_ir: Path, node_id: str, run: NodeRunRequest) -> Reply:
     configure_logging()
     from absl import logging
 
     prepare_user_code(pipeline_ir)
-    pipeline = load_pipeline(pipeline_ir, run_id, parameters)
+    parameters, input_spans, data_interval = run.parameters, run.input_spans, run.data_interval
+    pipeline = load_pipeline(pipeline_ir, run.run_id, parameters)
     if parameters:
         logging.info("Runtime parameters of this run: %s", dict(parameters))
     config, where = node_connection_config(pipeline)
-    nodes = {node.pipeline_node.node_info.id: node.pipeline_node for node in pipeline.nodes}
-    if node_id not in nodes:
-        raise KeyError(f"node {node_id!r} is not in {pipeline_ir}; nodes: {sorted(nodes)}")
-    pipeline_node = nodes[node_id]
+    pipeline_node = _node(pipeline, pipeline_ir, node_id)
     if pipeline_node.execution_options.HasField("skip"):
         raise NodeSkipped(f"{node_id} is marked to be skipped in the pipeline")
     with held_open(config) as connection:
         # Before anything is read or written: a pipeline's history belongs to one TFX line.
         tfx_lines.claim_pipeline(connection.store, pipeline.pipeline_info.id, store_uri(config))
+        run_id = generations.current(
+            connection.store,
+            run.run_id,
+            run.clear_number,
+            first_node=not pipeline_node.upstream_nodes,
+        )
+        if run_id != run.run_id:
+            # A re-run of the run (a reprocess, a clear): TFX's cache decides what is reused.
+            logging.info(
+                "Run %s, cleared %d times: TFX run %s", run.run_id, run.clear_number, run_id
+            )
+            pipeline = load_pipeline(pipeline_ir, run_id, parameters)
+            pipeline_node = _node(pipeline, pipeline_ir, node_id)
         earlier = lineage.completed_execution(
             connection.store, pipeline.pipeline_info.id, node_id, run_id
         )
@@ -180,8 +193,9 @@ def _run_node(
             except Exception:  # noqa: BLE001 - the node's own error is the one to report
                 partial = None
             return failure(node_id, error, partial)
+        generations.record_start(connection.store, run_id, run.clear_number)
         if data_interval:
-            windows = list((input_spans or {}).values())
+            windows = list(input_spans.values())
             read = (int(windows[0]["first"]), int(windows[0]["last"])) if windows else None
             intervals.record(connection.store, execution_id, run_id, data_interval, read)
         result = node_result(
@@ -191,6 +205,13 @@ def _run_node(
             logging.info("The model was trained on spans %s.", list(window.model_spans))
             result["model_spans"] = list(window.model_spans)
         return Reply(Outcome.OK, result=result)
+
+
+def _node(pipeline: Any, pipeline_ir: Path, node_id: str) -> Any:
+    nodes = {node.pipeline_node.node_info.id: node.pipeline_node for node in pipeline.nodes}
+    if node_id not in nodes:
+        raise KeyError(f"node {node_id!r} is not in {pipeline_ir}; nodes: {sorted(nodes)}")
+    return nodes[node_id]
 
 
 @contextmanager
@@ -305,6 +326,9 @@ def main(argv: list[str] | None = None) -> int:
         "--runtime-parameters-json", default="{}", help="this run's RuntimeParameter values"
     )
     parser.add_argument(
+        "--clear-number", type=int, default=0, help="Airflow's clear_number of the run"
+    )
+    parser.add_argument(
         "--data-interval-json",
         default="{}",
         help="the run's data interval and span, to record (spans=)",
@@ -319,15 +343,17 @@ def main(argv: list[str] | None = None) -> int:
     # The node's temporary files (TFX's unpacked user-code wheels among them) go with it.
     with temporary_files_go_with_us("tfx-dags-node-"):
         try:
-            parameters = json.loads(args.runtime_parameters_json)
-            input_spans = json.loads(args.input_spans_json)
-            data_interval = json.loads(args.data_interval_json)
+            run = NodeRunRequest(
+                run_id=args.run_id,
+                parameters=json.loads(args.runtime_parameters_json),
+                input_spans=json.loads(args.input_spans_json),
+                data_interval=json.loads(args.data_interval_json),
+                clear_number=args.clear_number,
+            )
         except ValueError as error:
             reply = failure(args.node_id, error)
         else:
-            reply = run_node(
-                args.pipeline_ir, args.node_id, args.run_id, parameters, input_spans, data_interval
-            )
+            reply = run_node(args.pipeline_ir, args.node_id, run)
     if reply.ok:
         if args.node_id in TIMINGS:
             # One line the end-to-end benchmark reads from the task log.

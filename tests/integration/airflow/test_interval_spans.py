@@ -10,6 +10,7 @@ import json
 import subprocess
 import textwrap
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -48,15 +49,19 @@ RECORDED = textwrap.dedent(
 )
 
 
-def run_task(dag: Any, task_id: str, run_id: str, day: int | None) -> dict[str, Any]:
+def run_task(
+    dag: Any, task_id: str, run_id: str, day: int | None, *, cleared: int = 0
+) -> dict[str, Any]:
     """The DAG's task run as the worker runs it, in the context of the run of ``day``'s
-    interval (None: a run without one); what its node wrote, as ML Metadata recorded it."""
+    interval (None: a run without one), cleared ``cleared`` times (Airflow's clear_number:
+    a backfill's reprocess clears the run); what its node wrote, as ML Metadata recorded it."""
     interval = {}
     if day is not None:
         start = FIRST + day * DAY
         interval = {"data_interval_start": start, "data_interval_end": start + DAY}
     task = dag.get_task(task_id)
-    task.execute({"run_id": run_id, "params": dag.params.dump(), **interval})
+    dag_run = SimpleNamespace(clear_number=cleared)
+    task.execute({"run_id": run_id, "params": dag.params.dump(), "dag_run": dag_run, **interval})
     return dict(task._node_result)
 
 
@@ -99,6 +104,17 @@ def daily(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         }
         without_interval = run_task(dag, "CsvExampleGen", "manual__no_interval", None)
         trained = {task_id: run_task(dag, task_id, "scheduled__2", 2) for task_id in TRAINING}
+        # A retry of a task that already succeeded in its run: reused.
+        retried = run_task(dag, "Trainer", "scheduled__2", 2)
+        # Reprocess (airflow backfill create --reprocess-behavior completed): day 0's file is
+        # corrected, then the runs of days 0 and 2 are cleared and run again, whole.
+        corrected = home / "data" / FIRST.strftime("%Y-%m-%d") / "penguins.csv"
+        corrected.write_text(corrected.read_text() + rows[300] + "\n")
+        reprocessed = {
+            "CsvExampleGen@0": run_task(dag, "CsvExampleGen", "scheduled__0", 0, cleared=1)
+        }
+        for task_id in ("CsvExampleGen", *TRAINING):
+            reprocessed[task_id] = run_task(dag, task_id, "scheduled__2", 2, cleared=1)
         store = home / "tfx" / "metadata.sqlite"
         read = subprocess.run(
             [str(settings.tfx_python()), "-c", RECORDED, str(store)],
@@ -113,6 +129,8 @@ def daily(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "ingested": ingested,
             "without_interval": without_interval,
             "trained": trained,
+            "retried": retried,
+            "reprocessed": reprocessed,
         }
 
 
@@ -152,20 +170,59 @@ def test_ml_metadata_records_each_runs_interval_and_the_window_read(
     daily: dict[str, Any],
 ) -> None:
     runs, executions = daily["recorded"]["runs"], daily["recorded"]["executions"]
-    for day in range(3):
+    for run_id, day, cleared in [
+        ("scheduled__0", 0, 0),
+        ("scheduled__1", 1, 0),
+        ("scheduled__2", 2, 0),
+        ("scheduled__0@2", 0, 1),
+        ("scheduled__2@2", 2, 1),
+    ]:
         start = FIRST + day * DAY
-        assert runs[f"scheduled__{day}"] == {
+        assert runs[run_id] == {
             "tfx_dags_data_interval_start": start.isoformat(),
             "tfx_dags_data_interval_end": (start + DAY).isoformat(),
             "tfx_dags_span": SPANS[day],
+            "tfx_dags_clear_number": cleared,
         }
     # A run without an interval records none.
-    assert runs["manual__no_interval"] == {}
-    [trainer] = executions["Trainer"]
+    assert runs["manual__no_interval"] == {"tfx_dags_clear_number": 0}
+    trainer = executions["Trainer"][0]
     assert trainer["tfx_dags_window_first_span"] == SPANS[0]
     assert trainer["tfx_dags_window_last_span"] == SPANS[2]
     assert trainer["tfx_dags_span"] == SPANS[2]
     assert "tfx_dags_window_first_span" not in executions["StatisticsGen"][0]
+
+
+def test_a_retry_reuses_and_a_reprocess_recomputes_what_changed_only(
+    daily: dict[str, Any],
+) -> None:
+    def ids(result: dict[str, Any], side: str, key: str) -> list[int]:
+        return [artifact["id"] for artifact in result[side][key]]
+
+    trained, reprocessed = daily["trained"], daily["reprocessed"]
+    # A retried task: the node that already succeeded in its run is reused, not run again.
+    assert (
+        daily["retried"]["reused"]
+        and daily["retried"]["execution_id"] == (trained["Trainer"]["execution_id"])
+    )
+    # The reprocessed runs are new TFX runs (generations), where TFX's cache decides: day 0's
+    # corrected file is ingested anew, day 2's unchanged one (and its statistics) reused.
+    day0_before = ids(daily["ingested"][0], "outputs", "examples")
+    day0_after = ids(reprocessed["CsvExampleGen@0"], "outputs", "examples")
+    assert day0_after != day0_before and not reprocessed["CsvExampleGen@0"]["reused"]
+    day2 = ids(daily["ingested"][2], "outputs", "examples")
+    assert ids(reprocessed["CsvExampleGen"], "outputs", "examples") == day2
+    statistics = ids(trained["StatisticsGen"], "outputs", "statistics")
+    assert ids(reprocessed["StatisticsGen"], "outputs", "statistics") == statistics
+    # The window holding day 0 is recomputed, on the corrected span.
+    window = ids(reprocessed["Trainer"], "inputs", "examples")
+    assert (
+        window[0] == day0_after[0]
+        and window[1:] == ids(trained["Trainer"], "inputs", "examples")[1:]
+    )
+    assert ids(reprocessed["Trainer"], "outputs", "model") != ids(
+        trained["Trainer"], "outputs", "model"
+    )
 
 
 def test_a_window_with_a_span_no_run_ingested_fails_naming_it(daily: dict[str, Any]) -> None:
