@@ -78,7 +78,9 @@ def test_a_span_pattern_takes_any_period_its_schedule_has() -> None:
         ({"span_period": timedelta(0)}, "must be a positive timedelta"),
         ({"span_epoch": datetime(2024, 1, 1)}, "must be a datetime with a time zone"),
         ({"without_interval": "latest"}, r"must be one of \['given', 'fail'\]"),
-        ({"window": 7}, "unexpected keyword argument 'window'"),
+        ({"window": 0}, r"spans.window=0 must be a whole number of spans, 1 or more"),
+        ({"window": True}, "must be a whole number of spans"),
+        ({"late_data": 7}, "unexpected keyword argument 'late_data'"),
         ("daily", "must be an IntervalSpans, a mapping of its fields or None"),
     ],
 )
@@ -117,3 +119,31 @@ def test_a_runs_interval_gives_its_span_and_a_run_without_one_what_it_says() -> 
         IntervalSpans(without_interval="fail").value({})
     with pytest.raises(IntervalError, match="not one span"):
         spans.value({"data_interval_start": START, "data_interval_end": START + timedelta(days=2)})
+
+
+def test_the_example_gen_is_the_pipelines_one_and_the_window_reaches_training_nodes() -> None:
+    parameter = RuntimeParameter("range_config", "str", "{}")
+    two = PipelineGraph(
+        "penguin_daily",
+        (
+            TfxNode("CsvExampleGen", "tfx.components.CsvExampleGen", (), is_beam=True),
+            TfxNode("Other", "tfx.components.ImportExampleGen", (), is_beam=True),
+        ),
+        runtime_parameters=(parameter,),
+    )
+    with pytest.raises(
+        ConfigError, match=r"needs example_gen= .* has \['CsvExampleGen', 'Other'\]"
+    ):
+        config().check().bind(two)
+    bound = config(spans={"example_gen": "Other", "window": 3}).check().bind(two).spans
+    assert bound is not None and bound.example_gen == "Other"
+    channels = [("examples", "Other", "examples"), ("schema", "SchemaGen", "schema")]
+    assert bound.windows(19785, "tfx.components.trainer.component.Trainer", channels) == {
+        "examples": {"producer": "Other", "output": "examples", "first": 19783, "last": 19785}
+    }
+    # Not a training node, no span (a run without an interval), or a window of one: none.
+    assert bound.windows(19785, "tfx.components.StatisticsGen", channels) == {}
+    assert bound.windows(None, "Trainer", channels) == {}
+    assert IntervalSpans(example_gen="Other").windows(19785, "Trainer", channels) == {}
+    with pytest.raises(ConfigError, match="spans.example_gen='Nope' is no node of the pipeline"):
+        config(spans={"example_gen": "Nope"}).check().bind(two)
