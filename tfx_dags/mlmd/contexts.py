@@ -8,6 +8,7 @@ here, a child of the pipeline's context) and its node (``node``, named
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 # TFX's context type names (tfx.dsl.compiler.constants), repeated to avoid importing TFX:
@@ -17,6 +18,10 @@ RUN_CONTEXT = "pipeline_run"
 NODE_CONTEXT = "node"
 # tfx_dags' own: the TFX line (``1.16``) whose runs a pipeline context holds (mlmd/tfx_lines).
 LINE_PROPERTY = "tfx_dags_tfx_line"
+# A generation of an Airflow run (mlmd/generations): ``<run id>@<n>``; ``@`` is outside
+# Airflow's run-id pattern.
+GENERATION_SEPARATOR = "@"
+_GENERATION = re.compile(rf"^(?P<run_id>.+){GENERATION_SEPARATOR}(?P<number>\d+)$")
 
 
 def node_context_name(pipeline_name: str, node_id: str) -> str:
@@ -35,6 +40,29 @@ def tfx_lines(store: Any) -> dict[str, str]:
         for context in store.get_contexts_by_type(PIPELINE_CONTEXT)
         if LINE_PROPERTY in context.custom_properties
     }
+
+
+def generation_name(run_id: str, number: int) -> str:
+    """The first generation is the Airflow run id itself (runs made before generations)."""
+    return run_id if number == 1 else f"{run_id}{GENERATION_SEPARATOR}{number}"
+
+
+def airflow_run_id(tfx_run_id: str) -> str:
+    """The Airflow run of a TFX run id (a generation's, or the run id itself)."""
+    match = _GENERATION.match(tfx_run_id)
+    return match["run_id"] if match else tfx_run_id
+
+
+def generations(store: Any, run_id: str) -> list[Any]:
+    """The run's generations (``pipeline_run`` contexts), oldest first."""
+    found: list[Any] = []
+    number = 1
+    while True:
+        context = store.get_context_by_type_and_name(RUN_CONTEXT, generation_name(run_id, number))
+        if context is None:
+            return found
+        found.append(context)
+        number += 1
 
 
 def pipeline_context(store: Any, name: str) -> Any:
@@ -66,8 +94,6 @@ def run_contexts(store: Any, name: str, *, safe_name: bool) -> list[Any]:
 def run_context(store: Any, name: str, run_id: str) -> Any:
     """The run's context if it is a run of that pipeline, else None. An Airflow run id
     names its newest generation (``mlmd/generations``), what its tasks made last."""
-    from tfx_dags.mlmd.generations import generations
-
     found = generations(store, run_id)
     context = found[-1] if found else store.get_context_by_type_and_name(RUN_CONTEXT, run_id)
     if context is None:

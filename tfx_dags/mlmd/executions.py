@@ -15,6 +15,7 @@ from tfx_dags.mlmd.contexts import (
     NODE_CONTEXT,
     RUN_CONTEXT,
     ExecutionContexts,
+    generations,
     node_context_name,
     pipeline_context,
 )
@@ -124,8 +125,6 @@ def close_unfinished(
     FAILED is what TFX records for a node that failed itself; a later cleared task takes
     the execution up again as TFX's launcher does after such a failure."""
     from ml_metadata.proto import metadata_store_pb2
-
-    from tfx_dags.mlmd.generations import generations
 
     unfinished = (metadata_store_pb2.Execution.NEW, metadata_store_pb2.Execution.RUNNING)
     # In every generation of the run (mlmd/generations): the task knows its Airflow run id.

@@ -17,38 +17,12 @@ succeeded there.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from tfx_dags.mlmd.contexts import RUN_CONTEXT
+from tfx_dags.mlmd.contexts import RUN_CONTEXT, generation_name, generations
 
-SEPARATOR = "@"
 # The Airflow clear_number of the run when the generation started.
 CLEAR_PROPERTY = "tfx_dags_clear_number"
-_GENERATION = re.compile(rf"^(?P<run_id>.+){SEPARATOR}(?P<number>\d+)$")
-
-
-def generation_name(run_id: str, number: int) -> str:
-    """The first generation is the Airflow run id itself (runs made before generations)."""
-    return run_id if number == 1 else f"{run_id}{SEPARATOR}{number}"
-
-
-def airflow_run_id(tfx_run_id: str) -> str:
-    """The Airflow run of a TFX run id (a generation's, or the run id itself)."""
-    match = _GENERATION.match(tfx_run_id)
-    return match["run_id"] if match else tfx_run_id
-
-
-def generations(store: Any, run_id: str) -> list[Any]:
-    """The run's generations (``pipeline_run`` contexts), oldest first."""
-    found: list[Any] = []
-    number = 1
-    while True:
-        context = store.get_context_by_type_and_name(RUN_CONTEXT, generation_name(run_id, number))
-        if context is None:
-            return found
-        found.append(context)
-        number += 1
 
 
 def current(store: Any, run_id: str, clear_number: int, *, first_node: bool) -> str:

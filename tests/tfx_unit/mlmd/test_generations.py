@@ -24,8 +24,8 @@ def test_a_clear_that_reaches_the_first_nodes_starts_a_generation(tfx: Any) -> N
     generations.record_start(store, "r@2", 1)
     assert generations.current(store, "r", 1, first_node=False) == "r@2"
     assert generations.current(store, "r", 2, first_node=True) == "r@3"
-    assert [c.name for c in generations.generations(store, "r")] == ["r", "r@2"]
-    assert generations.airflow_run_id("r@2") == "r" == generations.airflow_run_id("r")
+    assert [c.name for c in contexts.generations(store, "r")] == ["r", "r@2"]
+    assert contexts.airflow_run_id("r@2") == "r" == contexts.airflow_run_id("r")
     # The view's run page of an Airflow run shows its newest generation.
     assert contexts.run_context(store, "p", "r").name == "r@2"
 
