@@ -32,6 +32,7 @@ _PUBLIC = {
     "pushed_model_asset": "tfx_dags.airflow.factory",
     "PipelineDagConfig": "tfx_dags.airflow.dag_config",
     "TaskOverride": "tfx_dags.airflow.dag_config",
+    "IntervalSpans": "tfx_dags.airflow.interval_spans",
     "RunParam": "tfx_dags.airflow.params",
     "TfxDagsError": "tfx_dags.common.errors",
     "ConfigError": "tfx_dags.common.errors",
