@@ -30,6 +30,7 @@ from tfx_dags.mlmd import generations, intervals, lineage, tfx_lines
 from tfx_dags.mlmd.connection import held_open, node_connection_config, store_uri
 from tfx_dags.runner import anomalies, beam_launch
 from tfx_dags.runner.anomalies import is_validator
+from tfx_dags.runner.baseline import picks_latest_blessed_model, restrict_baseline
 from tfx_dags.runner.csv_check import check_csv_files, is_csv_example_gen
 from tfx_dags.runner.example_gen_input import example_gen_input
 from tfx_dags.runner.push_guard import OlderWindow, PushWindow, guarded_push, is_pusher
@@ -165,6 +166,11 @@ def _run_node(pipeline_ir: Path, node_id: str, run: NodeRunRequest) -> Reply:
                 anomalies.check([artifact["uri"] for artifact in outputs])
             return Reply(Outcome.OK, result=result)
         logging.info("ML Metadata: %s", where)
+        if data_interval and picks_latest_blessed_model(pipeline_node):
+            line = restrict_baseline(
+                connection.store, pipeline.pipeline_info.id, pipeline_node, data_interval["span"]
+            )
+            logging.info("Evaluator's baseline: %s", line)
         if input_spans:
             for line in select_window(
                 connection.store, pipeline.pipeline_info.id, run_id, pipeline_node, input_spans

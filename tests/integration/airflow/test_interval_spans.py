@@ -25,7 +25,8 @@ from tfx_dags.common.spans import date_to_span_number
 DAY = timedelta(days=1)
 FIRST = datetime(2024, 3, 1, tzinfo=UTC)
 SPANS = [date_to_span_number((FIRST + day * DAY).date()) for day in range(3)]
-TRAINING = ("StatisticsGen", "SchemaGen", "ExampleValidator", "Trainer")
+RESOLVER = "latest_blessed_model_resolver"
+TRAINING = (RESOLVER, "StatisticsGen", "SchemaGen", "ExampleValidator", "Trainer")
 # What the node runner recorded of each run in ML Metadata, read there with ml_metadata.
 RECORDED = textwrap.dedent(
     """
@@ -161,6 +162,9 @@ def test_the_trainer_reads_the_window_by_span_and_the_rest_the_runs_own_span(
     assert [examples["custom_properties"]["span"] for examples in window] == SPANS
     assert [examples["id"] for examples in window] == [ingested[day] for day in range(3)]
     assert trained["Trainer"]["outputs"]["model"], "the Trainer wrote no model"
+    # No model of an earlier window is blessed: the Evaluator's baseline is none (TFX's own
+    # strategy, over every run, would pick the newest blessed model).
+    assert trained[RESOLVER]["outputs"].get("model", []) == []
     # StatisticsGen describes the run's new data only: its own span.
     [statistics_input] = trained["StatisticsGen"]["inputs"]["examples"]
     assert statistics_input["id"] == ingested[2]
