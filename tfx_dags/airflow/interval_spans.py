@@ -171,7 +171,14 @@ class IntervalSpans:
                     "a backfill of the dates to train on"
                 )
             return None
-        return self.rule.span(start, end)
+        try:
+            return self.rule.span(start, end)
+        except IntervalError:
+            if _run_type(context) != "manual":
+                raise
+            # A manual run with a logical date: its interval is the trigger time's, not a
+            # span's; it reads the last whole span before it.
+            return self.rule.last_whole_span(end)
 
     def value(self, context: Mapping[str, Any]) -> tuple[str | None, str]:
         """The parameter's value in this run (None: as given), and a line for the task log.
@@ -214,6 +221,11 @@ def as_interval_spans(value: object) -> IntervalSpans | None:
         except TypeError as error:
             raise ConfigError(f"spans={dict(value)!r}: {error}") from None
     raise ConfigError(f"spans={value!r} must be an IntervalSpans, a mapping of its fields or None")
+
+
+def _run_type(context: Mapping[str, Any]) -> str:
+    run_type = getattr(context.get("dag_run"), "run_type", "")
+    return str(getattr(run_type, "value", run_type))
 
 
 def _described(schedule: Any) -> str:

@@ -185,8 +185,9 @@ class TfxNodeOperator(BaseOperator):
             command += ["--input-spans-json", json.dumps(dict(input_spans))]
         if data_interval:
             command += ["--data-interval-json", json.dumps(dict(data_interval))]
-        if clear_number:
-            command += ["--clear-number", str(clear_number)]
+        if self.spans is not None:
+            # spans=: the node runner's generations, push guard and baseline apply.
+            command += ["--spans", "--clear-number", str(clear_number)]
         return command
 
     def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:

@@ -72,6 +72,15 @@ class SpanRule:
             )
         return offset // self.period
 
+    def last_whole_span(self, end: datetime) -> int:
+        """The last span that ends at or before ``end``: what a manual run whose interval is
+        not one span reads (Airflow gives a manual run of a trigger timetable the interval
+        ending when it was triggered, 14:37 to 14:37)."""
+        end = _utc(end)
+        if self.period is None:
+            return date_to_span_number(end.date()) - 1
+        return (end - _utc(self.epoch)) // self.period - 1
+
     def interval(self, span: int) -> tuple[datetime, datetime]:
         """The data interval of a span (for logs and what ML Metadata records)."""
         if self.period is None:

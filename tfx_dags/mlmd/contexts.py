@@ -8,6 +8,7 @@ here, a child of the pipeline's context) and its node (``node``, named
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -18,10 +19,14 @@ RUN_CONTEXT = "pipeline_run"
 NODE_CONTEXT = "node"
 # tfx_dags' own: the TFX line (``1.16``) whose runs a pipeline context holds (mlmd/tfx_lines).
 LINE_PROPERTY = "tfx_dags_tfx_line"
-# A generation of an Airflow run (mlmd/generations): ``<run id>@<n>``; ``@`` is outside
-# Airflow's run-id pattern.
+# A generation of an Airflow run (mlmd/generations): ``<run id>@<n>-<pipeline digest>``;
+# ``@`` is outside Airflow's run-id pattern. TFX names run contexts by run id alone, and adds
+# a pipeline as a parent only to a context it creates, so two DAGs' runs of one date share
+# the first generation's context; the later ones are each pipeline's own.
 GENERATION_SEPARATOR = "@"
-_GENERATION = re.compile(rf"^(?P<run_id>.+){GENERATION_SEPARATOR}(?P<number>\d+)$")
+_GENERATION = re.compile(
+    rf"^(?P<run_id>.+){GENERATION_SEPARATOR}(?P<number>\d+)-(?P<pipeline>[0-9a-f]{{8}})$"
+)
 
 
 def node_context_name(pipeline_name: str, node_id: str) -> str:
@@ -42,9 +47,12 @@ def tfx_lines(store: Any) -> dict[str, str]:
     }
 
 
-def generation_name(run_id: str, number: int) -> str:
+def generation_name(run_id: str, number: int, pipeline_name: str) -> str:
     """The first generation is the Airflow run id itself (runs made before generations)."""
-    return run_id if number == 1 else f"{run_id}{GENERATION_SEPARATOR}{number}"
+    if number == 1:
+        return run_id
+    digest = hashlib.sha256(pipeline_name.encode()).hexdigest()[:8]
+    return f"{run_id}{GENERATION_SEPARATOR}{number}-{digest}"
 
 
 def airflow_run_id(tfx_run_id: str) -> str:
@@ -53,12 +61,14 @@ def airflow_run_id(tfx_run_id: str) -> str:
     return match["run_id"] if match else tfx_run_id
 
 
-def generations(store: Any, run_id: str) -> list[Any]:
-    """The run's generations (``pipeline_run`` contexts), oldest first."""
+def generations(store: Any, pipeline_name: str, run_id: str) -> list[Any]:
+    """The pipeline's generations of run ``run_id`` (``pipeline_run`` contexts), oldest
+    first."""
     found: list[Any] = []
     number = 1
     while True:
-        context = store.get_context_by_type_and_name(RUN_CONTEXT, generation_name(run_id, number))
+        name = generation_name(run_id, number, pipeline_name)
+        context = store.get_context_by_type_and_name(RUN_CONTEXT, name)
         if context is None:
             return found
         found.append(context)
@@ -94,7 +104,7 @@ def run_contexts(store: Any, name: str, *, safe_name: bool) -> list[Any]:
 def run_context(store: Any, name: str, run_id: str) -> Any:
     """The run's context if it is a run of that pipeline, else None. An Airflow run id
     names its newest generation (``mlmd/generations``), what its tasks made last."""
-    found = generations(store, run_id)
+    found = generations(store, name, run_id)
     context = found[-1] if found else store.get_context_by_type_and_name(RUN_CONTEXT, run_id)
     if context is None:
         return None

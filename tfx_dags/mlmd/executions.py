@@ -128,7 +128,7 @@ def close_unfinished(
 
     unfinished = (metadata_store_pb2.Execution.NEW, metadata_store_pb2.Execution.RUNNING)
     # In every generation of the run (mlmd/generations): the task knows its Airflow run id.
-    tfx_runs = [str(context.name) for context in generations(store, run_id)] or [run_id]
+    tfx_runs = [str(c.name) for c in generations(store, pipeline_name, run_id)] or [run_id]
     closed = [
         execution
         for tfx_run in tfx_runs

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tfx_dags.mlmd.artifacts import newest_of_type
+from tfx_dags.mlmd.artifacts import by_id, newest_of_type
 from tfx_dags.mlmd.spans import derived_spans
 
 STRATEGY = "LatestBlessedModelStrategy"
@@ -48,6 +48,9 @@ def earlier_blessed(store: Any, pipeline_name: str, span: int) -> tuple[int, int
         model_id = blessing.custom_properties.get("current_model_id")
         if blessing.custom_properties.get("blessed") != 1 or not isinstance(model_id, int):
             continue
+        model = by_id(store, [model_id]).get(model_id)
+        if blessing.state != "LIVE" or model is None or model.state != "LIVE":
+            continue  # garbage-collected: TFX's channels read LIVE artifacts only
         spans = derived_spans(store, model_id)
         if not spans or max(spans) >= span:
             continue
@@ -60,8 +63,15 @@ def earlier_blessed(store: Any, pipeline_name: str, span: int) -> tuple[int, int
 def restrict_baseline(store: Any, pipeline_name: str, pipeline_node: Any, span: int) -> str:
     """Make the resolver read only the earlier window's blessed model; a line for the log."""
     chosen = earlier_blessed(store, pipeline_name, span)
-    for spec in pipeline_node.inputs.inputs.values():
-        if not spec.channels:
+    # Only the inputs the strategy's graph reads (the resolver's hidden model and blessing).
+    graph_inputs = {
+        node.input_node.input_key
+        for graph in pipeline_node.inputs.input_graphs.values()
+        for node in graph.nodes.values()
+        if node.HasField("input_node")
+    }
+    for key, spec in pipeline_node.inputs.inputs.items():
+        if key not in graph_inputs or not spec.channels:
             continue
         kind = spec.channels[0].artifact_query.type.name
         if kind not in (MODEL, BLESSING):

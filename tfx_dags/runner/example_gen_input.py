@@ -5,19 +5,26 @@ Run before TFX's launcher registers an execution, so that a span whose files are
 (late data, a backfill of a day never delivered) fails with the span, its date and the path
 searched, and leaves nothing half-recorded in ML Metadata; TFX's own message names neither
 ("Cannot find matching for split ...") and leaves its execution RUNNING. The files found are
-then checked as CSV (``csv_check``).
+then checked as CSV (``csv_check``). A span not there is ``SpanNotArrived``, which the task
+retries (late data may land by then); a marker or hidden file the pattern matches
+(``_SUCCESS``, Spark's ``.crc`` files), which ExampleGen would read as data, is bad input.
 """
 
 from __future__ import annotations
 
-import glob
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tfx_dags.common.errors import TfxDagsError
 from tfx_dags.common.spans import span_number_to_date
 from tfx_dags.runner.csv_check import InputDataError
+
+
+class SpanNotArrived(TfxDagsError):
+    """The span's files are not there (yet): retryable, unlike bad data (InputDataError),
+    since late data may land before the task's next try."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,7 @@ def example_gen_input(pipeline_node: Any) -> ExampleGenInput | None:
     run's RuntimeParameters substituted); None for remote storage (left to ExampleGen)."""
     from google.protobuf import json_format
     from tfx.components.example_gen import utils
+    from tfx.dsl.io import fileio
     from tfx.proto import example_gen_pb2, range_config_pb2
 
     parameters = pipeline_node.parameters.parameters
@@ -58,24 +66,27 @@ def example_gen_input(pipeline_node: Any) -> ExampleGenInput | None:
         range_config = json_format.Parse(range_text, range_config_pb2.RangeConfig())
     has_span_spec = any(any(utils.verify_split_pattern_specs(split)[:2]) for split in splits)
     patterns = [split.pattern for split in splits]
+    has_date_spec = any(utils.verify_split_pattern_specs(split)[1] for split in splits)
     try:
         # Fills each split's pattern with the span and version it selects.
         _, span, _ = utils.calculate_splits_fingerprint_span_and_version(
             input_base, splits, range_config
         )
     except ValueError as error:
-        raise InputDataError(_no_span(input_base, patterns, range_config, error)) from None
+        message = _no_span(input_base, patterns, range_config, has_date_spec, error)
+        raise SpanNotArrived(message) from None
+    # TFX's own glob, as ExampleGen's: it matches hidden files too, which Python's skips.
     files = sorted(
         Path(path)
         for split in splits
-        for path in glob.glob(os.path.join(input_base, split.pattern))
+        for path in fileio.glob(os.path.join(input_base, split.pattern))
         if Path(path).is_file()
     )
-    markers = [path for path in files if path.name.startswith("_")]
+    markers = [path for path in files if path.name.startswith(("_", "."))]
     if markers:
         # ExampleGen would read a _SUCCESS marker (written by Spark, Beam, gsutil...) as data.
         raise InputDataError(
-            f"{', '.join(map(str, markers[:3]))}: a marker file, not data, matches "
+            f"{', '.join(map(str, markers[:3]))}: a marker or hidden file, not data, matches "
             f"{', '.join(patterns)}; give the pattern the data files' extension (e.g. "
             "'{YYYY}-{MM}-{DD}/*.csv')"
         )
@@ -83,20 +94,23 @@ def example_gen_input(pipeline_node: Any) -> ExampleGenInput | None:
     if not files:
         what = found.describe()
         if has_span_spec:
-            raise InputDataError(f"{what}: no files match {', '.join(patterns)}")
+            raise SpanNotArrived(f"{what}: no files match {', '.join(patterns)}")
         raise InputDataError(f"{what} holds no files")
     return found
 
 
-def _no_span(input_base: str, patterns: list[str], range_config: Any, error: Exception) -> str:
+def _no_span(
+    input_base: str, patterns: list[str], range_config: Any, dated: bool, error: Exception
+) -> str:
     where = ", ".join(os.path.join(input_base, pattern) for pattern in patterns)
     if range_config is not None and range_config.HasField("static_range"):
         span = range_config.static_range.start_span_number
-        day = span_number_to_date(span)
+        what = f"span {span}"
+        if dated:
+            what += f" ({span_number_to_date(span).isoformat()})"
         return (
-            f"no input for span {span} (the date span {day.isoformat()}, for "
-            f"{{YYYY}}{{MM}}{{DD}} patterns) under {where}: its files have not arrived, or "
-            f"the pattern does not match them (ExampleGen: {error})"
+            f"no input for {what} under {where}: its files have not arrived, or the pattern "
+            f"does not match them (ExampleGen: {error})"
         )
     return f"no input under {where} in the range this run asks for (ExampleGen: {error})"
 

@@ -95,8 +95,11 @@ class NodeRunRequest:
     # the run's data interval and span, recorded on its execution (mlmd/intervals).
     input_spans: Mapping[str, Any] = field(default_factory=dict)
     data_interval: Mapping[str, Any] = field(default_factory=dict)
-    # Airflow's clear_number of the run: a clear that reaches the first nodes starts a new
-    # generation of the TFX run (mlmd/generations).
+    # The DAG binds spans= (its runs read their intervals' spans): a clear of the run that
+    # reaches its first nodes starts a new generation of the TFX run (mlmd/generations;
+    # clear_number is Airflow's of the run), and a Pusher never pushes a model of an older
+    # window (push_guard).
+    spans: bool = False
     clear_number: int = 0
 
 
@@ -131,12 +134,16 @@ def _run_node(pipeline_ir: Path, node_id: str, run: NodeRunRequest) -> Reply:
     with held_open(config) as connection:
         # Before anything is read or written: a pipeline's history belongs to one TFX line.
         tfx_lines.claim_pipeline(connection.store, pipeline.pipeline_info.id, store_uri(config))
-        run_id = generations.current(
-            connection.store,
-            run.run_id,
-            run.clear_number,
-            first_node=not pipeline_node.upstream_nodes,
-        )
+        run_id = run.run_id
+        if run.spans:
+            run_id = generations.current(
+                connection.store,
+                pipeline.pipeline_info.id,
+                run.run_id,
+                run.clear_number,
+                node_id=node_id,
+                first_node=not pipeline_node.upstream_nodes,
+            )
         if run_id != run.run_id:
             # A re-run of the run (a reprocess, a clear): TFX's cache decides what is reused.
             logging.info(
@@ -177,7 +184,7 @@ def _run_node(pipeline_ir: Path, node_id: str, run: NodeRunRequest) -> Reply:
             ):
                 logging.info("Window of spans: %s", line)
         try:
-            with _push_guard(connection.store, pipeline, run_id, pipeline_node) as window:
+            with _push_guard(connection.store, pipeline, run_id, pipeline_node, run) as window:
                 execution_id = launch(pipeline, pipeline_node, connection)
         except (NodeSkipped, OlderWindow):
             raise
@@ -199,7 +206,10 @@ def _run_node(pipeline_ir: Path, node_id: str, run: NodeRunRequest) -> Reply:
             except Exception:  # noqa: BLE001 - the node's own error is the one to report
                 partial = None
             return failure(node_id, error, partial)
-        generations.record_start(connection.store, run_id, run.clear_number)
+        if run.spans:
+            generations.record_start(
+                connection.store, pipeline.pipeline_info.id, run_id, run.clear_number
+            )
         if data_interval:
             windows = list(input_spans.values())
             read = (int(windows[0]["first"]), int(windows[0]["last"])) if windows else None
@@ -221,10 +231,12 @@ def _node(pipeline: Any, pipeline_ir: Path, node_id: str) -> Any:
 
 
 @contextmanager
-def _push_guard(store: Any, pipeline: Any, run_id: str, pipeline_node: Any) -> Iterator[PushWindow]:
+def _push_guard(
+    store: Any, pipeline: Any, run_id: str, pipeline_node: Any, run: NodeRunRequest
+) -> Iterator[PushWindow]:
     """A Pusher's launch under ``push_guard`` (never a model of an older window over a newer
     one); other nodes' as they are."""
-    if not is_pusher(pipeline_node.node_info.type.name):
+    if not run.spans or not is_pusher(pipeline_node.node_info.type.name):
         yield PushWindow()
         return
     with guarded_push(store, pipeline.pipeline_info.id, run_id, pipeline_node) as window:
@@ -332,6 +344,9 @@ def main(argv: list[str] | None = None) -> int:
         "--runtime-parameters-json", default="{}", help="this run's RuntimeParameter values"
     )
     parser.add_argument(
+        "--spans", action="store_true", help="the DAG binds spans= (generations, push guard)"
+    )
+    parser.add_argument(
         "--clear-number", type=int, default=0, help="Airflow's clear_number of the run"
     )
     parser.add_argument(
@@ -354,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
                 parameters=json.loads(args.runtime_parameters_json),
                 input_spans=json.loads(args.input_spans_json),
                 data_interval=json.loads(args.data_interval_json),
+                spans=args.spans,
                 clear_number=args.clear_number,
             )
         except ValueError as error:

@@ -10,14 +10,14 @@ Backfill and scheduled runs may push at once: the check and the push hold one lo
 push destination (``flock`` on a file of the deployment's home, named by the destination, so
 that nothing is added to the folder a model server watches), so on one host they happen one
 at a time; workers on several hosts that push to one destination need a shared home.
-Pipelines without span patterns record no spans, and push as TFX does.
+Only DAGs that bind ``spans=`` are guarded (the node runner's ``--spans``); others push as
+TFX does.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -59,9 +59,10 @@ def guarded_push(
 
 
 def check(store: Any, pipeline_name: str, run_id: str, pipeline_node: Any) -> PushWindow:
-    channels = pipeline_node.inputs.inputs[PUSHER_MODEL_KEY].channels
-    if not channels:
-        return PushWindow()
+    inputs = pipeline_node.inputs.inputs
+    if PUSHER_MODEL_KEY not in inputs or not inputs[PUSHER_MODEL_KEY].channels:
+        return PushWindow()  # e.g. a Pusher of an infra blessing: no model of ours to compare
+    channels = inputs[PUSHER_MODEL_KEY].channels
     producer = channels[0].producer_node_query.id
     models = executions.node_outputs(
         store, pipeline_name, producer, channels[0].output_key, run_id=run_id
@@ -90,13 +91,16 @@ def _spans(spans: tuple[int, ...]) -> str:
 
 @contextmanager
 def _destination_lock(pipeline_node: Any) -> Iterator[None]:
+    from google.protobuf import json_format
+    from tfx.proto import pusher_pb2
+
     parameters = pipeline_node.parameters.parameters
-    text = (
-        parameters["push_destination"].field_value.string_value
-        if "push_destination" in parameters
-        else ""
-    )
-    base = json.loads(text).get("filesystem", {}).get("baseDirectory", "") if text else ""
+    destination = pusher_pb2.PushDestination()
+    if "push_destination" in parameters:
+        text = parameters["push_destination"].field_value.string_value
+        # TFX writes it with its protos' field names (base_directory); Parse reads both.
+        json_format.Parse(text or "{}", destination, ignore_unknown_fields=True)
+    base = destination.filesystem.base_directory
     if not base:
         yield  # no filesystem destination: the check alone
         return

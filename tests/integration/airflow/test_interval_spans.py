@@ -21,6 +21,7 @@ from tfx_dags import pipeline_dag
 from tfx_dags.airflow.interval_spans import IntervalSpans
 from tfx_dags.common import settings
 from tfx_dags.common.spans import date_to_span_number
+from tfx_dags.mlmd.contexts import generation_name
 
 DAY = timedelta(days=1)
 FIRST = datetime(2024, 3, 1, tzinfo=UTC)
@@ -174,22 +175,25 @@ def test_ml_metadata_records_each_runs_interval_and_the_window_read(
     daily: dict[str, Any],
 ) -> None:
     runs, executions = daily["recorded"]["runs"], daily["recorded"]["executions"]
+    second = {day: generation_name(f"scheduled__{day}", 2, "penguin_spans") for day in (0, 2)}
     for run_id, day, cleared in [
         ("scheduled__0", 0, 0),
         ("scheduled__1", 1, 0),
         ("scheduled__2", 2, 0),
-        ("scheduled__0@2", 0, 1),
-        ("scheduled__2@2", 2, 1),
+        (second[0], 0, 1),
+        (second[2], 2, 1),
     ]:
         start = FIRST + day * DAY
-        assert runs[run_id] == {
+        assert {k: v for k, v in runs[run_id].items() if "next_generation" not in k} == {
             "tfx_dags_data_interval_start": start.isoformat(),
             "tfx_dags_data_interval_end": (start + DAY).isoformat(),
             "tfx_dags_span": SPANS[day],
-            "tfx_dags_clear_number": cleared,
+            "tfx_dags_clear_number.penguin_spans": cleared,
         }
+    # The reprocess opened each second generation from its first.
+    assert runs["scheduled__0"]["tfx_dags_next_generation_clear.penguin_spans"] == 1
     # A run without an interval records none.
-    assert runs["manual__no_interval"] == {"tfx_dags_clear_number": 0}
+    assert runs["manual__no_interval"] == {"tfx_dags_clear_number.penguin_spans": 0}
     trainer = executions["Trainer"][0]
     assert trainer["tfx_dags_window_first_span"] == SPANS[0]
     assert trainer["tfx_dags_window_last_span"] == SPANS[2]

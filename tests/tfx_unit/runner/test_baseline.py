@@ -27,8 +27,12 @@ def resolver_node() -> Any:
         channel = spec.channels.add()
         channel.artifact_query.type.name = type_name
     node.inputs.inputs["model"].input_graph_ref.graph_id = "graph_1"
-    op = node.inputs.input_graphs["graph_1"].nodes["op_1"]
-    op.op_node.op_type = f"{STRATEGY}.LatestBlessedModelStrategy"
+    graph = node.inputs.input_graphs["graph_1"]
+    graph.nodes["op_1"].op_node.op_type = f"{STRATEGY}.LatestBlessedModelStrategy"
+    graph.nodes["input_3"].input_node.input_key = "_generated_model_3"
+    graph.nodes["input_4"].input_node.input_key = "_generated_blessing_4"
+    # An input outside the graph (the node's own) is left as it is.
+    node.inputs.inputs["candidate"].channels.add().artifact_query.type.name = "Model"
     return node
 
 
@@ -63,6 +67,7 @@ def test_the_baseline_is_the_latest_blessed_model_of_an_earlier_window(tfx: Any)
     assert list(inputs["_generated_model_3"].static_inputs.artifact_ids) == [ten.id]
     assert list(inputs["_generated_blessing_4"].static_inputs.artifact_ids) == [ten_blessing.id]
     assert not inputs["_generated_model_3"].channels
+    assert inputs["candidate"].channels and not inputs["candidate"].HasField("static_inputs")
 
 
 def test_without_an_earlier_blessed_model_there_is_no_baseline(tfx: Any) -> None:

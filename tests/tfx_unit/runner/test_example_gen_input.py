@@ -13,7 +13,7 @@ from tfx.proto.orchestration import pipeline_pb2
 
 from tfx_dags.common.spans import date_to_span_number, static_range_json
 from tfx_dags.runner.csv_check import InputDataError
-from tfx_dags.runner.example_gen_input import example_gen_input
+from tfx_dags.runner.example_gen_input import SpanNotArrived, example_gen_input
 
 MARCH_1 = date_to_span_number(date(2024, 3, 1))
 
@@ -37,7 +37,6 @@ def days(tmp_path: Path) -> Path:
     for day, rows in (("2024-03-01", 3), ("2024-03-02", 2)):
         (tmp_path / day).mkdir()
         (tmp_path / day / "part.csv").write_text("a,b\n" + "1,2\n" * rows)
-    (tmp_path / "2024-03-02" / ".hidden").write_text("not data")
     return tmp_path
 
 
@@ -54,10 +53,17 @@ def test_a_static_range_reads_exactly_its_days_files(days: Path) -> None:
 
 def test_a_span_whose_files_have_not_arrived_names_its_date_and_path(days: Path) -> None:
     late = static_range_json(MARCH_1 + 5)
-    with pytest.raises(InputDataError) as raised:
+    # Retryable: the files may land before the task's next try.
+    with pytest.raises(SpanNotArrived) as raised:
         example_gen_input(node(days, "{YYYY}-{MM}-{DD}/*", late))
     message = str(raised.value)
-    assert f"no input for span {MARCH_1 + 5} (the date span 2024-03-06" in message
+    assert f"no input for span {MARCH_1 + 5} (2024-03-06) under" in message
+    assert not isinstance(raised.value, InputDataError)
+    # A {SPAN} pattern's span is no date.
+    (days / "span-1").mkdir()
+    (days / "span-1" / "a.csv").write_text("a\n1\n")
+    with pytest.raises(SpanNotArrived, match=r"no input for span 7 under .*span-\{SPAN\}/\*: its"):
+        example_gen_input(node(days, "span-{SPAN}/*", static_range_json(7)))
     assert f"under {days}/{{YYYY}}-{{MM}}-{{DD}}/*: its files have not arrived" in message
 
 
@@ -84,8 +90,11 @@ def test_remote_storage_is_left_to_example_gen() -> None:
 
 def test_a_marker_file_matched_by_the_pattern_is_refused(days: Path) -> None:
     (days / "2024-03-01" / "_SUCCESS").write_text("")
+    (days / "2024-03-01" / ".part-0.crc").write_text("")
     day = static_range_json(MARCH_1)
-    with pytest.raises(InputDataError, match=r"_SUCCESS: a marker file, not data, matches"):
+    with pytest.raises(
+        InputDataError, match=r"_SUCCESS: a marker or hidden file, not data, matches"
+    ):
         example_gen_input(node(days, "{YYYY}-{MM}-{DD}/*", day))
     found = example_gen_input(node(days, "{YYYY}-{MM}-{DD}/*.csv", day))
     assert found is not None and found.files == (days / "2024-03-01" / "part.csv",)

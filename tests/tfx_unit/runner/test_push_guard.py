@@ -3,13 +3,14 @@ of spans is never pushed over the one pushed last; the spans are read through li
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tfx.proto import pusher_pb2
 from tfx.proto.orchestration import pipeline_pb2
 from tfx.types import standard_artifacts
+from tfx.utils import proto_utils
 
 from tfx_dags.mlmd.spans import derived_spans
 from tfx_dags.runner.push_guard import LOCKS_FOLDER, OlderWindow, PushWindow, check, guarded_push
@@ -23,10 +24,13 @@ def pusher_node(base: Path) -> Any:
     channel = node.inputs.inputs["model"].channels.add()
     channel.producer_node_query.id = "Trainer"
     channel.output_key = "model"
-    destination = {"filesystem": {"baseDirectory": str(base)}}
-    node.parameters.parameters["push_destination"].field_value.string_value = json.dumps(
-        destination
+    # As TFX writes a proto exec property into the IR (its field names: base_directory).
+    destination = pusher_pb2.PushDestination(
+        filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=str(base))
     )
+    node.parameters.parameters[
+        "push_destination"
+    ].field_value.string_value = proto_utils.proto_to_json(destination)
     return node
 
 
@@ -80,3 +84,10 @@ def test_spans_are_read_back_through_transform_and_the_trainer(tfx: Any) -> None
     plain = tfx.artifact(standard_artifacts.Examples)
     tfx.execute("p", "plain", "CsvExampleGen", outputs={"examples": [plain]})
     assert derived_spans(tfx.store, plain.id) == set()
+
+
+def test_a_pusher_without_a_model_input_is_left_alone(tfx: Any, tmp_path: Path) -> None:
+    node = pusher_node(tmp_path / "serving")
+    del node.inputs.inputs["model"]
+    assert check(tfx.store, "p", "r", node) == PushWindow()
+    assert "model" not in node.inputs.inputs, "no input added to the node"

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -147,3 +148,19 @@ def test_the_example_gen_is_the_pipelines_one_and_the_window_reaches_training_no
     assert IntervalSpans(example_gen="Other").windows(19785, "Trainer", channels) == {}
     with pytest.raises(ConfigError, match="spans.example_gen='Nope' is no node of the pipeline"):
         config(spans={"example_gen": "Nope"}).check().bind(two)
+
+
+def test_a_manual_run_at_any_time_reads_the_last_whole_span_before_it() -> None:
+    # Airflow gives a manual run of CronTriggerTimetable(..., interval=1 day) the day up to
+    # the trigger time: 2024-03-01 14:37 to 2024-03-02 14:37.
+    end = datetime(2024, 3, 2, 14, 37, tzinfo=UTC)
+    manual = {
+        "data_interval_start": end - timedelta(days=1),
+        "data_interval_end": end,
+        "dag_run": SimpleNamespace(run_type="manual"),
+    }
+    assert IntervalSpans().span(manual) == 19783  # 2024-03-01
+    with pytest.raises(IntervalError, match="does not start at midnight UTC"):
+        IntervalSpans().span({**manual, "dag_run": SimpleNamespace(run_type="scheduled")})
+    six_hours = IntervalSpans(span_period=timedelta(hours=6), span_epoch=START)
+    assert six_hours.span(manual) == 5  # ends 2024-03-02 12:00
