@@ -180,10 +180,9 @@ class IntervalSpans:
             # span's; it reads the last whole span before it.
             return self.rule.last_whole_span(end)
 
-    def value(self, context: Mapping[str, Any]) -> tuple[str | None, str]:
-        """The parameter's value in this run (None: as given), and a line for the task log.
-        Raises IntervalError as ``span`` does."""
-        span = self.span(context)
+    def value(self, span: int | None) -> tuple[str | None, str]:
+        """The parameter's value in a run of ``span`` (``span``'s answer; None: a run without
+        an interval, the value as given), and a line for the task log."""
         if span is None:
             return None, f"no data interval: {self.range_config} as given"
         start, end = self.rule.interval(span)
@@ -213,8 +212,10 @@ class IntervalSpans:
 
 def as_interval_spans(value: object) -> IntervalSpans | None:
     """``spans=`` as an ``IntervalSpans`` (a mapping of its fields is one), checked."""
-    if value is None or isinstance(value, IntervalSpans):
-        return None if value is None else value.check()
+    if value is None:
+        return None
+    if isinstance(value, IntervalSpans):
+        return value.check()
     if isinstance(value, Mapping):
         try:
             return IntervalSpans(**value).check()

@@ -235,7 +235,9 @@ class TfxNodeOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any] | None:
         pipeline_ir = self._pipeline_ir(context)
         runtime_values = {} if self.runtime is None else self._runtime_values(self.runtime, context)
-        input_spans, data_interval = self._spans_of_run(context)
+        span = self._run_span(context)
+        runtime_values.update(self._range_config(span))
+        input_spans, data_interval = self._spans_of_run(span)
         returncode, reply = self._run_to_end(
             context["run_id"],
             pipeline_ir,
@@ -345,27 +347,34 @@ class TfxNodeOperator(BaseOperator):
         for name, value in values.items():
             if value == runtime.defaults[name] and is_template(value):
                 values[name] = self.render_template(value, context)
-        if self.spans is not None:
-            try:
-                span_value, line = self.spans.value(context)
-            except IntervalError as error:
-                # The run's interval, not the node, is at fault: a retry fails the same way.
-                raise AirflowFailException(f"spans: {error}") from None
-            self.log.info("Spans: %s", line)
-            if span_value is not None:
-                values[self.spans.range_config] = span_value
         return values
 
-    def _spans_of_run(self, context: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _run_span(self, context: Any) -> int | None:
+        """The span of this run's data interval (``spans=``); None without ``spans=`` or
+        for a run without an interval."""
+        if self.spans is None:
+            return None
+        try:
+            return self.spans.span(context)
+        except IntervalError as error:
+            # The run's interval, not the node, is at fault: a retry fails the same way.
+            raise AirflowFailException(f"spans: {error}") from None
+
+    def _range_config(self, span: int | None) -> dict[str, str]:
+        """The RuntimeParameter value ``spans=`` binds in this run: ExampleGen's
+        ``range_config`` of the run's span (none for a run without one: as given)."""
+        if self.spans is None:
+            return {}
+        span_value, line = self.spans.value(span)
+        self.log.info("Spans: %s", line)
+        return {} if span_value is None else {self.spans.range_config: span_value}
+
+    def _spans_of_run(self, span: int | None) -> tuple[dict[str, Any], dict[str, Any]]:
         """What this node reads of the window of spans ending at its run's (``spans=``'s
         ``window``): by input key, the ExampleGen and its spans (none for most nodes); and
         the run's data interval and span, which the node records in ML Metadata."""
         if self.spans is None:
             return {}, {}
-        try:
-            span = self.spans.span(context)
-        except IntervalError as error:
-            raise AirflowFailException(f"spans: {error}") from None
         interval: dict[str, Any] = {}
         if span is not None:
             start, end = self.spans.rule.interval(span)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from tfx_dags.mlmd import events as event_lib
-from tfx_dags.mlmd.artifacts import PUSHED_MODEL_KEY, PUSHER_MODEL_KEY, by_id, pushes
+from tfx_dags.mlmd.artifacts import PUSHED_MODEL_KEY, by_id, pushes
 
 EXAMPLES_KEY = "examples"
 # Model <- Trainer <- (transformed) Examples <- Transform <- Examples: a few steps suffice.
@@ -44,13 +44,11 @@ def newest_push(store: Any, pusher_executions: list[int]) -> tuple[int, int | No
     """(pushed model artifact id, model id) of the newest push among these Pusher
     executions; None when none of them pushed."""
     events = event_lib.of_executions(store, pusher_executions)
+    # pushes() reads the pushed_model outputs (their "pushed" flag); the models are ids.
     outputs = [
         e.artifact_id for key, e in event_lib.keyed(events, inputs=False) if key == PUSHED_MODEL_KEY
     ]
-    inputs = [
-        e.artifact_id for key, e in event_lib.keyed(events, inputs=True) if key == PUSHER_MODEL_KEY
-    ]
-    found = pushes(events, by_id(store, [*outputs, *inputs]))
+    found = pushes(events, by_id(store, outputs))
     if not found:
         return None
     newest = max(found, key=lambda push: push.pushed_model_id)

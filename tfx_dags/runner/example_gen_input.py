@@ -64,9 +64,11 @@ def example_gen_input(pipeline_node: Any) -> ExampleGenInput | None:
     range_config = None
     if range_text:
         range_config = json_format.Parse(range_text, range_config_pb2.RangeConfig())
-    has_span_spec = any(any(utils.verify_split_pattern_specs(split)[:2]) for split in splits)
+    # (span spec, date spec, version spec) of each split's pattern.
+    specs = [utils.verify_split_pattern_specs(split) for split in splits]
+    has_date_spec = any(date for _, date, _ in specs)
+    has_span_spec = has_date_spec or any(span for span, _, _ in specs)
     patterns = [split.pattern for split in splits]
-    has_date_spec = any(utils.verify_split_pattern_specs(split)[1] for split in splits)
     try:
         # Fills each split's pattern with the span and version it selects.
         _, span, _ = utils.calculate_splits_fingerprint_span_and_version(

@@ -274,12 +274,10 @@ def launch(pipeline: Any, pipeline_node: Any, connection: Any) -> int:
     if is_csv_example_gen(pipeline_node.node_info.type.name):
         found = example_gen_input(pipeline_node)
         if found is not None:
-            rows = check_csv_files(found.describe(), list(found.files))
+            what = found.describe()
+            rows = check_csv_files(what, list(found.files))
             logging.info(
-                "Input %s: %d CSV files, %d rows, every file readable",
-                found.describe(),
-                len(found.files),
-                rows,
+                "Input %s: %d CSV files, %d rows, every file readable", what, len(found.files), rows
             )
     deployment = runner_utils.extract_local_deployment_config(pipeline)
     executor_spec = runner_utils.extract_executor_spec(deployment, node_id)

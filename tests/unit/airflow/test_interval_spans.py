@@ -101,10 +101,15 @@ def test_the_range_config_must_be_a_string_runtime_parameter_of_the_pipeline() -
         checked.bind(graph(RuntimeParameter("range_config", "int", 0)))
 
 
+def value_of(spans: IntervalSpans, context: dict[str, Any]) -> tuple[str | None, str]:
+    """The range_config value and log line of a run with this context, as a task has them."""
+    return spans.value(spans.span(context))
+
+
 def test_a_runs_interval_gives_its_span_and_a_run_without_one_what_it_says() -> None:
     spans = IntervalSpans()
-    value, line = spans.value(
-        {"data_interval_start": START, "data_interval_end": START + timedelta(days=1)}
+    value, line = value_of(
+        spans, {"data_interval_start": START, "data_interval_end": START + timedelta(days=1)}
     )
     assert json.loads(value or "")["staticRange"] == {
         "startSpanNumber": 19783,
@@ -114,12 +119,14 @@ def test_a_runs_interval_gives_its_span_and_a_run_without_one_what_it_says() -> 
         line == "data interval 2024-03-01T00:00:00+00:00 to 2024-03-02T00:00:00+00:00: span 19783"
     )
     # Airflow 3's manual, API and asset runs: no interval keys, or an empty interval.
-    assert spans.value({}) == (None, "no data interval: range_config as given")
-    assert spans.value({"data_interval_start": START, "data_interval_end": START})[0] is None
+    assert value_of(spans, {}) == (None, "no data interval: range_config as given")
+    assert value_of(spans, {"data_interval_start": START, "data_interval_end": START})[0] is None
     with pytest.raises(IntervalError, match="this run has no data interval"):
-        IntervalSpans(without_interval="fail").value({})
+        value_of(IntervalSpans(without_interval="fail"), {})
     with pytest.raises(IntervalError, match="not one span"):
-        spans.value({"data_interval_start": START, "data_interval_end": START + timedelta(days=2)})
+        value_of(
+            spans, {"data_interval_start": START, "data_interval_end": START + timedelta(days=2)}
+        )
 
 
 def test_the_example_gen_is_the_pipelines_one_and_the_window_reaches_training_nodes() -> None:
